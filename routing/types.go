@@ -1,0 +1,248 @@
+// Package routing is the gateway's decision logic, with no I/O: the
+// conversation state machine of design.md §3, the business-hours calendar of
+// §4 and the derivation rules that join them.
+//
+// Rules.Decide takes a conversation, one input and the time, and returns the
+// new conversation and the effects the engine must carry out (send a message,
+// ask the bot, join or leave the waiting line, record a session). It never
+// reads a clock: "now" is always passed in.
+//
+// routing imports only the channels package of this module.
+package routing
+
+import (
+	"time"
+
+	"switchboard/channels"
+)
+
+// State is where a conversation stands.
+type State string
+
+// Conversation states (design.md §3).
+const (
+	StateBot      State = "bot"      // the virtual assistant has it
+	StateAsking   State = "asking"   // after hours: asked whether the user wants to wait
+	StateWaiting  State = "waiting"  // transferred, in the waiting line
+	StateAssigned State = "assigned" // an agent has it; the bot is silent
+	StateEnded    State = "ended"    // closed; a new user message starts a new bot session
+)
+
+// SessionKind says who held a session.
+type SessionKind string
+
+// Session kinds.
+const (
+	SessionBot   SessionKind = "bot"
+	SessionAgent SessionKind = "agent"
+)
+
+// Resolution is how a session ended (the chat report's column).
+type Resolution string
+
+// Resolutions.
+const (
+	ResolutionTransferred Resolution = "transferred" // the bot referred the user to the line
+	ResolutionDeclined    Resolution = "declined"    // offered to wait and said no; recorded on the session's end
+	ResolutionClosed      Resolution = "closed"      // an agent closed it
+	ResolutionHandedBack  Resolution = "handed_back" // an agent gave it back to the bot
+	ResolutionReleased    Resolution = "released"    // an agent put it back in the line
+	ResolutionClaimed     Resolution = "claimed"     // a bot session (while waiting) ended because an agent took over
+	ResolutionExpired     Resolution = "expired"     // 24 h (inactivity_timeout) without activity
+)
+
+// Session is one bot or agent session of a conversation.
+type Session struct {
+	ID    string      `json:"id"`
+	Kind  SessionKind `json:"kind"`
+	Agent string      `json:"agent,omitempty"`
+	Start time.Time   `json:"start"`
+	// Declined is set when the user was offered to wait during this session
+	// and said no; the session goes on and records it when it ends.
+	Declined bool `json:"declined,omitempty"`
+}
+
+// Conversation is the routing state of one user on one channel.
+type Conversation struct {
+	ID       string            `json:"id"`
+	Channel  string            `json:"channel"`
+	Platform channels.Platform `json:"platform"`
+	User     channels.User     `json:"user"`
+	State    State             `json:"state"`
+
+	// Session is the open session, nil when none is (ended, or waiting with
+	// direct referral).
+	Session *Session `json:"session,omitempty"`
+
+	// Transferred is true from the moment the user joins the line until the
+	// conversation ends or goes back to the bot; WaitingSince is the place in
+	// line (the enqueue time), kept while the user chats with the bot and
+	// when an agent releases the conversation.
+	Transferred  bool      `json:"transferred,omitempty"`
+	WaitingSince time.Time `json:"waiting_since,omitzero"`
+	// AvailableNotified: agent_available was sent in this waiting period.
+	AvailableNotified bool `json:"available_notified,omitempty"`
+	// LastAck is when a direct-mode waiting user was last told their message
+	// is kept for the agent.
+	LastAck time.Time `json:"last_ack,omitzero"`
+
+	AssignedTo string `json:"assigned_to,omitempty"`
+	// LastAgent is the agent who last held the conversation (for reopen).
+	LastAgent string `json:"last_agent,omitempty"`
+
+	// LastUserMessage opens the platform's messaging window.
+	LastUserMessage time.Time `json:"last_user_message,omitzero"`
+	// LastActivity (user or agent message) drives inactivity expiry.
+	LastActivity time.Time `json:"last_activity,omitzero"`
+
+	// Sessions counts the sessions opened so far (ids are "<conv>-<n>").
+	Sessions int `json:"sessions,omitempty"`
+}
+
+// InputKind says what happened to a conversation.
+type InputKind string
+
+// Inputs.
+const (
+	InUserMessage    InputKind = "user_message"    // Event is a user message (Kind.IsUserMessage)
+	InBotReply       InputKind = "bot_reply"       // the bot answered the last AskBot: Bot
+	InAgentClaim     InputKind = "agent_claim"     // Agent took the conversation
+	InAgentMessage   InputKind = "agent_message"   // Agent wrote to the user (activity)
+	InAgentClose     InputKind = "agent_close"     // Agent ended it
+	InAgentRelease   InputKind = "agent_release"   // back to the line at the original place
+	InAgentHandback  InputKind = "agent_handback"  // back to the bot
+	InAgentReopen    InputKind = "agent_reopen"    // Agent reopens an ended conversation
+	InAgentAvailable InputKind = "agent_available" // hours opened, or the channel's first agent came online
+	InExpire         InputKind = "expire"          // the inactivity sweep found it idle past its deadline
+)
+
+// Input is one thing that happened; which fields are set depends on Kind.
+type Input struct {
+	Kind      InputKind
+	Event     *channels.Event // InUserMessage
+	Bot       *BotReply       // InBotReply
+	Agent     string          // agent inputs: the agent's id
+	AgentName string          // InAgentClaim: shown to the user when the channel says so
+}
+
+// BotReply is what the bot answered to one user message.
+type BotReply struct {
+	Messages []BotMessage `json:"messages"`
+	// Handoff asks to refer the user to a human.
+	Handoff bool `json:"handoff,omitempty"`
+	// Failed is set by the engine when the bot could not be reached or
+	// answered nonsense; Messages then holds the configured fallback.
+	Failed bool `json:"failed,omitempty"`
+}
+
+// BotMessage is one message of the bot to the user.
+type BotMessage struct {
+	Text    string            `json:"text"`
+	Choices []channels.Choice `json:"choices,omitempty"`
+}
+
+// Effect is something the engine must do after a decision. Exactly one
+// field besides Kind is meaningful, as the kind's comment says.
+type Effect struct {
+	Kind EffectKind
+	// Send: the message and who speaks (bot or system).
+	Message *BotMessage
+	From    Author
+	// AskBot: the user message to hand to the bot.
+	Event *channels.Event
+	// JoinLine: the place in line (score); LeaveLine has no field.
+	Since time.Time
+	// EndSession: the session that ended, its resolution and when.
+	Session    *Session
+	Resolution Resolution
+	At         time.Time
+	// Notify: what agents are told about (waiting, claimed, ended, message...).
+	Notice Notice
+}
+
+// EffectKind names an effect.
+type EffectKind string
+
+// Effects.
+const (
+	EffectSend       EffectKind = "send"        // Message to the user, From bot/system
+	EffectAskBot     EffectKind = "ask_bot"     // Event to the bot; its answer comes back as InBotReply
+	EffectJoinLine   EffectKind = "join_line"   // enter the channel's waiting line at Since
+	EffectLeaveLine  EffectKind = "leave_line"  // leave the line
+	EffectEndSession EffectKind = "end_session" // record Session as ended At with Resolution
+	EffectNotify     EffectKind = "notify"      // tell agents: Notice
+)
+
+// Author is who a message in the transcript is from.
+type Author string
+
+// Authors.
+const (
+	AuthorUser   Author = "user"
+	AuthorBot    Author = "bot"
+	AuthorSystem Author = "system" // the gateway's own configured messages
+	AuthorAgent  Author = "agent"
+)
+
+// Notice is an event for agents' live streams.
+type Notice string
+
+// Notices.
+const (
+	NoticeWaiting Notice = "conversation.waiting"
+	NoticeClaimed Notice = "conversation.claimed"
+	NoticeEnded   Notice = "conversation.ended"
+	NoticeMessage Notice = "conversation.message"
+)
+
+// AfterHours is what a referral outside business hours does.
+type AfterHours string
+
+// After-hours modes.
+const (
+	AfterHoursAsk    AfterHours = "ask"    // offer to wait (the asynchronous mode)
+	AfterHoursReject AfterHours = "reject" // the off-hours message; the bot continues
+)
+
+// Messages are a channel's configured texts.
+type Messages struct {
+	Offer          string // after hours: no agent online, do you want to wait?
+	Yes            string // the "wait" choice's title
+	No             string // the "no thanks" choice's title
+	Attention      string // after yes: you are in line
+	Declined       string // after no
+	Transferred    string // referral inside hours
+	AlreadyWaiting string // a second referral while waiting
+	AgentAvailable string // an agent is available now
+	OffHours       string // after_hours: reject
+	KeptForAgent   string // direct mode: a message while waiting (at most once per AckInterval)
+	Assigned       string // an agent took it; "{agent}" is replaced by the agent's name
+	Closed         string // an agent closed it
+	HandedBack     string // an agent handed it back to the bot
+}
+
+// Choice ids the gateway itself puts on buttons; a tap comes back as the
+// event's Payload.
+const (
+	ChoiceWait    = "gw:wait:yes"
+	ChoiceNoWait  = "gw:wait:no"
+	ChoiceHandoff = "gw:handoff"
+)
+
+// Rules are one channel's derivation rules.
+type Rules struct {
+	Calendar   *Calendar
+	AfterHours AfterHours
+	// Direct: while waiting the user cannot talk to the bot.
+	Direct            bool
+	InactivityTimeout time.Duration
+	// AckInterval bounds how often a direct-mode waiting user is told their
+	// message is kept (0: once per waiting period).
+	AckInterval time.Duration
+	Messages    Messages
+	// HandoffKeywords are whole words that refer the user to a human.
+	HandoffKeywords []string
+	// YesWords and NoWords answer the offer by text.
+	YesWords []string
+	NoWords  []string
+}
