@@ -1,0 +1,381 @@
+// Package config loads the gateway's YAML configuration (design.md §6):
+// the schema with its defaults, ${VAR} and ${VAR:-default} expansion from an
+// injected environment, and validation that reports every problem at once,
+// each with its file and line.
+//
+// config is the only package of the module that reads the environment, and
+// only through the getenv function its caller passes. It imports no package
+// of this module: only the standard library and gopkg.in/yaml.v3.
+package config
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// Config is the whole configuration. A zero field means its default; Load
+// and Parse fill every default in, so callers read final values.
+type Config struct {
+	// Listen is the HTTP server's host:port. Default ":8080".
+	Listen string `yaml:"listen"`
+	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Log             Log           `yaml:"log"`
+	Redis           Redis         `yaml:"redis"`
+	Meta            Meta          `yaml:"meta"`
+	Engine          Engine        `yaml:"engine"`
+	// Agents are the human agents and the channels each one serves.
+	Agents []Agent `yaml:"agents"`
+	// AdminToken authenticates the admin API (Authorization: Bearer). Required.
+	AdminToken Secret `yaml:"admin_token"`
+	Bot        Bot    `yaml:"bot"`
+	// Channels are the accounts the gateway serves; at least one.
+	Channels []Channel `yaml:"channels"`
+}
+
+// Log configures the gateway's logger.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is json or text. Default json.
+	Format string `yaml:"format"`
+}
+
+// SlogLevel returns Level as a slog.Level.
+func (l Log) SlogLevel() slog.Level {
+	return logLevels[l.Level]
+}
+
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
+}
+
+// Redis says where conversations, waiting lines and tasks live.
+type Redis struct {
+	// URL is a redis:// or rediss:// URL. It is a Secret because it may
+	// carry a password. Empty (the default) starts an embedded in-memory
+	// Redis for development: nothing survives a restart.
+	URL Secret `yaml:"url"`
+	// Prefix starts every key. Default "gw:". It may not contain { or },
+	// which the keys use as cluster hash tags.
+	Prefix string `yaml:"prefix"`
+}
+
+// Embedded reports whether the gateway should run its own in-memory Redis.
+func (r Redis) Embedded() bool { return r.URL == "" }
+
+// Meta configures the calls to Meta's Graph API shared by every channel.
+type Meta struct {
+	// GraphURL is the Graph API's base URL, version included. Default
+	// https://graph.facebook.com/v24.0; tests point it at a local fake.
+	GraphURL string `yaml:"graph_url"`
+	// RateLimit is the most messages per second sent from one phone number,
+	// page or account. Default 80.
+	RateLimit int `yaml:"rate_limit"`
+	// SendTimeout bounds one send request. Default 10s.
+	SendTimeout time.Duration `yaml:"send_timeout"`
+}
+
+// Engine configures the processing of events and the periodic jobs.
+type Engine struct {
+	// Workers is how many tasks run at once (asynq concurrency). Default 20.
+	Workers int `yaml:"workers"`
+	// SweepInterval is how often the inactivity sweep runs. Default 1m.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// DedupeTTL is how long an event id is remembered to drop Meta's
+	// redeliveries. Default 48h.
+	DedupeTTL time.Duration `yaml:"dedupe_ttl"`
+}
+
+// Agent is a human agent.
+type Agent struct {
+	// ID identifies the agent in the API and in stored conversations; it
+	// matches [a-z0-9][a-z0-9_-]*. Required, unique.
+	ID string `yaml:"id"`
+	// Name may be shown to users ("You are now talking with Ana"). Default: ID.
+	Name string `yaml:"name"`
+	// Token authenticates the agent (Authorization: Bearer). Required, unique.
+	Token Secret `yaml:"token"`
+	// Channels are the ids of the channels whose conversations the agent
+	// sees and takes. At least one.
+	Channels []string `yaml:"channels"`
+	// MaxConversations is how many conversations the agent holds at once
+	// under automatic assignment. Default 5.
+	MaxConversations int `yaml:"max_conversations"`
+}
+
+// Serves reports whether the agent works on channel id.
+func (a *Agent) Serves(channelID string) bool {
+	for _, id := range a.Channels {
+		if id == channelID {
+			return true
+		}
+	}
+	return false
+}
+
+// BotType names a kind of virtual assistant.
+type BotType string
+
+// Bot types.
+const (
+	BotKeywords BotType = "keywords" // built in: answers by keyword
+	BotHTTP     BotType = "http"     // a connected bot called over HTTP
+)
+
+// Bot configures the virtual assistant that holds conversations before and
+// between agents.
+type Bot struct {
+	// Type is keywords (the default) or http.
+	Type BotType `yaml:"type"`
+	// URL is the http bot's endpoint. Required for an http bot.
+	URL string `yaml:"url"`
+	// Secret signs the requests to an http bot. Required for an http bot.
+	Secret Secret `yaml:"secret"`
+	// Timeout bounds one call to an http bot. Default 5s.
+	Timeout time.Duration `yaml:"timeout"`
+	// HandoffKeywords are words that refer the user to a human, whatever the
+	// bot. Default: agent, human.
+	HandoffKeywords []string `yaml:"handoff_keywords"`
+	// Greeting starts a keywords bot session.
+	Greeting string `yaml:"greeting"`
+	// Fallback answers what no keyword matches, and replaces the reply of
+	// an http bot that failed.
+	Fallback string `yaml:"fallback"`
+	// Answers are a keywords bot's replies.
+	Answers []Answer `yaml:"answers"`
+}
+
+// Answer is a keywords bot's reply to any of its keywords.
+type Answer struct {
+	Keywords []string `yaml:"keywords"`
+	Text     string   `yaml:"text"`
+}
+
+// ChannelType is the messaging platform of a channel. Its values are the
+// platform names of the webhook routes.
+type ChannelType string
+
+// Channel types.
+const (
+	WhatsApp  ChannelType = "whatsapp"
+	Messenger ChannelType = "messenger"
+	Instagram ChannelType = "instagram"
+)
+
+// accountKey names, for a channel type, the key of its account id.
+type accountKey struct {
+	typ   ChannelType
+	key   string
+	value func(*Channel) string
+}
+
+var accountKeys = []accountKey{
+	{WhatsApp, "phone_number_id", func(c *Channel) string { return c.PhoneNumberID }},
+	{Messenger, "page_id", func(c *Channel) string { return c.PageID }},
+	{Instagram, "account_id", func(c *Channel) string { return c.AccountID }},
+}
+
+// asynchronous reports whether users of the channel type may get an answer
+// hours later, which the after_hours: ask mode relies on. All of Meta's
+// platforms are; a voice or web-chat channel would not be. An unknown type
+// is not.
+func (t ChannelType) asynchronous() bool {
+	for _, k := range accountKeys {
+		if k.typ == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Channel is one account on one platform: a WhatsApp phone number, a
+// Facebook page or an Instagram professional account.
+type Channel struct {
+	// ID names the channel in the API, the agents' lists and Redis keys; it
+	// matches [a-z0-9][a-z0-9_-]*. Required, unique.
+	ID string `yaml:"id"`
+	// Type is whatsapp, messenger or instagram. Required.
+	Type ChannelType `yaml:"type"`
+	// PhoneNumberID is a whatsapp channel's phone number id. PageID is a
+	// messenger channel's page id. AccountID is an instagram channel's
+	// account id. A channel has exactly the one of its type; see PlatformID.
+	PhoneNumberID string `yaml:"phone_number_id"`
+	PageID        string `yaml:"page_id"`
+	AccountID     string `yaml:"account_id"`
+	// AppSecret checks the X-Hub-Signature-256 of webhooks. Required.
+	AppSecret Secret `yaml:"app_secret"`
+	// VerifyToken answers Meta's webhook verification handshake. Required.
+	VerifyToken Secret `yaml:"verify_token"`
+	// AccessToken authorizes sends through the Graph API. Required.
+	AccessToken Secret `yaml:"access_token"`
+	// GraphURL overrides meta.graph_url for this channel. Default: meta's.
+	GraphURL string `yaml:"graph_url"`
+	// RateLimit overrides meta.rate_limit for this channel. Default: meta's.
+	RateLimit int `yaml:"rate_limit"`
+	// HumanAgentTag lets agents of a messenger or instagram channel reply
+	// up to 7 days after the user's last message (the HUMAN_AGENT tag)
+	// instead of 24 hours.
+	HumanAgentTag bool `yaml:"human_agent_tag"`
+	// Hours are the business hours; nil (no hours key) means always open.
+	Hours *Hours `yaml:"hours"`
+	// Derivation says what a referral to a human does.
+	Derivation Derivation `yaml:"derivation"`
+}
+
+// PlatformID returns the id the platform uses for the channel's account:
+// PhoneNumberID, PageID or AccountID, by Type.
+func (c *Channel) PlatformID() string {
+	for _, k := range accountKeys {
+		if k.typ == c.Type {
+			return k.value(c)
+		}
+	}
+	return ""
+}
+
+// Target is where a referral sends the user.
+type Target string
+
+// Targets.
+const (
+	TargetLive Target = "live" // the waiting line and the agents
+)
+
+// AfterHours is what a referral outside business hours does.
+type AfterHours string
+
+// After-hours modes.
+const (
+	AfterHoursAsk    AfterHours = "ask"    // offer to wait (the asynchronous mode)
+	AfterHoursReject AfterHours = "reject" // the off-hours message; the bot continues
+)
+
+// Derivation is a channel's referral rules (design.md §3).
+type Derivation struct {
+	// Target is live (the default).
+	Target Target `yaml:"target"`
+	// AfterHours is ask (the default) or reject. ask is allowed only with
+	// target live on an asynchronous channel.
+	AfterHours AfterHours `yaml:"after_hours"`
+	// Direct: while waiting the user cannot talk to the bot; messages are
+	// kept for the agent.
+	Direct bool `yaml:"direct"`
+	// InactivityTimeout closes a conversation with no activity, user's or
+	// agent's, for that long. Default 24h.
+	InactivityTimeout time.Duration `yaml:"inactivity_timeout"`
+	// AckInterval bounds how often a direct-mode waiting user is told a
+	// message was kept; 0 (the default) means once per waiting period.
+	AckInterval time.Duration `yaml:"ack_interval"`
+	// YesWords and NoWords answer the offer to wait by text, for platforms
+	// or clients without buttons. Defaults: yes, y, ok, wait / no, n.
+	YesWords []string `yaml:"yes_words"`
+	NoWords  []string `yaml:"no_words"`
+	// Messages are the texts the gateway sends; an empty one gets its
+	// English default.
+	Messages Messages `yaml:"messages"`
+}
+
+// Messages are a channel's texts to users.
+type Messages struct {
+	Offer          string `yaml:"offer"`           // after hours: no agent online; wait?
+	Yes            string `yaml:"yes"`             // the title of the "wait" choice
+	No             string `yaml:"no"`              // the title of the "no, thanks" choice
+	Attention      string `yaml:"attention"`       // after yes: you are in line
+	Declined       string `yaml:"declined"`        // after no: the bot goes on
+	Transferred    string `yaml:"transferred"`     // a referral inside hours
+	AlreadyWaiting string `yaml:"already_waiting"` // a second referral while waiting
+	AgentAvailable string `yaml:"agent_available"` // an agent is available now
+	OffHours       string `yaml:"off_hours"`       // after_hours: reject
+	KeptForAgent   string `yaml:"kept_for_agent"`  // direct mode: a message while waiting
+	Assigned       string `yaml:"assigned"`        // an agent took it; {agent} is the agent's name
+	Closed         string `yaml:"closed"`          // an agent closed it
+	HandedBack     string `yaml:"handed_back"`     // an agent handed it back to the bot
+}
+
+// Channel returns the channel with the given id.
+func (c *Config) Channel(id string) (*Channel, bool) {
+	for i := range c.Channels {
+		if c.Channels[i].ID == id {
+			return &c.Channels[i], true
+		}
+	}
+	return nil, false
+}
+
+// ChannelByPlatformID returns the channel of type t whose account has the
+// platform's id (a webhook entry's phone number id, page id or account id).
+func (c *Config) ChannelByPlatformID(t ChannelType, platformID string) (*Channel, bool) {
+	for i := range c.Channels {
+		if ch := &c.Channels[i]; ch.Type == t && ch.PlatformID() == platformID {
+			return ch, true
+		}
+	}
+	return nil, false
+}
+
+// ChannelsOfType returns the channels of type t, in configuration order.
+func (c *Config) ChannelsOfType(t ChannelType) []*Channel {
+	var list []*Channel
+	for i := range c.Channels {
+		if c.Channels[i].Type == t {
+			list = append(list, &c.Channels[i])
+		}
+	}
+	return list
+}
+
+// Agent returns the agent with the given id.
+func (c *Config) Agent(id string) (*Agent, bool) {
+	for i := range c.Agents {
+		if c.Agents[i].ID == id {
+			return &c.Agents[i], true
+		}
+	}
+	return nil, false
+}
+
+// AgentByToken returns the agent whose token is token. It compares every
+// agent's token in constant time, so timing tells nothing about them.
+func (c *Config) AgentByToken(token string) (*Agent, bool) {
+	var found *Agent
+	for i := range c.Agents {
+		if subtle.ConstantTimeCompare([]byte(c.Agents[i].Token.Reveal()), []byte(token)) == 1 {
+			found = &c.Agents[i]
+		}
+	}
+	return found, found != nil
+}
+
+// LogValue summarizes the configuration for a startup log line, without
+// secrets: listen address, Redis (embedded, or its URL with the password
+// hidden), bot type, channels and agents.
+func (c *Config) LogValue() slog.Value {
+	redis := "embedded"
+	if !c.Redis.Embedded() {
+		redis = redacted
+		if u, err := url.Parse(c.Redis.URL.Reveal()); err == nil {
+			redis = u.Redacted()
+		}
+	}
+	channels := make([]string, len(c.Channels))
+	for i, ch := range c.Channels {
+		channels[i] = ch.ID + " (" + string(ch.Type) + ")"
+	}
+	agents := make([]string, len(c.Agents))
+	for i, a := range c.Agents {
+		agents[i] = a.ID
+	}
+	return slog.GroupValue(
+		slog.String("listen", c.Listen),
+		slog.String("redis", redis),
+		slog.String("bot", string(c.Bot.Type)),
+		slog.Any("channels", channels),
+		slog.Any("agents", agents),
+	)
+}

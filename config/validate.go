@@ -1,0 +1,288 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // the zone database, for minimal images without one
+)
+
+// validator checks a decoded Config with its defaults applied and reports
+// each problem at the line of the offending value, or of its nearest
+// written ancestor when the value is missing.
+type validator struct {
+	*problems
+	lines map[string]int
+	vars  map[string][]string
+}
+
+// idPattern is what channel and agent ids match: they become parts of
+// Redis keys, hash tags and URLs.
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// line returns the line of path, or of its nearest ancestor in the file.
+func (v *validator) line(path string) int {
+	for {
+		if line, ok := v.lines[path]; ok {
+			return line
+		}
+		if path == "" {
+			return 0
+		}
+		path = path[:max(strings.LastIndexAny(path, ".["), 0)]
+	}
+}
+
+// report adds a problem at path unless decoding already found one there.
+func (v *validator) report(path, format string, args ...any) {
+	if !v.at(path) {
+		v.add(v.line(path), path, format, args...)
+	}
+}
+
+// reportItem adds a problem with item i of the list of plain values at
+// path, at the item's line.
+func (v *validator) reportItem(path string, i int, format string, args ...any) {
+	v.add(v.line(fmt.Sprintf("%s[%d]", path, i)), path, format, args...)
+}
+
+func (v *validator) config(c *Config) {
+	v.listen(c.Listen)
+	positive(v, "shutdown_timeout", c.ShutdownTimeout)
+	if _, ok := logLevels[c.Log.Level]; !ok {
+		v.report("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		v.report("log.format", "%q is not json or text", c.Log.Format)
+	}
+	v.redis(c.Redis)
+	v.httpURL("meta.graph_url", c.Meta.GraphURL)
+	positive(v, "meta.rate_limit", c.Meta.RateLimit)
+	positive(v, "meta.send_timeout", c.Meta.SendTimeout)
+	positive(v, "engine.workers", c.Engine.Workers)
+	positive(v, "engine.sweep_interval", c.Engine.SweepInterval)
+	positive(v, "engine.dedupe_ttl", c.Engine.DedupeTTL)
+	v.secret("admin_token", c.AdminToken)
+	v.bot(&c.Bot)
+	v.channels(c)
+	v.agents(c)
+}
+
+func (v *validator) listen(listen string) {
+	_, port, err := net.SplitHostPort(listen)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		v.report("listen", "%q is not host:port (such as :8080 or 127.0.0.1:8080)", listen)
+	}
+}
+
+func (v *validator) redis(r Redis) {
+	if !r.Embedded() {
+		u, err := url.Parse(r.URL.Reveal())
+		switch {
+		case err != nil:
+			// url.Parse's error quotes the URL, which may hold a password.
+			v.report("redis.url", "not a valid URL")
+		case u.Scheme != "redis" && u.Scheme != "rediss":
+			v.report("redis.url", "%q is not a redis:// or rediss:// URL", u.Redacted())
+		}
+	}
+	if strings.ContainsAny(r.Prefix, "{}") {
+		v.report("redis.prefix", "%q may not contain { or }: keys use them as cluster hash tags", r.Prefix)
+	}
+}
+
+func (v *validator) httpURL(path, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.report(path, "%q is not an http:// or https:// URL", s)
+	}
+}
+
+// positive reports a value at path that is not greater than zero. Zero
+// values were replaced by defaults, so it catches negative ones.
+func positive[T int | time.Duration](v *validator, path string, value T) {
+	if value <= 0 {
+		v.report(path, "must be positive, not %v", value)
+	}
+}
+
+// secret reports a missing secret and, when its value came from
+// environment variables, names them. It never prints the value.
+func (v *validator) secret(path string, s Secret) {
+	if s != "" {
+		return
+	}
+	if vars := v.vars[path]; len(vars) > 0 {
+		v.report(path, "missing secret: ${%s} is unset or empty", strings.Join(vars, "}, ${"))
+		return
+	}
+	v.report(path, "missing secret")
+}
+
+// id checks a channel or agent id; seen maps the ids met so far to their
+// paths.
+func (v *validator) id(path, id, what string, seen map[string]string) {
+	switch {
+	case id == "":
+		v.report(path, "missing")
+		return
+	case !idPattern.MatchString(id):
+		v.report(path, "%q is not a valid %s id: use a-z, 0-9, _ and -, starting with a letter or digit", id, what)
+	}
+	if first, dup := seen[id]; dup {
+		v.report(path, "duplicate %s id %q (first at line %d)", what, id, v.line(first))
+		return
+	}
+	seen[id] = path
+}
+
+func (v *validator) bot(b *Bot) {
+	switch b.Type {
+	case BotKeywords:
+	case BotHTTP:
+		if b.URL == "" {
+			v.report("bot.url", "missing: an http bot needs it")
+		} else {
+			v.httpURL("bot.url", b.URL)
+		}
+		v.secret("bot.secret", b.Secret)
+	default:
+		v.report("bot.type", "%q is not keywords or http", b.Type)
+	}
+	positive(v, "bot.timeout", b.Timeout)
+	for i, a := range b.Answers {
+		path := fmt.Sprintf("bot.answers[%d]", i)
+		if len(a.Keywords) == 0 {
+			v.report(path+".keywords", "missing")
+		}
+		if a.Text == "" {
+			v.report(path+".text", "missing")
+		}
+	}
+}
+
+func (v *validator) channels(c *Config) {
+	if len(c.Channels) == 0 {
+		v.report("channels", "no channel configured")
+	}
+	ids := make(map[string]string)
+	platformIDs := make(map[string]string) // type and platform id -> path
+	for i := range c.Channels {
+		ch := &c.Channels[i]
+		path := fmt.Sprintf("channels[%d]", i)
+		v.id(path+".id", ch.ID, "channel", ids)
+		v.accountID(ch, path, platformIDs)
+		v.secret(path+".app_secret", ch.AppSecret)
+		v.secret(path+".verify_token", ch.VerifyToken)
+		v.secret(path+".access_token", ch.AccessToken)
+		if ch.GraphURL != c.Meta.GraphURL {
+			v.httpURL(path+".graph_url", ch.GraphURL)
+		}
+		positive(v, path+".rate_limit", ch.RateLimit)
+		if ch.HumanAgentTag && ch.Type == WhatsApp {
+			v.report(path+".human_agent_tag", "only messenger and instagram channels have it")
+		}
+		if ch.Hours != nil {
+			v.hours(ch.Hours, path+".hours")
+		}
+		v.derivation(ch, path+".derivation")
+	}
+}
+
+// accountID checks that the channel has its type's account id, and only
+// that one, and that no other channel of its type has the same.
+func (v *validator) accountID(ch *Channel, path string, seen map[string]string) {
+	switch {
+	case ch.Type == "":
+		v.report(path+".type", "missing: whatsapp, messenger or instagram")
+		return
+	case !ch.Type.asynchronous():
+		v.report(path+".type", "unknown channel type %q (want whatsapp, messenger or instagram)", ch.Type)
+		return
+	}
+	var key string
+	for _, k := range accountKeys {
+		switch {
+		case k.typ == ch.Type:
+			key = k.key
+		case k.value(ch) != "":
+			v.report(path+"."+k.key, "a %s channel has no %s", ch.Type, k.key)
+		}
+	}
+	keyPath, id := path+"."+key, ch.PlatformID()
+	if id == "" {
+		v.report(keyPath, "missing: a %s channel needs it", ch.Type)
+		return
+	}
+	if first, dup := seen[string(ch.Type)+" "+id]; dup {
+		v.report(keyPath, "duplicate %s %q (first at line %d)", key, id, v.line(first))
+		return
+	}
+	seen[string(ch.Type)+" "+id] = keyPath
+}
+
+func (v *validator) hours(h *Hours, path string) {
+	if h.Timezone == "" {
+		v.report(path+".timezone", "missing: an IANA time zone such as America/Argentina/Buenos_Aires")
+		return
+	}
+	loc, err := time.LoadLocation(h.Timezone)
+	if err != nil {
+		v.report(path+".timezone", "unknown time zone %q", h.Timezone)
+		return
+	}
+	h.Location = loc
+}
+
+func (v *validator) derivation(ch *Channel, path string) {
+	d := &ch.Derivation
+	if d.Target != TargetLive {
+		v.report(path+".target", "unknown target %q (want live)", d.Target)
+	}
+	switch d.AfterHours {
+	case AfterHoursAsk:
+		if d.Target != TargetLive || !ch.Type.asynchronous() {
+			v.report(path+".after_hours", "ask (offer to wait) is allowed only with target live on an asynchronous channel (whatsapp, messenger, instagram); use reject")
+		}
+	case AfterHoursReject:
+	default:
+		v.report(path+".after_hours", "%q is not ask or reject", d.AfterHours)
+	}
+	positive(v, path+".inactivity_timeout", d.InactivityTimeout)
+	if d.AckInterval < 0 {
+		v.report(path+".ack_interval", "must not be negative, not %v", d.AckInterval)
+	}
+}
+
+func (v *validator) agents(c *Config) {
+	ids := make(map[string]string)
+	tokens := make(map[Secret]string) // token -> path of its first agent
+	for i, a := range c.Agents {
+		path := fmt.Sprintf("agents[%d]", i)
+		v.id(path+".id", a.ID, "agent", ids)
+		v.secret(path+".token", a.Token)
+		if a.Token != "" {
+			if first, dup := tokens[a.Token]; dup {
+				v.report(path+".token", "same token as %s", first)
+			} else {
+				tokens[a.Token] = path
+			}
+		}
+		if len(a.Channels) == 0 {
+			v.report(path+".channels", "missing: list the ids of the channels the agent serves")
+		}
+		for k, id := range a.Channels {
+			if _, ok := c.Channel(id); !ok {
+				v.reportItem(path+".channels", k, "unknown channel %q", id)
+			}
+		}
+		positive(v, path+".max_conversations", a.MaxConversations)
+	}
+}
