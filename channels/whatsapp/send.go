@@ -1,0 +1,224 @@
+package whatsapp
+
+import (
+	"context"
+	"strings"
+
+	"switchboard/channels"
+	"switchboard/channels/meta"
+)
+
+// SenderConfig configures a Sender; AccountID is the phone_number_id. See
+// meta.SenderConfig.
+type SenderConfig = meta.SenderConfig
+
+// Sender sends messages from one WhatsApp business number; it implements
+// channels.Sender.
+type Sender struct {
+	client *meta.Client
+	path   string
+}
+
+// NewSender returns a Sender for the number cfg.AccountID.
+func NewSender(cfg SenderConfig) *Sender {
+	return &Sender{client: meta.NewClient(channels.WhatsApp, cfg, DefaultRateLimit), path: cfg.AccountID + "/messages"}
+}
+
+// MediaURL looks up an inbound media id (Attachment.MediaID); see
+// meta.Client.MediaURL.
+func (s *Sender) MediaURL(ctx context.Context, mediaID string) (meta.Media, error) {
+	return s.client.MediaURL(ctx, mediaID)
+}
+
+// Client returns the Graph API client the sender uses, e.g. to Download
+// media.
+func (s *Sender) Client() *meta.Client { return s.client }
+
+type request struct {
+	MessagingProduct string       `json:"messaging_product"`
+	RecipientType    string       `json:"recipient_type,omitempty"`
+	To               string       `json:"to,omitempty"`
+	Type             string       `json:"type,omitempty"`
+	Callback         string       `json:"biz_opaque_callback_data,omitempty"`
+	Text             *textBody    `json:"text,omitempty"`
+	Interactive      *interactive `json:"interactive,omitempty"`
+	Template         *template    `json:"template,omitempty"`
+	Image            *link        `json:"image,omitempty"`
+	Audio            *link        `json:"audio,omitempty"`
+	Video            *link        `json:"video,omitempty"`
+	Document         *link        `json:"document,omitempty"`
+	Sticker          *link        `json:"sticker,omitempty"`
+	// Mark as read.
+	Status    string `json:"status,omitempty"`
+	MessageID string `json:"message_id,omitempty"`
+}
+
+type textBody struct {
+	PreviewURL bool   `json:"preview_url"`
+	Body       string `json:"body"`
+}
+
+type interactive struct {
+	Type string `json:"type"`
+	Body struct {
+		Text string `json:"text"`
+	} `json:"body"`
+	Action struct {
+		Buttons []button `json:"buttons"`
+	} `json:"action"`
+}
+
+type button struct {
+	Type  string `json:"type"`
+	Reply reply  `json:"reply"`
+}
+
+type template struct {
+	Name     string `json:"name"`
+	Language struct {
+		Code string `json:"code"`
+	} `json:"language"`
+	Components []component `json:"components,omitempty"`
+}
+
+type component struct {
+	Type       string      `json:"type"`
+	Parameters []parameter `json:"parameters"`
+}
+
+type parameter struct {
+	Type string `json:"type"`
+	Name string `json:"parameter_name,omitempty"`
+	Text string `json:"text"`
+}
+
+type link struct {
+	Link     string `json:"link"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+type response struct {
+	Messages []struct {
+		ID string `json:"id"`
+	} `json:"messages"`
+}
+
+// Send implements channels.Sender.
+//
+// MarkRead marks that inbound message (and earlier ones) as read. A
+// Template is sent alone, its parameters as body parameters (named when
+// Name is set). Otherwise an attachment goes first (by link, with its
+// caption and file name), then the text, split to 4096 characters, one
+// request per part. Choices become reply buttons when there are at most 3,
+// each title fits 20 characters and id 256, and the text fits 1024; else
+// they are appended to the text as a numbered list (see meta.NumberedChoices).
+// msg.Ref goes as biz_opaque_callback_data, which status webhooks echo.
+//
+// Failures are *channels.SendError (ctx's error when it ends first); when a
+// later part fails, the result still lists the ids of the parts sent.
+func (s *Sender) Send(ctx context.Context, msg channels.Outbound) (channels.SendResult, error) {
+	var res channels.SendResult
+	if msg.MarkRead != "" {
+		req := request{MessagingProduct: "whatsapp", Status: "read", MessageID: msg.MarkRead}
+		return res, s.client.Post(ctx, s.path, req, nil)
+	}
+	send := func(req request) error {
+		req.MessagingProduct, req.RecipientType, req.To, req.Callback = "whatsapp", "individual", recipient(msg.To), msg.Ref
+		var out response
+		if err := s.client.Post(ctx, s.path, req, &out); err != nil {
+			return err
+		}
+		for _, m := range out.Messages {
+			res.MessageIDs = append(res.MessageIDs, m.ID)
+		}
+		return nil
+	}
+	if t := msg.Template; t != nil {
+		return res, send(request{Type: "template", Template: templateOf(t)})
+	}
+	if a := msg.Attachment; a != nil {
+		if err := send(mediaRequest(a)); err != nil {
+			return res, err
+		}
+	}
+	if buttons := replyButtons(msg.Text, msg.Choices); buttons != nil {
+		return res, send(request{Type: "interactive", Interactive: buttons})
+	}
+	text := msg.Text
+	if len(msg.Choices) > 0 {
+		text = meta.NumberedChoices(text, msg.Choices)
+	}
+	if text == "" {
+		return res, nil
+	}
+	for _, part := range TextLimit.Split(text) {
+		if err := send(request{Type: "text", Text: &textBody{Body: part}}); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// recipient writes a phone number as "+<digits>"; anything else (a
+// business-scoped user id) is sent as is.
+func recipient(to string) string {
+	if digits := strings.TrimPrefix(to, "+"); isDigits(digits) {
+		return "+" + digits
+	}
+	return to
+}
+
+// replyButtons returns choices as reply buttons, or nil when they cannot all
+// be shown as such.
+func replyButtons(text string, choices []channels.Choice) *interactive {
+	chars := meta.TextLimit{Max: MaxButtonBody}
+	if text == "" || chars.Len(text) > MaxButtonBody || len(choices) == 0 || len(choices) > MaxButtons {
+		return nil
+	}
+	in := &interactive{Type: "button"}
+	in.Body.Text = text
+	seen := make(map[string]bool)
+	for _, c := range choices {
+		if c.Title == "" || chars.Len(c.Title) > MaxButtonTitle || seen[c.Title] ||
+			c.ID == "" || chars.Len(c.ID) > MaxButtonID {
+			return nil
+		}
+		seen[c.Title] = true
+		in.Action.Buttons = append(in.Action.Buttons, button{Type: "reply", Reply: reply{ID: c.ID, Title: c.Title}})
+	}
+	return in
+}
+
+func templateOf(t *channels.Template) *template {
+	out := &template{Name: t.Name}
+	out.Language.Code = t.Language
+	if len(t.Parameters) > 0 {
+		body := component{Type: "body"}
+		for _, p := range t.Parameters {
+			body.Parameters = append(body.Parameters, parameter{Type: "text", Name: p.Name, Text: p.Text})
+		}
+		out.Components = []component{body}
+	}
+	return out
+}
+
+// mediaRequest sends a by-link media message; unknown types go as documents.
+func mediaRequest(a *channels.Attachment) request {
+	l := &link{Link: a.URL, Caption: a.Caption}
+	switch strings.ToLower(a.Type) {
+	case "image":
+		return request{Type: "image", Image: l}
+	case "video":
+		return request{Type: "video", Video: l}
+	case "audio", "voice":
+		l.Caption = "" // audio takes no caption
+		return request{Type: "audio", Audio: l}
+	case "sticker":
+		l.Caption = ""
+		return request{Type: "sticker", Sticker: l}
+	default:
+		l.Filename = a.FileName
+		return request{Type: "document", Document: l}
+	}
+}
