@@ -119,11 +119,14 @@ func (v *validator) secret(path string, s Secret) {
 	if s != "" {
 		return
 	}
-	if vars := v.vars[path]; len(vars) > 0 {
-		v.report(path, "missing secret: ${%s} is unset or empty", strings.Join(vars, "}, ${"))
-		return
+	switch vars := v.vars[path]; len(vars) {
+	case 0:
+		v.report(path, "missing secret")
+	case 1:
+		v.report(path, "missing secret: ${%s} is unset or empty", vars[0])
+	default:
+		v.report(path, "missing secret: ${%s} are unset or empty", strings.Join(vars, "}, ${"))
 	}
-	v.report(path, "missing secret")
 }
 
 // id checks a channel or agent id; seen maps the ids met so far to their
