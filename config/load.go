@@ -17,6 +17,7 @@ import (
 
 // Problem is one thing wrong with a configuration file.
 type Problem struct {
+	// File is the name given to Parse, or the path given to Load.
 	File string
 	// Line is 1-based; 0 when the problem has no line (an empty file).
 	Line int
