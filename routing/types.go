@@ -148,8 +148,10 @@ type Effect struct {
 	// Send: the message and who speaks (bot or system).
 	Message *BotMessage
 	From    Author
-	// AskBot: the user message to hand to the bot.
-	Event *channels.Event
+	// AskBot: the user message to hand to the bot; NewSession is set when
+	// this decision opened the bot session (the bot may greet).
+	Event      *channels.Event
+	NewSession bool
 	// JoinLine: the place in line (score); LeaveLine has no field.
 	Since time.Time
 	// EndSession: the session that ended, its resolution and when.
@@ -231,10 +233,13 @@ const (
 
 // Rules are one channel's derivation rules.
 type Rules struct {
-	Calendar   *Calendar
+	// Calendar gives the business hours; nil means always open.
+	Calendar *Calendar
+	// AfterHours: empty means AfterHoursAsk.
 	AfterHours AfterHours
 	// Direct: while waiting the user cannot talk to the bot.
-	Direct            bool
+	Direct bool
+	// InactivityTimeout: 0 means DefaultInactivityTimeout.
 	InactivityTimeout time.Duration
 	// AckInterval bounds how often a direct-mode waiting user is told their
 	// message is kept (0: once per waiting period).
@@ -242,7 +247,8 @@ type Rules struct {
 	Messages    Messages
 	// HandoffKeywords are whole words that refer the user to a human.
 	HandoffKeywords []string
-	// YesWords and NoWords answer the offer by text.
+	// YesWords and NoWords answer the offer by text (empty: DefaultYesWords,
+	// DefaultNoWords).
 	YesWords []string
 	NoWords  []string
 }
