@@ -1,0 +1,159 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Publish adds notices to their channels' event streams outside of a
+// routing decision (a send that failed, a new message while assigned).
+func (s *Store) Publish(ctx context.Context, notices ...Notice) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, n := range notices {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.events(n.Channel), MaxLen: 10000, Approx: true, Values: []any{"data", mustJSON(n)}})
+		}
+		return nil
+	})
+	return unavailable(err)
+}
+
+// Cursor is a position in several channels' event streams, written as
+// "channel=id,channel=id" (the SSE Last-Event-ID).
+type Cursor map[string]string
+
+// ParseCursor reads a cursor; unknown or malformed parts are ignored.
+func ParseCursor(s string) Cursor {
+	c := Cursor{}
+	for _, part := range strings.Split(s, ",") {
+		if ch, id, ok := strings.Cut(part, "="); ok && ch != "" && id != "" {
+			c[ch] = id
+		}
+	}
+	return c
+}
+
+// String writes the cursor for the given channels, in their order.
+func (c Cursor) String(channels []string) string {
+	var b strings.Builder
+	for _, ch := range channels {
+		if id, ok := c[ch]; ok {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(ch + "=" + id)
+		}
+	}
+	return b.String()
+}
+
+// ReadEvents blocks up to block for notices of the given channels after the
+// cursor (channels missing from it start at "now"), advancing the cursor.
+// It returns no notices and no error when nothing came.
+func (s *Store) ReadEvents(ctx context.Context, chans []string, cur Cursor, block time.Duration) ([]Notice, error) {
+	streams := make([]string, 0, 2*len(chans))
+	for _, ch := range chans {
+		streams = append(streams, s.keys.events(ch))
+	}
+	for _, ch := range chans {
+		id, ok := cur[ch]
+		if !ok {
+			id = "$"
+		}
+		streams = append(streams, id)
+	}
+	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: streams, Block: block, Count: 100}).Result()
+	if errors.Is(err, redis.Nil) {
+		if cur != nil {
+			// "$" means "from now": pin it so the next call misses nothing.
+			for _, ch := range chans {
+				if _, ok := cur[ch]; !ok {
+					if last, err := s.lastEventID(ctx, ch); err == nil {
+						cur[ch] = last
+					}
+				}
+			}
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var out []Notice
+	for _, st := range res {
+		ch := strings.TrimSuffix(strings.TrimPrefix(st.Stream, s.keys.prefix+"{"), "}:events")
+		for _, m := range st.Messages {
+			cur[ch] = m.ID
+			var n Notice
+			if data, ok := m.Values["data"].(string); ok && json.Unmarshal([]byte(data), &n) == nil {
+				n.ID = m.ID
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) lastEventID(ctx context.Context, channel string) (string, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.events(channel), "+", "-", 1).Result()
+	if err != nil {
+		return "", err
+	}
+	if len(msgs) == 0 {
+		return "0-0", nil
+	}
+	return msgs[0].ID, nil
+}
+
+// Presence is an agent's availability.
+type Presence string
+
+// Presences.
+const (
+	Online  Presence = "online"
+	Away    Presence = "away"
+	Offline Presence = "offline"
+)
+
+// SetPresence records an agent's presence and returns the previous one.
+func (s *Store) SetPresence(ctx context.Context, agent string, p Presence, now time.Time) (Presence, error) {
+	prev, err := s.rdb.GetSet(ctx, s.keys.presence(agent), string(p)+"|"+now.UTC().Format(time.RFC3339Nano)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", unavailable(err)
+	}
+	state, _, _ := strings.Cut(prev, "|")
+	if state == "" {
+		state = string(Offline)
+	}
+	return Presence(state), nil
+}
+
+// Presences returns each given agent's presence and since when.
+func (s *Store) Presences(ctx context.Context, agents []string) (map[string]Presence, map[string]time.Time, error) {
+	ps, since := map[string]Presence{}, map[string]time.Time{}
+	if len(agents) == 0 {
+		return ps, since, nil
+	}
+	ks := make([]string, len(agents))
+	for i, a := range agents {
+		ks[i] = s.keys.presence(a)
+	}
+	vals, err := s.rdb.MGet(ctx, ks...).Result()
+	if err != nil {
+		return nil, nil, unavailable(err)
+	}
+	for i, v := range vals {
+		str, _ := v.(string)
+		state, at, _ := strings.Cut(str, "|")
+		if state == "" {
+			state = string(Offline)
+		}
+		ps[agents[i]] = Presence(state)
+		since[agents[i]], _ = time.Parse(time.RFC3339Nano, at)
+	}
+	return ps, since, nil
+}

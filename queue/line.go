@@ -1,0 +1,148 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Waiting is one conversation in a waiting line.
+type Waiting struct {
+	Conversation string
+	Channel      string
+	Since        time.Time // the place in line
+}
+
+// Line lists a channel's waiting line, oldest first (at most n; n <= 0: all).
+func (s *Store) Line(ctx context.Context, channel string, n int) ([]Waiting, error) {
+	zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.line(channel), 0, int64(n-1)).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]Waiting, len(zs))
+	for i, z := range zs {
+		out[i] = Waiting{Conversation: z.Member.(string), Channel: channel, Since: time.UnixMilli(int64(z.Score))}
+	}
+	return out, nil
+}
+
+// LineLength is the number of conversations waiting on a channel.
+func (s *Store) LineLength(ctx context.Context, channel string) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, s.keys.line(channel)).Result()
+	return n, unavailable(err)
+}
+
+// Position is a conversation's 1-based place in its line, 0 when not in it.
+func (s *Store) Position(ctx context.Context, convID string) (int64, error) {
+	r, err := s.rdb.ZRank(ctx, s.keys.line(ChannelOf(convID)), convID).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return r + 1, nil
+}
+
+// Claim takes the oldest conversation of a channel's line in one atomic
+// step, so two callers never get the same one. The conversation is held in
+// the channel's claiming set until the claim is committed (Commit with
+// LineLeave) or, if the claimer dies, put back by ReturnStaleClaims.
+// ok is false when the line is empty.
+func (s *Store) Claim(ctx context.Context, channel string, now time.Time) (w Waiting, ok bool, err error) {
+	res, err := claimScript.Run(ctx, s.rdb, []string{s.keys.line(channel), s.keys.claiming(channel)}, now.UnixMilli()).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return Waiting{}, false, nil
+	}
+	if err != nil {
+		return Waiting{}, false, unavailable(err)
+	}
+	score, _ := strconv.ParseFloat(res[1], 64)
+	return Waiting{Conversation: res[0], Channel: channel, Since: time.UnixMilli(int64(score))}, true, nil
+}
+
+// Unclaim puts a claimed conversation back at its place (the claim could
+// not be committed).
+func (s *Store) Unclaim(ctx context.Context, w Waiting) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.keys.claiming(w.Channel), w.Conversation)
+		p.ZAdd(ctx, s.keys.line(w.Channel), redis.Z{Score: float64(w.Since.UnixMilli()), Member: w.Conversation})
+		return nil
+	})
+	return unavailable(err)
+}
+
+// StaleClaims lists conversations claimed before cutoff and never committed.
+func (s *Store) StaleClaims(ctx context.Context, channel string, cutoff time.Time) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.keys.claiming(channel), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(cutoff.UnixMilli(), 10)}).Result()
+	return ids, unavailable(err)
+}
+
+// DropClaim forgets a claim (the conversation is no longer waiting).
+func (s *Store) DropClaim(ctx context.Context, channel, convID string) error {
+	return unavailable(s.rdb.ZRem(ctx, s.keys.claiming(channel), convID).Err())
+}
+
+// Due lists up to n conversations of a channel whose inactivity deadline is
+// at or before now. The cost grows with what is due, not with what exists.
+func (s *Store) Due(ctx context.Context, channel string, now time.Time, n int) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.keys.deadlines(channel), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(n),
+	}).Result()
+	return ids, unavailable(err)
+}
+
+// AssignedTo lists the conversations of a channel held by each agent.
+func (s *Store) AssignedTo(ctx context.Context, channel string) (map[string][]string, error) {
+	m, err := s.rdb.HGetAll(ctx, s.keys.assigned(channel)).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := map[string][]string{}
+	for conv, agent := range m {
+		out[agent] = append(out[agent], conv)
+	}
+	return out, nil
+}
+
+// MarkOpened records that a channel opened at the given time; it returns
+// true only for the first caller, so several gateway processes announce an
+// opening once.
+func (s *Store) MarkOpened(ctx context.Context, channel string, opening time.Time) (bool, error) {
+	prev, err := s.rdb.GetSet(ctx, s.keys.opened(channel), opening.UnixMilli()).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, unavailable(err)
+	}
+	return prev != strconv.FormatInt(opening.UnixMilli(), 10), nil
+}
+
+// LineNotices delivers the channel id of every conversation that joins a
+// waiting line, as published by Commit, until ctx ends. One subscription per
+// process; the caller fans it out to long-polling agents.
+func (r *Redis) LineNotices(ctx context.Context) <-chan string {
+	out := make(chan string, 64)
+	sub := r.rdb.Subscribe(ctx, r.keys.lineNotices())
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		ch := sub.Channel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m, ok := <-ch:
+				if !ok {
+					return
+				}
+				select {
+				case out <- m.Payload:
+				default: // a slow reader misses a wake-up, never blocks the subscription
+				}
+			}
+		}
+	}()
+	return out
+}

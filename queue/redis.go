@@ -1,0 +1,146 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Options say which Redis to use.
+type Options struct {
+	// URL is a redis:// or rediss:// URL; empty starts an embedded,
+	// in-memory Redis (development only: nothing survives a restart).
+	URL string
+	// Prefix starts every key; default "gw:".
+	Prefix string
+	// Now is the clock of the embedded Redis' TTLs; default time.Now. Tests
+	// that move the gateway's clock pass the same function.
+	Now func() time.Time
+}
+
+// Redis is the gateway's connection to Redis: the store, the waiting lines
+// and the asynq client all use it.
+type Redis struct {
+	rdb      *redis.Client
+	opt      *redis.Options
+	embedded *miniredis.Miniredis
+	keys     keys
+}
+
+// ErrUnavailable wraps every error that means Redis could not be reached.
+var ErrUnavailable = errors.New("redis unavailable")
+
+// Open connects to Redis, or starts the embedded one, and checks that it
+// answers. Errors name the setting (redis.url) that is wrong.
+func Open(ctx context.Context, o Options) (*Redis, error) {
+	r := &Redis{keys: keys{prefix: o.Prefix}}
+	if r.keys.prefix == "" {
+		r.keys.prefix = "gw:"
+	}
+	if o.URL == "" {
+		m := miniredis.NewMiniRedis()
+		m.ClockTTL(true)
+		if o.Now != nil {
+			m.SetTime(o.Now())
+		}
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("redis.url is empty and the embedded Redis did not start: %w", err)
+		}
+		r.embedded = m
+		r.opt = &redis.Options{Addr: m.Addr()}
+	} else {
+		u, err := url.Parse(o.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return nil, fmt.Errorf("redis.url: %q is not a redis:// or rediss:// URL", redactURL(o.URL))
+		}
+		opt, err := redis.ParseURL(o.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url: %v", err)
+		}
+		r.opt = opt
+	}
+	r.opt.PoolSize = 64
+	r.rdb = redis.NewClient(r.opt)
+	pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := r.rdb.Ping(pingCtx).Err(); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("redis.url: cannot reach %s: %w", r.opt.Addr, err)
+	}
+	return r, nil
+}
+
+// Embedded reports whether this is the in-memory Redis.
+func (r *Redis) Embedded() bool { return r.embedded != nil }
+
+// SetTime moves the embedded Redis' clock (TTLs); a no-op on a real server.
+func (r *Redis) SetTime(t time.Time) {
+	if r.embedded != nil {
+		r.embedded.SetTime(t)
+	}
+}
+
+// Ping checks that Redis answers.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close closes the connection pool and stops the embedded Redis.
+func (r *Redis) Close() error {
+	err := r.rdb.Close()
+	if r.embedded != nil {
+		r.embedded.Close()
+	}
+	return err
+}
+
+// redactURL hides the password of a Redis URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if i := strings.LastIndex(s, "@"); i >= 0 {
+			return "***" + s[i:]
+		}
+		return s
+	}
+	return u.Redacted()
+}
+
+// keys builds every key name. A channel's keys share the hash tag
+// {channel}, so one script can touch its conversations, line and streams.
+type keys struct{ prefix string }
+
+func (k keys) tag(channel string) string { return k.prefix + "{" + channel + "}:" }
+
+func (k keys) conv(ch, id string) string       { return k.tag(ch) + "conv:" + id }
+func (k keys) transcript(ch, id string) string { return k.tag(ch) + "tx:" + id }
+func (k keys) delivery(ch, id string) string   { return k.tag(ch) + "dlv:" + id }
+func (k keys) inbox(ch, id string) string      { return k.tag(ch) + "inbox:" + id }
+func (k keys) inboxData(ch, id string) string  { return k.tag(ch) + "inboxdata:" + id }
+func (k keys) inboxSeq(ch, id string) string   { return k.tag(ch) + "seq:" + id }
+func (k keys) lock(ch, id string) string       { return k.tag(ch) + "lock:" + id }
+func (k keys) seen(ch, eventID string) string  { return k.tag(ch) + "seen:" + eventID }
+func (k keys) messageID(ch, mid string) string { return k.tag(ch) + "mid:" + mid }
+func (k keys) userSessions(ch, id string) string {
+	return k.tag(ch) + "usess:" + id
+}
+func (k keys) line(ch string) string       { return k.tag(ch) + "line" }
+func (k keys) claiming(ch string) string   { return k.tag(ch) + "claiming" }
+func (k keys) deadlines(ch string) string  { return k.tag(ch) + "deadlines" }
+func (k keys) assigned(ch string) string   { return k.tag(ch) + "assigned" }
+func (k keys) outbox(ch string) string     { return k.tag(ch) + "outbox" }
+func (k keys) sessions(ch string) string   { return k.tag(ch) + "sessions" }
+func (k keys) events(ch string) string     { return k.tag(ch) + "events" }
+func (k keys) pending(ch string) string    { return k.tag(ch) + "pending" }
+func (k keys) opened(ch string) string     { return k.tag(ch) + "opened" }
+func (k keys) lineNotices() string         { return k.prefix + "line-joined" }
+func (k keys) presence(agent string) string { return k.prefix + "agent:" + agent + ":presence" }

@@ -1,0 +1,126 @@
+package queue
+
+import "github.com/redis/go-redis/v9"
+
+// acceptScript records one inbound event in its conversation's inbox unless
+// the event was seen before.
+//
+// KEYS[1] seen marker, KEYS[2] inbox (zset: event id -> order), KEYS[3] inbox
+// payloads (hash), KEYS[4] the conversation's arrival counter, KEYS[5] the
+// channel's pending set (conversations with a non-empty inbox).
+// ARGV[1] event id, ARGV[2] event time in ms, ARGV[3] payload, ARGV[4] dedupe
+// TTL in ms, ARGV[5] conversation id.
+// Returns 1 (new), 2 (duplicate still waiting in the inbox), 0 (duplicate, done).
+var acceptScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
+  local seq = redis.call('INCR', KEYS[4]) % 4096
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) * 4096 + seq, ARGV[1])
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+  redis.call('SADD', KEYS[5], ARGV[5])
+  return 1
+end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 2 end
+return 0
+`)
+
+// releaseScript releases a conversation's processing lock, unless events
+// arrived meanwhile: then the holder keeps it and drains again. This is what
+// makes a task that found the lock taken safe to drop.
+//
+// KEYS[1] lock, KEYS[2] inbox, KEYS[3] pending set. ARGV[1] holder token,
+// ARGV[2] lock TTL in ms, ARGV[3] conversation id.
+// Returns 1 released, 0 kept (inbox not empty), -1 not the holder.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('ZCARD', KEYS[2]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[3], ARGV[3])
+return 1
+`)
+
+// commitScript applies one routing decision atomically: the conversation's
+// new state (version-checked), its transcript entries, its place in the
+// waiting line, its inactivity deadline, the inbox event it consumed, the
+// sends it queued (outbox), the sessions it ended and the agents' notices.
+//
+// KEYS[1] conversation hash, KEYS[2] transcript, KEYS[3] line, KEYS[4]
+// claiming, KEYS[5] deadlines, KEYS[6] inbox, KEYS[7] inbox payloads, KEYS[8]
+// outbox, KEYS[9] sessions stream, KEYS[10] events stream, KEYS[11] assigned
+// (conversation -> agent), KEYS[12] the user's session index.
+// ARGV[1] expected version (0: must not exist), ARGV[2] a JSON object:
+// {id, conv, line: "join"|"leave"|"", score, deadline (ms, 0 removes),
+// ack, tx: [json], outbox: [[id, json]], sessions: [json], events: [json],
+// agent, notify}.
+// Returns the new version, or -1 when the version did not match.
+var commitScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if cur ~= tonumber(ARGV[1]) then return -1 end
+local c = cjson.decode(ARGV[2])
+redis.call('HSET', KEYS[1], 'v', cur + 1, 'data', c.conv)
+for _, e in ipairs(c.tx) do redis.call('RPUSH', KEYS[2], e) end
+if c.line == 'join' then
+  redis.call('ZADD', KEYS[3], c.score, c.id)
+  redis.call('ZREM', KEYS[4], c.id)
+  if c.notify ~= '' then redis.call('PUBLISH', c.notify, c.channel) end
+elseif c.line == 'leave' then
+  redis.call('ZREM', KEYS[3], c.id)
+  redis.call('ZREM', KEYS[4], c.id)
+end
+if c.deadline > 0 then
+  redis.call('ZADD', KEYS[5], c.deadline, c.id)
+else
+  redis.call('ZREM', KEYS[5], c.id)
+end
+if c.ack ~= '' then
+  redis.call('ZREM', KEYS[6], c.ack)
+  redis.call('HDEL', KEYS[7], c.ack)
+end
+for _, o in ipairs(c.outbox) do redis.call('HSET', KEYS[8], o[1], o[2]) end
+for _, s in ipairs(c.sessions) do
+  local sid = redis.call('XADD', KEYS[9], 'MAXLEN', '~', '1000000', '*', 'data', s)
+  redis.call('RPUSH', KEYS[12], sid)
+end
+for _, e in ipairs(c.events) do
+  redis.call('XADD', KEYS[10], 'MAXLEN', '~', '10000', '*', 'data', e)
+end
+if c.agent ~= '' then
+  redis.call('HSET', KEYS[11], c.id, c.agent)
+else
+  redis.call('HDEL', KEYS[11], c.id)
+end
+return cur + 1
+`)
+
+// claimScript takes the oldest conversation of a waiting line. It moves it
+// to the claiming set (scored by the claim time) rather than dropping it, so
+// that a gateway that dies before committing the claim does not lose it: the
+// sweep puts stale claims back at their place.
+//
+// KEYS[1] line, KEYS[2] claiming. ARGV[1] now in ms.
+// Returns {conversation id, place-in-line score} or false when the line is empty.
+var claimScript = redis.NewScript(`
+local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #r == 0 then return false end
+redis.call('ZREM', KEYS[1], r[1])
+redis.call('ZADD', KEYS[2], ARGV[1], r[1])
+return r
+`)
+
+// deliveryScript moves a sent message's delivery status forward only:
+// sent < delivered < read, failed terminal.
+//
+// KEYS[1] the conversation's delivery hash. ARGV[1] entry id, ARGV[2] status,
+// ARGV[3] its rank, ARGV[4] detail (error text, may be empty).
+// Returns 1 when it changed, 0 when ignored as a regression.
+var deliveryScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local rank = tonumber(string.match(cur, '^(%d+)'))
+  if rank >= 4 or rank >= tonumber(ARGV[3]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[4])
+return 1
+`)

@@ -1,0 +1,358 @@
+package queue
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/channels"
+	"switchboard/routing"
+)
+
+// ErrConflict means the conversation changed since it was loaded: reload
+// and decide again.
+var ErrConflict = errors.New("conversation changed concurrently")
+
+// ErrNotFound means no such conversation.
+var ErrNotFound = errors.New("conversation not found")
+
+// ConversationID is the stable id of a user's conversation on a channel:
+// "c_<channel>_<hash of the user id>". The channel is readable from it, so
+// every key of the conversation can be built from the id alone.
+func ConversationID(channel, userID string) string {
+	sum := sha256.Sum256([]byte(channel + "\x00" + userID))
+	return "c_" + channel + "_" + hex.EncodeToString(sum[:10])
+}
+
+// ChannelOf returns the channel of a conversation id, or "" if the id is
+// not one of ours.
+func ChannelOf(convID string) string {
+	rest, ok := strings.CutPrefix(convID, "c_")
+	i := strings.LastIndexByte(rest, '_')
+	if !ok || i <= 0 || len(rest)-i-1 != 20 {
+		return ""
+	}
+	return rest[:i]
+}
+
+// Record is a stored conversation: the routing state plus what the agent
+// API shows.
+type Record struct {
+	routing.Conversation
+	// LastMessage is the user's last message, for the queue listing.
+	LastMessage *LastMessage `json:"last_message,omitempty"`
+	// Variables are what the bot collected (name, email, order...).
+	Variables map[string]string `json:"variables,omitempty"`
+	// Version is the optimistic-lock counter; 0 for a conversation that
+	// does not exist yet.
+	Version int64 `json:"-"`
+}
+
+// LastMessage is the last user message in short.
+type LastMessage struct {
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+}
+
+// Entry is one line of a transcript.
+type Entry struct {
+	ID          string                `json:"id"`
+	At          time.Time             `json:"at"`
+	Author      routing.Author        `json:"author"`
+	Agent       string                `json:"agent,omitempty"`
+	Kind        string                `json:"kind"` // a channels.Kind for user events; "message" or "note" otherwise
+	Text        string                `json:"text,omitempty"`
+	Payload     string                `json:"payload,omitempty"`
+	Choices     []channels.Choice     `json:"choices,omitempty"`
+	Attachments []channels.Attachment `json:"attachments,omitempty"`
+	Location    *channels.Location    `json:"location,omitempty"`
+	EventID     string                `json:"event_id,omitempty"`
+	// Delivery is filled when reading: sent, delivered, read or failed.
+	Delivery string `json:"delivery,omitempty"`
+	// DeliveryError explains a failed delivery.
+	DeliveryError string `json:"delivery_error,omitempty"`
+}
+
+// NewEntryID returns a fresh, unique transcript entry id.
+func NewEntryID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return "m_" + hex.EncodeToString(b[:])
+}
+
+// SendJob is one message on its way to a user.
+type SendJob struct {
+	ID           string            `json:"id"` // the transcript entry id
+	Channel      string            `json:"channel"`
+	Conversation string            `json:"conversation"`
+	Message      channels.Outbound `json:"message"`
+}
+
+// SessionRecord is one ended session, as the chat report lists it.
+type SessionRecord struct {
+	ID           string             `json:"id"`
+	Conversation string             `json:"conversation"`
+	Channel      string             `json:"channel"`
+	User         string             `json:"user"`
+	Kind         routing.SessionKind `json:"kind"`
+	Agent        string             `json:"agent,omitempty"`
+	Start        time.Time          `json:"start"`
+	End          time.Time          `json:"end"`
+	Resolution   routing.Resolution `json:"resolution"`
+}
+
+// Notice is an event on a channel's stream for agents.
+type Notice struct {
+	ID           string         `json:"id,omitempty"` // the stream id, set when read
+	Type         routing.Notice `json:"type"`
+	Channel      string         `json:"channel"`
+	Conversation string         `json:"conversation"`
+	At           time.Time      `json:"at"`
+	Agent        string         `json:"agent,omitempty"`
+	Text         string         `json:"text,omitempty"`
+}
+
+// LineOp changes a conversation's place in the waiting line.
+type LineOp int
+
+// Line operations.
+const (
+	LineKeep  LineOp = iota
+	LineJoin         // enter (or re-enter) at Commit.Since
+	LineLeave        // leave the line (and any pending claim)
+)
+
+// Commit is everything one decision changes.
+type Commit struct {
+	Record *Record // the new state; Record.Version is the version it was loaded at
+	// Ack is the inbox event this decision consumed ("" for none).
+	Ack      string
+	Line     LineOp
+	Since    time.Time // LineJoin: the place in line
+	Deadline time.Time // the inactivity deadline; zero removes it
+	Entries  []Entry
+	Sends    []SendJob
+	Sessions []SessionRecord
+	Notices  []Notice
+}
+
+// Store keeps conversations, transcripts, lines and inboxes.
+type Store struct {
+	rdb  *redis.Client
+	keys keys
+}
+
+// Store returns the conversation store on this Redis.
+func (r *Redis) Store() *Store { return &Store{rdb: r.rdb, keys: r.keys} }
+
+// Accepted says what Accept did with an event.
+type Accepted int
+
+// Accept results.
+const (
+	AcceptedNew       Accepted = iota // stored; a processing task must be enqueued
+	AcceptedDuplicate                 // seen and already processed: drop
+	AcceptedPending                   // seen, still waiting: enqueue a task again to be safe
+)
+
+// Accept makes an inbound event durable in its conversation's inbox, unless
+// its id was seen within dedupeTTL. Errors wrap ErrUnavailable when Redis
+// cannot be reached.
+func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration) (Accepted, error) {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return 0, err
+	}
+	ch := ev.Channel
+	res, err := acceptScript.Run(ctx, s.rdb,
+		[]string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch, convID), s.keys.pending(ch)},
+		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID).Int()
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	switch res {
+	case 1:
+		return AcceptedNew, nil
+	case 2:
+		return AcceptedPending, nil
+	}
+	return AcceptedDuplicate, nil
+}
+
+// Inbox returns up to n events of a conversation's inbox, oldest first.
+func (s *Store) Inbox(ctx context.Context, convID string, n int) ([]channels.Event, error) {
+	ch := ChannelOf(convID)
+	ids, err := s.rdb.ZRange(ctx, s.keys.inbox(ch, convID), 0, int64(n-1)).Result()
+	if err != nil || len(ids) == 0 {
+		return nil, unavailable(err)
+	}
+	raws, err := s.rdb.HMGet(ctx, s.keys.inboxData(ch, convID), ids...).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	events := make([]channels.Event, 0, len(ids))
+	for i, raw := range raws {
+		str, ok := raw.(string)
+		var ev channels.Event
+		if !ok || json.Unmarshal([]byte(str), &ev) != nil {
+			// A payload we cannot read would block the inbox forever: drop it.
+			s.rdb.ZRem(ctx, s.keys.inbox(ch, convID), ids[i])
+			continue
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}
+
+// Lock takes a conversation's processing lock for ttl. It returns a token
+// for Unlock, or "" when another worker holds the lock.
+func (s *Store) Lock(ctx context.Context, convID string, ttl time.Duration) (string, error) {
+	token := NewEntryID()
+	ok, err := s.rdb.SetNX(ctx, s.keys.lock(ChannelOf(convID), convID), token, ttl).Result()
+	if err != nil {
+		return "", unavailable(err)
+	}
+	if !ok {
+		return "", nil
+	}
+	return token, nil
+}
+
+// Unlock releases the processing lock unless the inbox filled up again;
+// then it extends the lock and returns false: the caller drains again.
+func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Duration) (bool, error) {
+	ch := ChannelOf(convID)
+	res, err := releaseScript.Run(ctx, s.rdb,
+		[]string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.pending(ch)},
+		token, ttl.Milliseconds(), convID).Int()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return res != 0, nil
+}
+
+// PendingConversations lists conversations of a channel whose inbox is not
+// empty (for the sweep that recovers lost processing tasks).
+func (s *Store) PendingConversations(ctx context.Context, channel string) ([]string, error) {
+	ids, err := s.rdb.SMembers(ctx, s.keys.pending(channel)).Result()
+	return ids, unavailable(err)
+}
+
+// Load returns a conversation; a missing one comes back as a Record with
+// Version 0 and only its id and channel set.
+func (s *Store) Load(ctx context.Context, convID string) (*Record, error) {
+	ch := ChannelOf(convID)
+	if ch == "" {
+		return nil, ErrNotFound
+	}
+	vals, err := s.rdb.HMGet(ctx, s.keys.conv(ch, convID), "v", "data").Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	rec := &Record{}
+	if data, ok := vals[1].(string); ok {
+		if err := json.Unmarshal([]byte(data), rec); err != nil {
+			return nil, fmt.Errorf("conversation %s: %w", convID, err)
+		}
+		rec.Version, _ = strconv.ParseInt(vals[0].(string), 10, 64)
+	}
+	rec.ID, rec.Channel = convID, ch
+	return rec, nil
+}
+
+// Commit applies a decision atomically. It returns ErrConflict when the
+// conversation changed since c.Record was loaded.
+func (s *Store) Commit(ctx context.Context, c *Commit) error {
+	rec := c.Record
+	id, ch := rec.ID, rec.Channel
+	conv, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	arg := commitArg{ID: id, Channel: ch, Conv: string(conv), Ack: c.Ack,
+		TX: []string{}, Outbox: [][2]string{}, Sessions: []string{}, Events: []string{}}
+	switch c.Line {
+	case LineJoin:
+		arg.Line, arg.Score, arg.Notify = "join", c.Since.UnixMilli(), s.keys.lineNotices()
+	case LineLeave:
+		arg.Line = "leave"
+	}
+	if !c.Deadline.IsZero() {
+		arg.Deadline = c.Deadline.UnixMilli()
+	}
+	if rec.State == routing.StateAssigned {
+		arg.Agent = rec.AssignedTo
+	}
+	for _, e := range c.Entries {
+		arg.TX = append(arg.TX, mustJSON(e))
+	}
+	for _, j := range c.Sends {
+		arg.Outbox = append(arg.Outbox, [2]string{j.ID, mustJSON(j)})
+	}
+	for _, r := range c.Sessions {
+		arg.Sessions = append(arg.Sessions, mustJSON(r))
+	}
+	for _, n := range c.Notices {
+		arg.Events = append(arg.Events, mustJSON(n))
+	}
+	keys := []string{
+		s.keys.conv(ch, id), s.keys.transcript(ch, id), s.keys.line(ch), s.keys.claiming(ch),
+		s.keys.deadlines(ch), s.keys.inbox(ch, id), s.keys.inboxData(ch, id), s.keys.outbox(ch),
+		s.keys.sessions(ch), s.keys.events(ch), s.keys.assigned(ch), s.keys.userSessions(ch, id),
+	}
+	v, err := commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg)).Int64()
+	if err != nil {
+		return unavailable(err)
+	}
+	if v < 0 {
+		return ErrConflict
+	}
+	rec.Version = v
+	return nil
+}
+
+type commitArg struct {
+	ID       string      `json:"id"`
+	Channel  string      `json:"channel"`
+	Conv     string      `json:"conv"`
+	Line     string      `json:"line"`
+	Score    int64       `json:"score"`
+	Notify   string      `json:"notify"`
+	Deadline int64       `json:"deadline"`
+	Ack      string      `json:"ack"`
+	TX       []string    `json:"tx"`
+	Outbox   [][2]string `json:"outbox"`
+	Sessions []string    `json:"sessions"`
+	Events   []string    `json:"events"`
+	Agent    string      `json:"agent"`
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("queue: marshal %T: %v", v, err)) // only plain structs are marshalled here
+	}
+	return string(b)
+}
+
+// unavailable wraps connection-level failures in ErrUnavailable; nil and
+// redis.Nil pass through.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return nil
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		return err // Redis answered: a script or command error, not an outage
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}

@@ -1,0 +1,289 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/queue"
+	"switchboard/queue/redistest"
+	"switchboard/routing"
+)
+
+var t0 = time.Date(2026, 11, 20, 22, 0, 0, 0, time.UTC)
+
+func openStore(t *testing.T) (*queue.Redis, *queue.Store) {
+	t.Helper()
+	srv := redistest.Start(t)
+	r, err := queue.Open(context.Background(), queue.Options{URL: srv.URL, Prefix: "t:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r, r.Store()
+}
+
+func TestConversationIDRoundTrip(t *testing.T) {
+	for _, ch := range []string{"wa-main", "fb_page", "x"} {
+		id := queue.ConversationID(ch, "5511987654321")
+		if got := queue.ChannelOf(id); got != ch {
+			t.Errorf("ChannelOf(%q) = %q, want %q", id, got, ch)
+		}
+	}
+	for _, bad := range []string{"", "c_", "c__abc", "x_wa_0123456789abcdef0123", "c_wa_short"} {
+		if got := queue.ChannelOf(bad); got != "" {
+			t.Errorf("ChannelOf(%q) = %q, want empty", bad, got)
+		}
+	}
+}
+
+func TestAcceptDeduplicates(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	ev := &channels.Event{ID: "wamid.1", Channel: "wa", Platform: channels.WhatsApp, User: channels.User{ID: "u1"}, Kind: channels.KindText, Text: "hi", Timestamp: t0}
+	conv := queue.ConversationID("wa", "u1")
+
+	var wg sync.WaitGroup
+	results := make([]queue.Accepted, 5)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := st.Accept(ctx, ev, conv, time.Hour)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	news := 0
+	for _, r := range results {
+		if r == queue.AcceptedNew {
+			news++
+		} else if r != queue.AcceptedPending {
+			t.Errorf("duplicate while still in the inbox = %v, want AcceptedPending", r)
+		}
+	}
+	if news != 1 {
+		t.Fatalf("%d of 5 concurrent deliveries accepted as new, want 1", news)
+	}
+	inbox, err := st.Inbox(ctx, conv, 10)
+	if err != nil || len(inbox) != 1 || inbox[0].Text != "hi" {
+		t.Fatalf("inbox = %+v, %v; want the one event", inbox, err)
+	}
+	// Once consumed, a redelivery is a plain duplicate.
+	rec, _ := st.Load(ctx, conv)
+	if err := st.Commit(ctx, &queue.Commit{Record: rec, Ack: ev.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := st.Accept(ctx, ev, conv, time.Hour); res != queue.AcceptedDuplicate {
+		t.Fatalf("redelivery after processing = %v, want AcceptedDuplicate", res)
+	}
+}
+
+func TestInboxOrdersByTimestampThenArrival(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	conv := queue.ConversationID("wa", "u1")
+	add := func(id string, at time.Time) {
+		ev := &channels.Event{ID: id, Channel: "wa", User: channels.User{ID: "u1"}, Kind: channels.KindText, Timestamp: at}
+		if _, err := st.Accept(ctx, ev, conv, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("late", t0.Add(2*time.Second))
+	add("same-b", t0)
+	add("same-a", t0) // same second, arrived later: stays after same-b
+	add("early", t0.Add(-time.Second))
+	inbox, _ := st.Inbox(ctx, conv, 10)
+	var got []string
+	for _, e := range inbox {
+		got = append(got, e.ID)
+	}
+	if fmt.Sprint(got) != "[early same-b same-a late]" {
+		t.Fatalf("inbox order = %v", got)
+	}
+}
+
+func TestCommitDetectsConcurrentChange(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	conv := queue.ConversationID("wa", "u1")
+	a, _ := st.Load(ctx, conv)
+	b, _ := st.Load(ctx, conv)
+	a.State, b.State = routing.StateBot, routing.StateWaiting
+	if err := st.Commit(ctx, &queue.Commit{Record: a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(ctx, &queue.Commit{Record: b}); !errors.Is(err, queue.ErrConflict) {
+		t.Fatalf("stale commit = %v, want ErrConflict", err)
+	}
+	got, _ := st.Load(ctx, conv)
+	if got.State != routing.StateBot || got.Version != 1 {
+		t.Fatalf("stored %v v%d, want bot v1", got.State, got.Version)
+	}
+}
+
+// join puts n conversations of channel ch in its line, one second apart.
+func join(t *testing.T, st *queue.Store, ch string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = queue.ConversationID(ch, fmt.Sprint("user", i))
+		rec, _ := st.Load(context.Background(), ids[i])
+		rec.State = routing.StateWaiting
+		since := t0.Add(time.Duration(i) * time.Second)
+		if err := st.Commit(context.Background(), &queue.Commit{Record: rec, Line: queue.LineJoin, Since: since}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+func TestLineIsFIFOWithPositions(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	ids := join(t, st, "wa", 3)
+	line, err := st.Line(ctx, "wa", 0)
+	if err != nil || len(line) != 3 || line[0].Conversation != ids[0] || !line[2].Since.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("line = %+v, %v", line, err)
+	}
+	if p, _ := st.Position(ctx, ids[1]); p != 2 {
+		t.Fatalf("position of the second = %d, want 2", p)
+	}
+	w, ok, err := st.Claim(ctx, "wa", t0)
+	if err != nil || !ok || w.Conversation != ids[0] {
+		t.Fatalf("claim = %+v %v %v, want the oldest", w, ok, err)
+	}
+	if p, _ := st.Position(ctx, ids[1]); p != 1 {
+		t.Fatalf("position after a claim = %d, want 1", p)
+	}
+	// An uncommitted claim goes back to its original place.
+	if err := st.Unclaim(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := st.Position(ctx, ids[0]); p != 1 {
+		t.Fatalf("position after unclaim = %d, want 1", p)
+	}
+}
+
+func TestConcurrentClaimsTakeEachConversationOnce(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	const waiting, claimers = 1000, 50
+	join(t, st, "wa", waiting)
+
+	var mu sync.Mutex
+	taken := map[string]int{}
+	var wg sync.WaitGroup
+	for range claimers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				w, ok, err := st.Claim(ctx, "wa", t0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !ok {
+					return
+				}
+				mu.Lock()
+				taken[w.Conversation]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(taken) != waiting {
+		t.Fatalf("%d distinct conversations taken, want %d", len(taken), waiting)
+	}
+	for id, n := range taken {
+		if n != 1 {
+			t.Fatalf("%s taken %d times", id, n)
+		}
+	}
+}
+
+func TestDueListsOnlyExpiredDeadlines(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	for i, d := range []time.Duration{-time.Minute, 0, time.Minute} {
+		rec, _ := st.Load(ctx, queue.ConversationID("wa", fmt.Sprint("u", i)))
+		if err := st.Commit(ctx, &queue.Commit{Record: rec, Deadline: t0.Add(d)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := st.Due(ctx, "wa", t0, 100)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due = %v, %v; want the two at or before now", due, err)
+	}
+}
+
+func TestDeliveryStatusOnlyMovesForward(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	conv := queue.ConversationID("wa", "u1")
+	job := queue.SendJob{ID: "m_1", Channel: "wa", Conversation: conv}
+	if err := st.Append(ctx, conv, queue.Entry{ID: "m_1", Author: routing.AuthorBot, Kind: "message", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Sent(ctx, job, []string{"wamid.OUT"}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		status  channels.DeliveryStatus
+		changed bool
+	}{
+		{channels.StatusRead, true},
+		{channels.StatusDelivered, false}, // late delivered after read: ignored
+		{channels.StatusFailed, true},
+		{channels.StatusRead, false}, // failed is final
+	}
+	for _, s := range steps {
+		c, e, changed, err := st.UpdateDelivery(ctx, "wa", "wamid.OUT", s.status, "")
+		if err != nil || c != conv || e != "m_1" || changed != s.changed {
+			t.Fatalf("%s: got %q %q changed=%v err=%v, want changed=%v", s.status, c, e, changed, err, s.changed)
+		}
+	}
+	tx, _ := st.Transcript(ctx, conv)
+	if len(tx) != 1 || tx[0].Delivery != "failed" {
+		t.Fatalf("transcript = %+v, want one failed entry", tx)
+	}
+	if _, _, ok, _ := st.UpdateDelivery(ctx, "wa", "wamid.UNKNOWN", channels.StatusRead, ""); ok {
+		t.Fatal("unknown message id reported as updated")
+	}
+}
+
+func TestEventsResumeFromCursor(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	cur := queue.Cursor{}
+	if n, err := st.ReadEvents(ctx, []string{"wa", "fb"}, cur, 10*time.Millisecond); err != nil || len(n) != 0 {
+		t.Fatalf("empty read = %v, %v", n, err)
+	}
+	for i := range 3 {
+		ch := []string{"wa", "fb", "wa"}[i]
+		if err := st.Publish(ctx, queue.Notice{Type: routing.NoticeWaiting, Channel: ch, Conversation: fmt.Sprint("c", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.ReadEvents(ctx, []string{"wa", "fb"}, cur, 10*time.Millisecond)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("read = %+v, %v; want 3 notices", got, err)
+	}
+	resumed := queue.ParseCursor(cur.String([]string{"wa", "fb"}))
+	if err := st.Publish(ctx, queue.Notice{Type: routing.NoticeEnded, Channel: "fb", Conversation: "c9"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = st.ReadEvents(ctx, []string{"wa", "fb"}, resumed, 10*time.Millisecond)
+	if len(got) != 1 || got[0].Conversation != "c9" {
+		t.Fatalf("after resuming = %+v, want only the new notice", got)
+	}
+}

@@ -1,0 +1,165 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"switchboard/channels"
+)
+
+// Task types and the queues they run on. asynq's CLI and web UI show them
+// under these names.
+const (
+	taskProcess = "conversation:process" // drain one conversation's inbox
+	taskSend    = "message:send"         // send one message to a user
+
+	queueInbound  = "inbound"
+	queueOutbound = "outbound"
+)
+
+// TaskConfig tunes the durable task workers. Zero values mean the defaults.
+type TaskConfig struct {
+	// Concurrency is the number of tasks run at once (default 20).
+	Concurrency int
+	// ShutdownTimeout bounds how long Shutdown waits for running tasks (default 8s).
+	ShutdownTimeout time.Duration
+	// RetryBase is the first retry delay of a failed send; it doubles each
+	// time up to RetryMax (defaults 1s and 5m).
+	RetryBase, RetryMax time.Duration
+	// MaxSendAttempts bounds the tries of one send (default 10).
+	MaxSendAttempts int
+	Logger          *slog.Logger
+}
+
+// Handlers are the gateway's task handlers.
+type Handlers struct {
+	// Process drains a conversation's inbox.
+	Process func(ctx context.Context, convID string) error
+	// Send delivers one message. Return Permanent(err) for a failure that
+	// must not be retried. last is true on the final attempt.
+	Send func(ctx context.Context, job SendJob, last bool) error
+}
+
+// Tasks enqueues and runs the gateway's durable tasks on asynq.
+type Tasks struct {
+	cfg    TaskConfig
+	client *asynq.Client
+	server *asynq.Server
+}
+
+// Tasks returns the task client and server on this Redis. Nothing runs until Start.
+func (r *Redis) Tasks(cfg TaskConfig) *Tasks {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 20
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 8 * time.Second
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = time.Second
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 5 * time.Minute
+	}
+	if cfg.MaxSendAttempts <= 0 {
+		cfg.MaxSendAttempts = 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	t := &Tasks{cfg: cfg, client: asynq.NewClientFromRedisClient(r.rdb)}
+	t.server = asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
+		Concurrency:     cfg.Concurrency,
+		Queues:          map[string]int{queueInbound: 6, queueOutbound: 4},
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		// asynq polls when idle; a short interval keeps a quiet gateway's
+		// answers prompt at the cost of a few cheap Redis calls a second.
+		TaskCheckInterval:        20 * time.Millisecond,
+		DelayedTaskCheckInterval: 500 * time.Millisecond,
+		RetryDelayFunc:           t.retryDelay,
+		Logger:                   slogAdapter{cfg.Logger},
+		LogLevel:                 asynq.WarnLevel,
+	})
+	return t
+}
+
+// retryDelay doubles from RetryBase up to RetryMax, or follows the
+// platform's advice (RetryAfter) when the error carries one.
+func (t *Tasks) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	var se *channels.SendError
+	if errors.As(err, &se) && se.RetryAfter > 0 {
+		return se.RetryAfter
+	}
+	d := time.Duration(float64(t.cfg.RetryBase) * math.Pow(2, float64(n)))
+	if d > t.cfg.RetryMax || d <= 0 {
+		d = t.cfg.RetryMax
+	}
+	return d
+}
+
+// EnqueueProcess asks for a conversation's inbox to be drained.
+func (t *Tasks) EnqueueProcess(ctx context.Context, convID string) error {
+	_, err := t.client.EnqueueContext(ctx, asynq.NewTask(taskProcess, []byte(convID)),
+		asynq.Queue(queueInbound), asynq.MaxRetry(25), asynq.Timeout(2*time.Minute))
+	return unavailable(err)
+}
+
+// EnqueueSend queues a message for sending. The job id is the task id, so
+// queuing the same job twice sends it once.
+func (t *Tasks) EnqueueSend(ctx context.Context, job SendJob) error {
+	payload, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	_, err = t.client.EnqueueContext(ctx, asynq.NewTask(taskSend, payload),
+		asynq.Queue(queueOutbound), asynq.TaskID(job.ID), asynq.MaxRetry(t.cfg.MaxSendAttempts-1),
+		asynq.Timeout(time.Minute), asynq.Retention(24*time.Hour))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return unavailable(err)
+}
+
+// Permanent marks a task failure that must not be retried.
+func Permanent(err error) error { return fmt.Errorf("%w: %w", err, asynq.SkipRetry) }
+
+// Start runs the workers in the background.
+func (t *Tasks) Start(h Handlers) error {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(taskProcess, func(ctx context.Context, task *asynq.Task) error {
+		return h.Process(ctx, string(task.Payload()))
+	})
+	mux.HandleFunc(taskSend, func(ctx context.Context, task *asynq.Task) error {
+		var job SendJob
+		if err := json.Unmarshal(task.Payload(), &job); err != nil {
+			return Permanent(fmt.Errorf("send task: %w", err))
+		}
+		retried, _ := asynq.GetRetryCount(ctx)
+		maxRetry, _ := asynq.GetMaxRetry(ctx)
+		return h.Send(ctx, job, retried >= maxRetry)
+	})
+	return t.server.Start(mux)
+}
+
+// Shutdown stops taking tasks, waits up to ShutdownTimeout for running ones
+// (the rest go back to the queue) and closes the client.
+func (t *Tasks) Shutdown() {
+	t.server.Shutdown()
+	t.client.Close()
+}
+
+// slogAdapter lets asynq log through slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }

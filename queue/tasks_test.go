@@ -1,0 +1,73 @@
+package queue_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/queue"
+)
+
+func TestTasksRunRetryAndSkipPermanentFailures(t *testing.T) {
+	r, _ := openStore(t)
+	tasks := r.Tasks(queue.TaskConfig{RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond, MaxSendAttempts: 5})
+
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	lastSeen := map[string]bool{}
+	processed := make(chan string, 10)
+	done := make(chan string, 10)
+	err := tasks.Start(queue.Handlers{
+		Process: func(ctx context.Context, conv string) error { processed <- conv; return nil },
+		Send: func(ctx context.Context, job queue.SendJob, last bool) error {
+			mu.Lock()
+			attempts[job.ID]++
+			n := attempts[job.ID]
+			lastSeen[job.ID] = last
+			mu.Unlock()
+			switch job.ID {
+			case "flaky": // fails twice with a retryable error, then works
+				if n < 3 {
+					return &channels.SendError{Retryable: true, HTTPStatus: 500}
+				}
+			case "permanent":
+				done <- job.ID
+				return queue.Permanent(&channels.SendError{Code: 131047})
+			}
+			done <- job.ID
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tasks.Shutdown()
+	ctx := context.Background()
+	if err := tasks.EnqueueProcess(ctx, "c_wa_0123456789abcdef0123"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"flaky", "permanent", "flaky"} { // the second "flaky" is a duplicate enqueue
+		if err := tasks.EnqueueSend(ctx, queue.SendJob{ID: id, Channel: "wa"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	timeout := time.After(20 * time.Second)
+	for want := 3; want > 0; want-- {
+		select {
+		case <-processed:
+		case <-done:
+		case <-timeout:
+			t.Fatalf("tasks did not finish: %v", attempts)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts["flaky"] != 3 || attempts["permanent"] != 1 {
+		t.Fatalf("attempts = %v, want flaky 3 (retried until success, enqueued once) and permanent 1", attempts)
+	}
+	if lastSeen["permanent"] {
+		t.Fatal("first attempt reported as the last")
+	}
+}

@@ -1,0 +1,164 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/channels"
+)
+
+// messageIDTTL is how long a platform message id stays mapped to its
+// transcript entry: status webhooks may arrive for days (Meta retries for up
+// to 7 days).
+const messageIDTTL = 8 * 24 * time.Hour
+
+// Transcript returns a conversation's entries, oldest first, each with its
+// current delivery status.
+func (s *Store) Transcript(ctx context.Context, convID string) ([]Entry, error) {
+	ch := ChannelOf(convID)
+	p := s.rdb.Pipeline()
+	lr := p.LRange(ctx, s.keys.transcript(ch, convID), 0, -1)
+	hg := p.HGetAll(ctx, s.keys.delivery(ch, convID))
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, unavailable(err)
+	}
+	raws, dlv := lr.Val(), hg.Val()
+	out := make([]Entry, 0, len(raws))
+	for _, raw := range raws {
+		var e Entry
+		if json.Unmarshal([]byte(raw), &e) != nil {
+			continue
+		}
+		if d, ok := dlv[e.ID]; ok {
+			// "<rank>|<status>|<detail>"
+			parts := strings.SplitN(d, "|", 3)
+			if len(parts) == 3 {
+				e.Delivery, e.DeliveryError = parts[1], parts[2]
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Append adds entries to a transcript outside of a routing decision (a
+// private note, an echo, a status notice).
+func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) error {
+	ch := ChannelOf(convID)
+	vals := make([]any, len(entries))
+	for i, e := range entries {
+		vals[i] = mustJSON(e)
+	}
+	return unavailable(s.rdb.RPush(ctx, s.keys.transcript(ch, convID), vals...).Err())
+}
+
+// Sent records that a queued message reached the platform: its platform ids
+// map back to the entry, for status webhooks.
+func (s *Store) Sent(ctx context.Context, job SendJob, platformIDs []string) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, mid := range platformIDs {
+			p.Set(ctx, s.keys.messageID(job.Channel, mid), job.Conversation+" "+job.ID, messageIDTTL)
+		}
+		deliveryScript.Eval(ctx, p, []string{s.keys.delivery(job.Channel, job.Conversation)},
+			job.ID, string(channels.StatusSent), rank(channels.StatusSent), "")
+		p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
+		return nil
+	})
+	return unavailable(err)
+}
+
+// SendFailed records that a queued message will never be delivered.
+func (s *Store) SendFailed(ctx context.Context, job SendJob, reason string) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		deliveryScript.Eval(ctx, p, []string{s.keys.delivery(job.Channel, job.Conversation)},
+			job.ID, string(channels.StatusFailed), rank(channels.StatusFailed), reason)
+		p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
+		return nil
+	})
+	return unavailable(err)
+}
+
+// Outbox lists the sends committed on a channel but not yet confirmed as
+// handed to the task queue (see Dispatched).
+func (s *Store) Outbox(ctx context.Context, channel string) ([]SendJob, error) {
+	m, err := s.rdb.HGetAll(ctx, s.keys.outbox(channel)).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]SendJob, 0, len(m))
+	for _, raw := range m {
+		var j SendJob
+		if json.Unmarshal([]byte(raw), &j) == nil {
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}
+
+// UpdateDelivery applies a status webhook to the entry that a platform
+// message id belongs to. Statuses only move forward. It returns the
+// conversation and entry, or ok=false when the id is unknown (or the status
+// was a regression).
+func (s *Store) UpdateDelivery(ctx context.Context, channel, platformID string, st channels.DeliveryStatus, detail string) (convID, entryID string, ok bool, err error) {
+	ref, err := s.rdb.Get(ctx, s.keys.messageID(channel, platformID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, unavailable(err)
+	}
+	convID, entryID, _ = strings.Cut(ref, " ")
+	changed, err := deliveryScript.Run(ctx, s.rdb, []string{s.keys.delivery(channel, convID)},
+		entryID, string(st), rank(st), detail).Int()
+	if err != nil {
+		return "", "", false, unavailable(err)
+	}
+	return convID, entryID, changed == 1, nil
+}
+
+// rank orders delivery statuses for deliveryScript.
+func rank(s channels.DeliveryStatus) string {
+	switch s {
+	case channels.StatusSent:
+		return "1"
+	case channels.StatusDelivered:
+		return "2"
+	case channels.StatusFailed:
+		return "4"
+	}
+	return "3"
+}
+
+// Sessions returns the ended sessions of a channel between from and to,
+// oldest first, at most n, starting after the stream id `after` ("" for the
+// start). It also returns the id to pass as `after` for the next page.
+func (s *Store) Sessions(ctx context.Context, channel string, from, to time.Time, after string, n int64) ([]SessionRecord, string, error) {
+	start := strconv.FormatInt(from.UnixMilli(), 10)
+	if after != "" {
+		start = "(" + after
+	}
+	end := "+"
+	if !to.IsZero() {
+		end = strconv.FormatInt(to.UnixMilli(), 10)
+	}
+	msgs, err := s.rdb.XRangeN(ctx, s.keys.sessions(channel), start, end, n).Result()
+	if err != nil {
+		return nil, "", unavailable(err)
+	}
+	out := make([]SessionRecord, 0, len(msgs))
+	last := ""
+	for _, m := range msgs {
+		last = m.ID
+		var r SessionRecord
+		if data, ok := m.Values["data"].(string); ok && json.Unmarshal([]byte(data), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out, last, nil
+}
