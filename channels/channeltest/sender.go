@@ -1,0 +1,210 @@
+package channeltest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"switchboard/channels"
+)
+
+// NewSender builds the Sender under test, talking to graphURL with token.
+type NewSender func(graphURL, token string) channels.Sender
+
+const token = "test-token"
+
+// RunSender runs the sender suite against a FakeGraph: text, reply choices,
+// a numbered-list fallback, long texts split into several sends, mark-read,
+// the Bearer header, partial failures, and the classification of Graph
+// errors (5xx, rate limits, closed window, auth, network, cancelled ctx).
+func RunSender(t *testing.T, newSender NewSender) {
+	ctx := context.Background()
+	setup := func(t *testing.T) (*FakeGraph, channels.Sender) {
+		g := NewFakeGraph(t)
+		return g, newSender(g.URL, token)
+	}
+	t.Run("text", func(t *testing.T) {
+		g, s := setup(t)
+		res, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: "hello there"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := g.Requests()
+		if len(reqs) != 1 {
+			t.Fatalf("%d requests, want 1", len(reqs))
+		}
+		r := reqs[0]
+		if r.Method != http.MethodPost || r.Authorization != "Bearer "+token || r.ContentType != "application/json" {
+			t.Errorf("got %s with Authorization %q, Content-Type %q", r.Method, r.Authorization, r.ContentType)
+		}
+		if !slices.Contains(r.Strings(), "hello there") {
+			t.Errorf("text missing from %s", r.Body)
+		}
+		if !slices.Equal(res.MessageIDs, []string{"mid.1"}) {
+			t.Errorf("MessageIDs = %v, want [mid.1]", res.MessageIDs)
+		}
+	})
+	t.Run("choices", func(t *testing.T) {
+		g, s := setup(t)
+		choices := []channels.Choice{{ID: "yes", Title: "Wait"}, {ID: "no", Title: "No, thanks"}}
+		if _, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: "Wait for an agent?", Choices: choices}); err != nil {
+			t.Fatal(err)
+		}
+		reqs := g.Requests()
+		if len(reqs) != 1 {
+			t.Fatalf("%d requests, want 1", len(reqs))
+		}
+		for _, want := range []string{"Wait for an agent?", "yes", "Wait", "no", "No, thanks"} {
+			if !slices.Contains(reqs[0].Strings(), want) {
+				t.Errorf("%q missing from %s", want, reqs[0].Body)
+			}
+		}
+	})
+	t.Run("numbered fallback", func(t *testing.T) {
+		g, s := setup(t)
+		var choices []channels.Choice
+		for i := 1; i <= 20; i++ {
+			choices = append(choices, channels.Choice{ID: fmt.Sprint("c", i), Title: fmt.Sprint("A rather long option ", i)})
+		}
+		if _, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: "Pick one:", Choices: choices}); err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(sentTexts(g.Requests()), "\n")
+		for _, want := range []string{"Pick one:", "1. A rather long option 1", "20. A rather long option 20"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%q missing from the sent text %q", want, text)
+			}
+		}
+	})
+	t.Run("long text", func(t *testing.T) {
+		g, s := setup(t)
+		var words []string
+		for i := 0; len(strings.Join(words, " ")) < 13000; i++ {
+			words = append(words, fmt.Sprintf("wörd%d", i))
+		}
+		res, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: strings.Join(words, " ")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := g.Requests()
+		if len(reqs) < 2 || len(res.MessageIDs) != len(reqs) {
+			t.Fatalf("%d requests and %d ids, want the same number, at least 2", len(reqs), len(res.MessageIDs))
+		}
+		if got := strings.Fields(strings.Join(sentTexts(reqs), " ")); !slices.Equal(got, words) {
+			t.Errorf("the parts do not add up to the text: %d words, want %d", len(got), len(words))
+		}
+	})
+	t.Run("mark read", func(t *testing.T) {
+		g, s := setup(t)
+		if _, err := s.Send(ctx, channels.Outbound{To: "5511987654321", MarkRead: "wamid.X"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(g.Requests()); n != 1 {
+			t.Errorf("%d requests, want 1", n)
+		}
+	})
+	t.Run("partial failure", func(t *testing.T) {
+		g, s := setup(t)
+		g.Respond(func(n int, r Request) (int, string) {
+			if n == 1 {
+				return Success(n, r)
+			}
+			return http.StatusInternalServerError, `{}`
+		})
+		res, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: strings.Repeat("lorem ipsum ", 1000)})
+		if !channels.IsRetryable(err) || !slices.Equal(res.MessageIDs, []string{"mid.1"}) {
+			t.Errorf("got %v, %v; want the first id and a retryable error", res.MessageIDs, err)
+		}
+	})
+	for _, c := range []struct {
+		name      string
+		status    int
+		body      string
+		retryable bool
+		reason    string
+		code      int
+	}{
+		{"server error", 500, `{}`, true, "server_error", 0},
+		{"unknown 5xx code", 503, `{"error":{"message":"(#999999) ?","code":999999}}`, true, "server_error", 999999},
+		{"throughput limit", 400, graphError(130429, 0), true, "rate_limited", 130429},
+		{"pair rate limit", 400, graphError(131056, 0), true, "rate_limited", 131056},
+		{"HTTP 429", 429, ``, true, "rate_limited", 0},
+		{"unknown error", 500, graphError(131000, 0), true, "server_error", 131000},
+		{"whatsapp window closed", 400, graphError(131047, 2494010), false, "window_closed", 131047},
+		{"messenger window closed", 400, graphError(10, 2018278), false, "window_closed", 10},
+		{"instagram window closed", 400, graphError(10, 2534022), false, "window_closed", 10},
+		{"user unreachable", 400, graphError(131026, 0), false, "user_unreachable", 131026},
+		{"token expired", 401, graphError(190, 0), false, "auth", 190},
+		{"invalid parameter", 400, graphError(100, 0), false, "invalid_request", 100},
+		{"unknown 4xx code", 400, `{"error":{"message":"?","code":999999}}`, false, "rejected", 999999},
+		{"not JSON", 502, `<html>bad gateway</html>`, true, "server_error", 0},
+	} {
+		t.Run("classify "+c.name, func(t *testing.T) {
+			g, s := setup(t)
+			g.Respond(Fail(c.status, c.body))
+			_, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: "hi"})
+			var se *channels.SendError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v is not a *channels.SendError", err)
+			}
+			if se.Retryable != c.retryable || se.Reason != c.reason || se.Code != c.code || se.HTTPStatus != c.status {
+				t.Errorf("got %+v, want retryable=%v reason=%s code=%d status=%d", se, c.retryable, c.reason, c.code, c.status)
+			}
+			if se.Platform == "" || se.Message == "" && c.body != "" {
+				t.Errorf("platform or message missing: %+v", se)
+			}
+		})
+	}
+	t.Run("classify pair rate limit retry after", func(t *testing.T) {
+		g, s := setup(t)
+		g.Respond(Fail(400, graphError(131056, 0)))
+		_, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: "hi"})
+		if se := (*channels.SendError)(nil); !errors.As(err, &se) || se.RetryAfter <= 0 {
+			t.Errorf("got %v, want a RetryAfter", err)
+		}
+	})
+	t.Run("network error", func(t *testing.T) {
+		s := newSender("http://127.0.0.1:1", token)
+		_, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: "hi"})
+		var se *channels.SendError
+		if !errors.As(err, &se) || !se.Retryable || se.Reason != "network" {
+			t.Errorf("got %v, want a retryable network SendError", err)
+		}
+	})
+	t.Run("cancelled context", func(t *testing.T) {
+		g, s := setup(t)
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := s.Send(cancelled, channels.Outbound{To: "5511987654321", Text: "hi"})
+		if err == nil || channels.IsRetryable(err) || !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want a non-retryable context.Canceled", err)
+		}
+		if n := len(g.Requests()); n != 0 {
+			t.Errorf("%d requests, want none", n)
+		}
+	})
+}
+
+func graphError(code, subcode int) string {
+	return fmt.Sprintf(`{"error":{"message":"(#%d) test error","type":"OAuthException","code":%d,"error_subcode":%d,"fbtrace_id":"Az8"}}`,
+		code, code, subcode)
+}
+
+// sentTexts returns the longest string of each request: its text.
+func sentTexts(reqs []Request) []string {
+	var out []string
+	for _, r := range reqs {
+		longest := ""
+		for _, s := range r.Strings() {
+			if len(s) > len(longest) {
+				longest = s
+			}
+		}
+		out = append(out, longest)
+	}
+	return out
+}

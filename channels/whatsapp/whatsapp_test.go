@@ -1,0 +1,205 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/channels/channeltest"
+	"switchboard/channels/meta"
+)
+
+var clock = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+func newParser() *Parser {
+	p := NewParser()
+	p.Now = func() time.Time { return clock }
+	return p
+}
+
+func TestParser(t *testing.T) {
+	channeltest.RunParser(t, newParser(), "testdata")
+}
+
+func FuzzParse(f *testing.F) {
+	for _, fx := range channeltest.Fixtures(f, "testdata") {
+		f.Add(fx.Body)
+	}
+	p := newParser()
+	f.Fuzz(func(t *testing.T, body []byte) { channeltest.CheckParse(t, p, body) })
+}
+
+// TestParseSemantics spells out the rules the golden files pin down.
+func TestParseSemantics(t *testing.T) {
+	parse := func(t *testing.T, name string) []channels.Event {
+		t.Helper()
+		body, err := os.ReadFile("testdata/" + name + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		events, err := newParser().Parse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return events
+	}
+	t.Run("voice note", func(t *testing.T) {
+		ev := parse(t, "message_audio_voice")[0]
+		if ev.Kind != channels.KindMedia || ev.Attachments[0].Type != "voice" || ev.Attachments[0].MediaID != "1003383421387257" {
+			t.Errorf("got %+v", ev)
+		}
+	})
+	t.Run("button reply", func(t *testing.T) {
+		ev := parse(t, "message_button_reply")[0]
+		if ev.Kind != channels.KindChoice || ev.Payload != "cancel-button" || ev.Text != "Cancel" || ev.ReplyTo != "wamid.BIZ_BUTTONS_MSG" {
+			t.Errorf("got %+v", ev)
+		}
+	})
+	t.Run("reaction removed", func(t *testing.T) {
+		ev := parse(t, "message_reaction_removed")[0]
+		if ev.Kind != channels.KindReaction || !ev.Reaction.Removed || ev.Reaction.MessageID != "wamid.BIZ_MSG_REACTED_TO" {
+			t.Errorf("got %+v", ev)
+		}
+	})
+	t.Run("username user keyed by user_id", func(t *testing.T) {
+		ev := parse(t, "username_bsuid")[0]
+		if ev.User != (channels.User{ID: "user.9373795779ebA1", Name: "Ana"}) {
+			t.Errorf("got %+v", ev.User)
+		}
+	})
+	t.Run("plus stripped, forwarded", func(t *testing.T) {
+		ev := parse(t, "forwarded_video")[0]
+		if ev.User.ID != "16505551234" || ev.User.Phone != "16505551234" || !ev.Forwarded {
+			t.Errorf("got %+v", ev)
+		}
+	})
+	t.Run("failed status", func(t *testing.T) {
+		ev := parse(t, "status_failed")[0]
+		if ev.Kind != channels.KindStatus || !strings.HasSuffix(ev.ID, ":failed") || ev.Status.Status != channels.StatusFailed ||
+			len(ev.Status.Errors) != 1 || ev.Status.Errors[0].Code != 131047 {
+			t.Errorf("got %+v", ev)
+		}
+	})
+	t.Run("value errors", func(t *testing.T) {
+		ev := parse(t, "errors")[0]
+		if ev.Kind != channels.KindError || ev.Errors[0].Code != 130429 || !ev.Timestamp.Equal(clock) {
+			t.Errorf("got %+v", ev)
+		}
+	})
+	t.Run("batch", func(t *testing.T) {
+		events := parse(t, "batch")
+		if len(events) != 6 {
+			t.Fatalf("%d events, want 6", len(events))
+		}
+		if events[0].User.Name != "B" || events[1].User.Name != "A" || events[5].Account != "106540352240000" {
+			t.Errorf("contacts or accounts mixed up: %+v", events)
+		}
+	})
+}
+
+func newSender(graphURL, token string) *Sender {
+	return NewSender(SenderConfig{GraphURL: graphURL, AccessToken: token, AccountID: "106540352242922"})
+}
+
+func TestSender(t *testing.T) {
+	channeltest.RunSender(t, func(graphURL, token string) channels.Sender { return newSender(graphURL, token) })
+}
+
+func readFixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/send/" + name + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSendShapes(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		msg  channels.Outbound
+		want string
+	}{
+		{"text", channels.Outbound{To: "5511987654321", Text: "Seu pedido 4471 saiu para entrega."},
+			readFixture(t, "request_text")},
+		{"template", channels.Outbound{To: "+5511987654321", Template: &channels.Template{Name: "order_update", Language: "pt_BR",
+			Parameters: []channels.TemplateParam{{Name: "customer_name", Text: "Ana"}, {Name: "order_id", Text: "4471"}}}},
+			readFixture(t, "request_template")},
+		{"smallest template", channels.Outbound{To: "16505551234", Template: &channels.Template{Name: "hello_world", Language: "en_US"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+16505551234","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}`},
+		{"mark read", channels.Outbound{To: "5511987654321", MarkRead: "wamid.X"},
+			`{"messaging_product":"whatsapp","status":"read","message_id":"wamid.X"}`},
+		{"reply buttons", channels.Outbound{To: "5511987654321", Text: "Deseja manter?", Ref: "gw:out:1",
+			Choices: []channels.Choice{{ID: "keep", Title: "Manter"}, {ID: "reschedule", Title: "Remarcar"}, {ID: "agent", Title: "Falar c/ atendente"}}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"interactive","biz_opaque_callback_data":"gw:out:1",
+			  "interactive":{"type":"button","body":{"text":"Deseja manter?"},"action":{"buttons":[
+			    {"type":"reply","reply":{"id":"keep","title":"Manter"}},{"type":"reply","reply":{"id":"reschedule","title":"Remarcar"}},
+			    {"type":"reply","reply":{"id":"agent","title":"Falar c/ atendente"}}]}}}`},
+		{"title too long: numbered list", channels.Outbound{To: "5511987654321", Text: "Pick",
+			Choices: []channels.Choice{{ID: "a", Title: "A title of more than twenty"}, {ID: "b", Title: "B"}}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"text",
+			  "text":{"preview_url":false,"body":"Pick\n\n1. A title of more than twenty\n2. B"}}`},
+		{"username recipient", channels.Outbound{To: "user.9373795779ebA1", Text: "oi"},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"user.9373795779ebA1","type":"text","text":{"preview_url":false,"body":"oi"}}`},
+		{"image", channels.Outbound{To: "5511987654321", Attachment: &channels.Attachment{Type: "image", URL: "https://example.com/a.jpg", Caption: "Receipt"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"image","image":{"link":"https://example.com/a.jpg","caption":"Receipt"}}`},
+		{"document", channels.Outbound{To: "5511987654321", Attachment: &channels.Attachment{Type: "document", URL: "https://example.com/r.pdf", FileName: "r.pdf"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"document","document":{"link":"https://example.com/r.pdf","filename":"r.pdf"}}`},
+		{"voice", channels.Outbound{To: "5511987654321", Attachment: &channels.Attachment{Type: "voice", URL: "https://example.com/v.ogg", Caption: "dropped"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"audio","audio":{"link":"https://example.com/v.ogg"}}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := channeltest.NewFakeGraph(t)
+			if _, err := newSender(g.URL, "tok").Send(context.Background(), c.msg); err != nil {
+				t.Fatal(err)
+			}
+			reqs := g.Requests()
+			if len(reqs) != 1 || reqs[0].Path != "/106540352242922/messages" {
+				t.Fatalf("got %+v, want one request to /106540352242922/messages", reqs)
+			}
+			channeltest.AssertJSON(t, reqs[0].Body, c.want)
+		})
+	}
+}
+
+func TestSendSplitsAt4096(t *testing.T) {
+	g := channeltest.NewFakeGraph(t)
+	text := strings.Repeat("ação ", 2000) // 10000 characters
+	res, err := newSender(g.URL, "tok").Send(context.Background(), channels.Outbound{To: "1", Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := g.Requests()
+	if len(reqs) != 3 || len(res.MessageIDs) != 3 {
+		t.Fatalf("%d requests, %d ids; want 3", len(reqs), len(res.MessageIDs))
+	}
+	for _, r := range reqs {
+		if n := TextLimit.Len(r.Strings()[len(r.Strings())-1]); n > 4096 {
+			t.Errorf("part of %d characters", n)
+		}
+	}
+}
+
+func TestSendAnswers(t *testing.T) {
+	g := channeltest.NewFakeGraph(t)
+	s := newSender(g.URL, "tok")
+	msg := channels.Outbound{To: "5511987654321", Text: "hi"}
+
+	g.Respond(channeltest.Fail(200, readFixture(t, "response_success")))
+	res, err := s.Send(context.Background(), msg)
+	if err != nil || len(res.MessageIDs) != 1 || res.MessageIDs[0] != "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABEYEjAxQUIyMzQ1Njc4OUFCQ0RFRgA=" {
+		t.Errorf("success: got %v, %v", res, err)
+	}
+
+	g.Respond(channeltest.Fail(400, readFixture(t, "response_error")))
+	_, err = s.Send(context.Background(), msg)
+	var se *channels.SendError
+	if !errors.As(err, &se) || se.Reason != meta.ReasonWindowClosed || se.Retryable ||
+		!strings.Contains(se.Message, "more than 24 hours") || !strings.Contains(se.Message, "Az8or2yhqkZfEZ-_4Qn_Bam") {
+		t.Errorf("error: got %v", err)
+	}
+}
