@@ -47,6 +47,18 @@ func (r Request) Strings() []string {
 	return out
 }
 
+// Text returns the longest string value in the JSON body: the message text
+// of a text send.
+func (r Request) Text() string {
+	longest := ""
+	for _, s := range r.Strings() {
+		if len(s) > len(longest) {
+			longest = s
+		}
+	}
+	return longest
+}
+
 // Responder answers the n-th call (counting from 1): an HTTP status and body.
 type Responder func(n int, r Request) (status int, body string)
 

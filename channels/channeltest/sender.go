@@ -194,17 +194,11 @@ func graphError(code, subcode int) string {
 		code, code, subcode)
 }
 
-// sentTexts returns the longest string of each request: its text.
+// sentTexts returns the text of each request.
 func sentTexts(reqs []Request) []string {
 	var out []string
 	for _, r := range reqs {
-		longest := ""
-		for _, s := range r.Strings() {
-			if len(s) > len(longest) {
-				longest = s
-			}
-		}
-		out = append(out, longest)
+		out = append(out, r.Text())
 	}
 	return out
 }

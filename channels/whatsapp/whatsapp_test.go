@@ -178,7 +178,7 @@ func TestSendSplitsAt4096(t *testing.T) {
 		t.Fatalf("%d requests, %d ids; want 3", len(reqs), len(res.MessageIDs))
 	}
 	for _, r := range reqs {
-		if n := TextLimit.Len(r.Strings()[len(r.Strings())-1]); n > 4096 {
+		if n := TextLimit.Len(r.Text()); n > 4096 {
 			t.Errorf("part of %d characters", n)
 		}
 	}

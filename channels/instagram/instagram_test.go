@@ -1,0 +1,103 @@
+package instagram
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"switchboard/channels"
+	"switchboard/channels/channeltest"
+)
+
+func newParser() *Parser {
+	p := NewParser()
+	p.Now = func() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) }
+	return p
+}
+
+func TestParser(t *testing.T) {
+	channeltest.RunParser(t, newParser(), "testdata")
+}
+
+func FuzzParse(f *testing.F) {
+	for _, fx := range channeltest.Fixtures(f, "testdata") {
+		f.Add(fx.Body)
+	}
+	p := newParser()
+	f.Fuzz(func(t *testing.T, body []byte) { channeltest.CheckParse(t, p, body) })
+}
+
+// TestParseSemantics spells out the rules the golden files pin down.
+func TestParseSemantics(t *testing.T) {
+	body, err := os.ReadFile("testdata/messaging.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := newParser().Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 7 {
+		t.Fatalf("%d events, want 7", len(events))
+	}
+	text, storyReply, mention, deleted, unsupported, read, echo := events[0], events[1], events[2], events[3], events[4], events[5], events[6]
+	if text.Kind != channels.KindText || text.Account != "17841400000000001" || text.User.ID != "900000000000001" {
+		t.Errorf("text: %+v", text)
+	}
+	if storyReply.Story == nil || storyReply.Story.ID != "17900000000000001" || storyReply.Text != "amei esse look" {
+		t.Errorf("story reply: %+v", storyReply)
+	}
+	if mention.Kind != channels.KindMedia || mention.Attachments[0].Type != "story_mention" || mention.Attachments[0].URL == "" {
+		t.Errorf("story mention: %+v", mention)
+	}
+	if deleted.Kind != channels.KindDeleted || deleted.ReplyTo != text.ID || deleted.ID == text.ID {
+		t.Errorf("deleted: it names the unsent message and has an id of its own: %+v", deleted)
+	}
+	if unsupported.Kind != channels.KindUnsupported {
+		t.Errorf("unsupported: %+v", unsupported)
+	}
+	if read.Kind != channels.KindStatus || read.Status.Status != channels.StatusRead || read.Status.MessageIDs[0] != "aWdfZAG1faXRlbToxOklHTWVzc2FnZUlEOjU" {
+		t.Errorf("read: %+v", read)
+	}
+	if echo.Kind != channels.KindEcho || echo.User.ID != "900000000000001" {
+		t.Errorf("echo: %+v", echo)
+	}
+}
+
+func newSender(graphURL, token string) channels.Sender {
+	return NewSender(SenderConfig{GraphURL: graphURL, AccessToken: token})
+}
+
+func TestSender(t *testing.T) {
+	channeltest.RunSender(t, newSender)
+}
+
+func TestSendSplitsAt1000Bytes(t *testing.T) {
+	g := channeltest.NewFakeGraph(t)
+	text := strings.Repeat("ç", 1200) // 2400 bytes, one word
+	res, err := newSender(g.URL, "tok").Send(context.Background(), channels.Outbound{To: "1", Text: text, HumanAgent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := g.Requests()
+	if len(reqs) != 3 || len(res.MessageIDs) != 3 {
+		t.Fatalf("%d requests, %d ids; want 3", len(reqs), len(res.MessageIDs))
+	}
+	var joined string
+	for _, r := range reqs {
+		part := r.Text()
+		if len(part) > 1000 || !utf8.ValidString(part) {
+			t.Errorf("part of %d bytes (valid UTF-8: %v)", len(part), utf8.ValidString(part))
+		}
+		if !strings.Contains(string(r.Body), `"tag":"HUMAN_AGENT"`) {
+			t.Errorf("part without the HUMAN_AGENT tag: %s", r.Body)
+		}
+		joined += part
+	}
+	if joined != text {
+		t.Error("the parts do not add up to the text")
+	}
+}
