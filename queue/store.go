@@ -89,12 +89,19 @@ func NewEntryID() string {
 	return "m_" + hex.EncodeToString(b[:])
 }
 
-// SendJob is one message on its way to a user.
+// SendJob is what one decision says to a user: one or more messages, sent
+// in order by one task. A retried job skips the parts already sent.
 type SendJob struct {
-	ID           string            `json:"id"` // the transcript entry id
-	Channel      string            `json:"channel"`
-	Conversation string            `json:"conversation"`
-	Message      channels.Outbound `json:"message"`
+	ID           string     `json:"id"`
+	Channel      string     `json:"channel"`
+	Conversation string     `json:"conversation"`
+	Parts        []SendPart `json:"parts"`
+}
+
+// SendPart is one message of a SendJob and its transcript entry.
+type SendPart struct {
+	Entry   string            `json:"entry"`
+	Message channels.Outbound `json:"message"`
 }
 
 // SessionRecord is one ended session, as the chat report lists it.

@@ -230,11 +230,12 @@ func TestDeliveryStatusOnlyMovesForward(t *testing.T) {
 	_, st := openStore(t)
 	ctx := context.Background()
 	conv := queue.ConversationID("wa", "u1")
-	job := queue.SendJob{ID: "m_1", Channel: "wa", Conversation: conv}
+	part := queue.SendPart{Entry: "m_1"}
+	job := queue.SendJob{ID: "j_1", Channel: "wa", Conversation: conv, Parts: []queue.SendPart{part}}
 	if err := st.Append(ctx, conv, queue.Entry{ID: "m_1", Author: routing.AuthorBot, Kind: "message", Text: "hi"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Sent(ctx, job, []string{"wamid.OUT"}); err != nil {
+	if err := st.Sent(ctx, job, part, []string{"wamid.OUT"}); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {

@@ -58,27 +58,80 @@ func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) err
 	return unavailable(s.rdb.RPush(ctx, s.keys.transcript(ch, convID), vals...).Err())
 }
 
-// Sent records that a queued message reached the platform: its platform ids
-// map back to the entry, for status webhooks.
-func (s *Store) Sent(ctx context.Context, job SendJob, platformIDs []string) error {
+// Sent records that one part of a job reached the platform: its platform
+// ids map back to the entry, for status webhooks.
+func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformIDs []string) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, mid := range platformIDs {
-			p.Set(ctx, s.keys.messageID(job.Channel, mid), job.Conversation+" "+job.ID, messageIDTTL)
+			p.Set(ctx, s.keys.messageID(job.Channel, mid), job.Conversation+" "+part.Entry, messageIDTTL)
 		}
 		deliveryScript.Eval(ctx, p, []string{s.keys.delivery(job.Channel, job.Conversation)},
-			job.ID, string(channels.StatusSent), rank(channels.StatusSent), "")
-		p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
+			part.Entry, string(channels.StatusSent), rank(channels.StatusSent), "")
 		return nil
 	})
 	return unavailable(err)
 }
 
-// SendFailed records that a queued message will never be delivered.
-func (s *Store) SendFailed(ctx context.Context, job SendJob, reason string) error {
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		deliveryScript.Eval(ctx, p, []string{s.keys.delivery(job.Channel, job.Conversation)},
-			job.ID, string(channels.StatusFailed), rank(channels.StatusFailed), reason)
-		p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
+// SendFailed records that a part will never be delivered.
+func (s *Store) SendFailed(ctx context.Context, job SendJob, part SendPart, reason string) error {
+	_, err := deliveryScript.Run(ctx, s.rdb, []string{s.keys.delivery(job.Channel, job.Conversation)},
+		part.Entry, string(channels.StatusFailed), rank(channels.StatusFailed), reason).Result()
+	return unavailable(err)
+}
+
+// Delivered reports whether a part already has a delivery status (it was
+// sent, or failed for good): a retried job skips it.
+func (s *Store) Delivered(ctx context.Context, job SendJob, part SendPart) (bool, error) {
+	ok, err := s.rdb.HExists(ctx, s.keys.delivery(job.Channel, job.Conversation), part.Entry).Result()
+	return ok, unavailable(err)
+}
+
+// Done removes a finished job from the outbox.
+func (s *Store) Done(ctx context.Context, job SendJob) error {
+	return unavailable(s.rdb.HDel(ctx, s.keys.outbox(job.Channel), job.ID).Err())
+}
+
+// KnownMessage reports whether a platform message id is one the gateway
+// sent (so its echo is not recorded twice).
+func (s *Store) KnownMessage(ctx context.Context, channel, platformID string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.keys.messageID(channel, platformID)).Result()
+	return n == 1, unavailable(err)
+}
+
+// DeliveredUpTo applies a watermark (Messenger deliveries and reads): every
+// message of the conversation sent at or before it reaches status st.
+func (s *Store) DeliveredUpTo(ctx context.Context, convID string, watermark time.Time, st channels.DeliveryStatus) error {
+	entries, err := s.Transcript(ctx, convID)
+	if err != nil {
+		return err
+	}
+	ch := ChannelOf(convID)
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, e := range entries {
+			if e.Delivery != "" && !e.At.After(watermark) {
+				deliveryScript.Eval(ctx, p, []string{s.keys.delivery(ch, convID)}, e.ID, string(st), rank(st), "")
+			}
+		}
+		return nil
+	})
+	return unavailable(err)
+}
+
+// Ack removes a handled event from a conversation's inbox.
+func (s *Store) Ack(ctx context.Context, convID, eventID string) error {
+	return s.Record(ctx, convID, eventID)
+}
+
+// Record appends entries to a transcript and removes the event they came
+// from from the inbox, atomically.
+func (s *Store) Record(ctx context.Context, convID, eventID string, entries ...Entry) error {
+	ch := ChannelOf(convID)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, e := range entries {
+			p.RPush(ctx, s.keys.transcript(ch, convID), mustJSON(e))
+		}
+		p.ZRem(ctx, s.keys.inbox(ch, convID), eventID)
+		p.HDel(ctx, s.keys.inboxData(ch, convID), eventID)
 		return nil
 	})
 	return unavailable(err)

@@ -133,6 +133,12 @@ type BotReply struct {
 	// Failed is set by the engine when the bot could not be reached or
 	// answered nonsense; Messages then holds the configured fallback.
 	Failed bool `json:"failed,omitempty"`
+	// Variables are values the bot wants kept for the conversation and
+	// sent back with its next requests; Decide ignores them.
+	Variables map[string]string `json:"variables,omitempty"`
+	// Note is a private note for agents, never sent to the user; Decide
+	// ignores it.
+	Note string `json:"note,omitempty"`
 }
 
 // BotMessage is one message of the bot to the user.
@@ -184,6 +190,9 @@ const (
 	AuthorBot    Author = "bot"
 	AuthorSystem Author = "system" // the gateway's own configured messages
 	AuthorAgent  Author = "agent"
+	// AuthorBusiness: a message the business sent from another tool (an
+	// echo of a send the gateway did not make).
+	AuthorBusiness Author = "business"
 )
 
 // Notice is an event for agents' live streams.

@@ -1,0 +1,119 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/channels/instagram"
+	"switchboard/channels/messenger"
+	"switchboard/channels/whatsapp"
+	"switchboard/config"
+	"switchboard/routing"
+)
+
+// channel is one configured channel, ready to use: its derivation rules,
+// its sender and what identifies it in webhooks.
+type channel struct {
+	id       string
+	platform channels.Platform
+	account  string // phone_number_id, page id or Instagram account id
+	cfg      *config.Channel
+	rules    *routing.Rules
+	sender   channels.Sender
+}
+
+// parsers is the webhook parser of each platform.
+var parsers = map[channels.Platform]channels.Parser{
+	channels.WhatsApp:  whatsapp.NewParser(),
+	channels.Messenger: messenger.NewParser(),
+	channels.Instagram: instagram.NewParser(),
+}
+
+// newChannel builds a channel's runtime from its configuration.
+func newChannel(cfg *config.Config, ch *config.Channel, client *http.Client, handoffKeywords []string) (*channel, error) {
+	rules, err := newRules(ch, handoffKeywords)
+	if err != nil {
+		return nil, fmt.Errorf("channel %s: %w", ch.ID, err)
+	}
+	sc := whatsapp.SenderConfig{
+		GraphURL:    ch.GraphURL,
+		AccessToken: ch.AccessToken.Reveal(),
+		AccountID:   ch.PlatformID(),
+		HTTPClient:  client,
+		RateLimit:   float64(ch.RateLimit),
+	}
+	if sc.GraphURL == "" {
+		sc.GraphURL = cfg.Meta.GraphURL
+	}
+	c := &channel{id: ch.ID, platform: channels.Platform(ch.Type), account: ch.PlatformID(), cfg: ch, rules: rules}
+	switch c.platform {
+	case channels.WhatsApp:
+		c.sender = whatsapp.NewSender(sc)
+	case channels.Messenger:
+		c.sender = messenger.NewSender(sc)
+	case channels.Instagram:
+		c.sender = instagram.NewSender(sc)
+	default:
+		return nil, fmt.Errorf("channel %s: unknown type %q", ch.ID, ch.Type)
+	}
+	return c, nil
+}
+
+// newRules turns a channel's configuration into routing rules.
+func newRules(ch *config.Channel, handoffKeywords []string) (*routing.Rules, error) {
+	d := ch.Derivation
+	m := d.Messages
+	r := &routing.Rules{
+		AfterHours:        routing.AfterHours(d.AfterHours),
+		Direct:            d.Direct,
+		InactivityTimeout: d.InactivityTimeout,
+		AckInterval:       d.AckInterval,
+		HandoffKeywords:   handoffKeywords,
+		YesWords:          d.YesWords,
+		NoWords:           d.NoWords,
+		Messages: routing.Messages{
+			Offer: m.Offer, Yes: m.Yes, No: m.No, Attention: m.Attention, Declined: m.Declined,
+			Transferred: m.Transferred, AlreadyWaiting: m.AlreadyWaiting, AgentAvailable: m.AgentAvailable,
+			OffHours: m.OffHours, KeptForAgent: m.KeptForAgent, Assigned: m.Assigned, Closed: m.Closed,
+			HandedBack: m.HandedBack,
+		},
+	}
+	if ch.Hours != nil {
+		cal, err := routing.NewCalendar(hoursSpec(ch.Hours))
+		if err != nil {
+			return nil, err
+		}
+		r.Calendar = cal
+	}
+	return r, nil
+}
+
+func hoursSpec(h *config.Hours) routing.HoursSpec {
+	spec := routing.HoursSpec{Timezone: h.Timezone, Weekly: map[time.Weekday][]string{}, Special: map[string][]string{}}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		for _, r := range h.Weekly.On(d) {
+			spec.Weekly[d] = append(spec.Weekly[d], formatRange(r))
+		}
+	}
+	for _, d := range h.Closed {
+		spec.Closed = append(spec.Closed, formatDate(d))
+	}
+	for d, ranges := range h.Special {
+		list := []string{}
+		for _, r := range ranges {
+			list = append(list, formatRange(r))
+		}
+		spec.Special[formatDate(d)] = list
+	}
+	return spec
+}
+
+func formatRange(r config.TimeRange) string {
+	return fmt.Sprintf("%02d:%02d-%02d:%02d", r.Start.Hour(), r.Start.Minute(), r.End.Hour(), r.End.Minute())
+}
+
+func formatDate(d config.Date) string {
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+}

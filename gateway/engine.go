@@ -1,0 +1,380 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"switchboard/bots"
+	"switchboard/channels"
+	"switchboard/queue"
+	"switchboard/routing"
+)
+
+// lockTTL bounds how long a dead worker can block its conversation's inbox.
+const lockTTL = 2 * time.Minute
+
+// maxConflicts bounds the retries of a decision that keeps losing the
+// optimistic-lock race (an agent acting at the same instant as the user).
+const maxConflicts = 20
+
+// Engine runs routing decisions: it loads a conversation, asks routing what
+// to do with one input, calls the bot when routing says so, and commits the
+// new state with every effect in one atomic step. It also sends messages and
+// runs the periodic sweep.
+type Engine struct {
+	store   *queue.Store
+	tasks   *queue.Tasks
+	bot     bots.Bot
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics
+	// setup is swapped whole on reload; readers load it once per operation.
+	setup atomic.Pointer[setup]
+}
+
+// setup is what the configuration decides: channels, agents, bot texts.
+type setup struct {
+	channels  map[string]*channel
+	byAccount map[channels.Platform]map[string]*channel
+	agents    map[string]*agent
+	secrets   map[channels.Platform][]string // app secrets per platform, for signatures
+	fallback  string
+	dedupeTTL time.Duration
+}
+
+// agent is a configured agent.
+type agent struct {
+	id, name         string
+	token            string
+	channels         []string
+	maxConversations int
+}
+
+func (a *agent) serves(channelID string) bool {
+	for _, c := range a.channels {
+		if c == channelID {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) channel(id string) (*channel, bool) {
+	c, ok := e.setup.Load().channels[id]
+	return c, ok
+}
+
+// Ingest makes an inbound event durable in its conversation's inbox and
+// queues its processing. It returns queue.ErrUnavailable (wrapped) when
+// Redis cannot be reached: the webhook must then answer 503.
+func (e *Engine) Ingest(ctx context.Context, ev *channels.Event) (queue.Accepted, error) {
+	convID := queue.ConversationID(ev.Channel, ev.User.ID)
+	res, err := e.store.Accept(ctx, ev, convID, e.setup.Load().dedupeTTL)
+	if err != nil {
+		return res, err
+	}
+	if res == queue.AcceptedDuplicate {
+		return res, nil
+	}
+	return res, e.tasks.EnqueueProcess(ctx, convID)
+}
+
+// Process drains one conversation's inbox in order. A task that finds the
+// conversation locked returns at once: the lock holder sees its event
+// before it lets go (see queue.Store.Unlock).
+func (e *Engine) Process(ctx context.Context, convID string) error {
+	token, err := e.store.Lock(ctx, convID, lockTTL)
+	if err != nil || token == "" {
+		return err
+	}
+	for {
+		events, err := e.store.Inbox(ctx, convID, 20)
+		if err != nil {
+			return err
+		}
+		for i := range events {
+			if err := e.handle(ctx, convID, &events[i]); err != nil {
+				return fmt.Errorf("conversation %s, event %s: %w", convID, events[i].ID, err)
+			}
+		}
+		released, err := e.store.Unlock(ctx, convID, token, lockTTL)
+		if err != nil || released {
+			return err
+		}
+	}
+}
+
+// handle processes one inbound event of a conversation.
+func (e *Engine) handle(ctx context.Context, convID string, ev *channels.Event) error {
+	start := time.Now()
+	defer func() { e.metrics.observeEvent(ev, time.Since(start)) }()
+	switch {
+	case ev.Kind == channels.KindStatus:
+		return e.applyStatus(ctx, convID, ev)
+	case ev.Kind.IsUserMessage() && !ev.Standby:
+		_, err := e.decide(ctx, convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil)
+		return err
+	case ev.Kind == channels.KindEcho:
+		// An echo of our own send is already in the transcript.
+		if known, err := e.store.KnownMessage(ctx, ev.Channel, ev.ID); err != nil || known {
+			if err == nil {
+				err = e.store.Ack(ctx, convID, ev.ID)
+			}
+			return err
+		}
+	}
+	// Everything else is recorded for the agent, never routed.
+	return e.store.Record(ctx, convID, ev.ID, userEntry(ev))
+}
+
+// applyStatus moves the delivery status of the messages a status names.
+func (e *Engine) applyStatus(ctx context.Context, convID string, ev *channels.Event) error {
+	st := ev.Status
+	if st != nil {
+		detail := ""
+		if len(st.Errors) > 0 {
+			detail = fmt.Sprintf("%d: %s", st.Errors[0].Code, firstNonEmpty(st.Errors[0].Details, st.Errors[0].Message, st.Errors[0].Title))
+		}
+		for _, mid := range st.MessageIDs {
+			_, entryID, changed, err := e.store.UpdateDelivery(ctx, ev.Channel, mid, st.Status, detail)
+			if err != nil {
+				return err
+			}
+			if changed && st.Status == channels.StatusFailed {
+				e.publish(ctx, queue.Notice{Type: noticeSendFailed, Channel: ev.Channel, Conversation: convID, At: e.now(), Text: entryID + ": " + detail})
+			}
+		}
+		if !st.Watermark.IsZero() {
+			if err := e.store.DeliveredUpTo(ctx, convID, st.Watermark, st.Status); err != nil {
+				return err
+			}
+		}
+	}
+	return e.store.Ack(ctx, convID, ev.ID)
+}
+
+// noticeSendFailed tells agents a message will not reach the user.
+const noticeSendFailed routing.Notice = "message.failed"
+
+// Apply runs an input that does not come from the inbox (an agent's
+// action, the sweep) and returns the committed conversation. It returns a
+// routing error (routing.ErrNotWaiting, ...) when the input does not apply,
+// and ErrNotFound for an unknown conversation.
+func (e *Engine) Apply(ctx context.Context, convID string, in routing.Input) (*queue.Record, error) {
+	return e.decide(ctx, convID, in, "", nil)
+}
+
+// decide loads the conversation, decides, calls the bot as often as routing
+// asks, and commits everything at once; on a concurrent change it starts
+// over with the fresh state. extra adds entries and sends of the caller's
+// own (an agent's reply) to the same commit.
+func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ack string, extra *queue.Commit) (*queue.Record, error) {
+	ch, ok := e.channel(queue.ChannelOf(convID))
+	if !ok {
+		return nil, e.orphan(ctx, convID, ack)
+	}
+	botReplies := map[string]routing.BotReply{} // kept across retries: the bot is asked once per message
+	for attempt := 0; ; attempt++ {
+		rec, err := e.store.Load(ctx, convID)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Version == 0 && in.Kind != routing.InUserMessage {
+			return nil, queue.ErrNotFound
+		}
+		now := e.now()
+		if err := ch.rules.CanApply(rec.Conversation, in, now); err != nil {
+			if ack != "" {
+				return rec, e.store.Ack(ctx, convID, ack)
+			}
+			return rec, err
+		}
+		c := e.newCommit(rec, ch, in, ack, extra)
+		conv, effects := ch.rules.Decide(rec.Conversation, in, now)
+		if err := e.carryOut(ctx, ch, c, &conv, effects, botReplies, now); err != nil {
+			return nil, err
+		}
+		rec.Conversation = conv
+		c.Deadline = ch.rules.Deadline(conv)
+		err = e.store.Commit(ctx, c)
+		if errors.Is(err, queue.ErrConflict) && attempt < maxConflicts {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		e.dispatch(ctx, c)
+		e.metrics.observeEffects(ch.id, c)
+		return rec, nil
+	}
+}
+
+// newCommit starts the commit of one decision: the user's message goes into
+// the transcript, and the caller's extra entries and sends ride along.
+func (e *Engine) newCommit(rec *queue.Record, ch *channel, in routing.Input, ack string, extra *queue.Commit) *queue.Commit {
+	c := &queue.Commit{Record: rec, Ack: ack}
+	if rec.Version == 0 {
+		rec.Channel, rec.Platform = ch.id, ch.platform
+	}
+	if ev := in.Event; ev != nil {
+		if ev.User.Name != "" || rec.User.ID == "" {
+			rec.User = ev.User
+		}
+		c.Entries = append(c.Entries, userEntry(ev))
+		if text := summary(ev); text != "" {
+			rec.LastMessage = &queue.LastMessage{Text: text, At: ev.Timestamp}
+		}
+	}
+	if extra != nil {
+		c.Entries = append(c.Entries, extra.Entries...)
+		c.Sends = append(c.Sends, extra.Sends...)
+		c.Notices = append(c.Notices, extra.Notices...)
+	}
+	return c
+}
+
+// carryOut turns routing's effects into the commit, asking the bot when
+// told to and deciding again on its reply.
+func (e *Engine) carryOut(ctx context.Context, ch *channel, c *queue.Commit, conv *routing.Conversation, effects []routing.Effect, botReplies map[string]routing.BotReply, now time.Time) error {
+	var send *queue.SendJob
+	for len(effects) > 0 {
+		ef := effects[0]
+		effects = effects[1:]
+		switch ef.Kind {
+		case routing.EffectSend:
+			if send == nil {
+				send = &queue.SendJob{ID: queue.NewEntryID(), Channel: ch.id, Conversation: conv.ID}
+			}
+			entry := queue.Entry{ID: queue.NewEntryID(), At: now, Author: ef.From, Kind: "message", Text: ef.Message.Text, Choices: ef.Message.Choices}
+			c.Entries = append(c.Entries, entry)
+			send.Parts = append(send.Parts, queue.SendPart{Entry: entry.ID, Message: channels.Outbound{To: conv.User.ID, Text: entry.Text, Choices: entry.Choices, Ref: entry.ID}})
+		case routing.EffectAskBot:
+			reply := e.askBot(ctx, ch, c.Record, *conv, ef, botReplies)
+			if reply.Note != "" {
+				c.Entries = append(c.Entries, queue.Entry{ID: queue.NewEntryID(), At: now, Author: routing.AuthorBot, Kind: "note", Text: reply.Note})
+			}
+			next, more := ch.rules.Decide(*conv, routing.Input{Kind: routing.InBotReply, Bot: &reply}, now)
+			*conv = next
+			effects = append(more, effects...)
+		case routing.EffectJoinLine:
+			c.Line, c.Since = queue.LineJoin, ef.Since
+		case routing.EffectLeaveLine:
+			c.Line = queue.LineLeave
+		case routing.EffectEndSession:
+			c.Sessions = append(c.Sessions, queue.SessionRecord{
+				ID: ef.Session.ID, Conversation: conv.ID, Channel: ch.id, User: conv.User.ID,
+				Kind: ef.Session.Kind, Agent: ef.Session.Agent, Start: ef.Session.Start, End: ef.At, Resolution: ef.Resolution,
+			})
+		case routing.EffectNotify:
+			c.Notices = append(c.Notices, queue.Notice{Type: ef.Notice, Channel: ch.id, Conversation: conv.ID, At: now, Agent: conv.AssignedTo})
+		}
+	}
+	if send != nil {
+		c.Sends = append(c.Sends, *send)
+	}
+	return nil
+}
+
+// askBot asks the bot about one user message; a bot that fails or times out
+// yields the configured fallback, so the user always gets an answer.
+func (e *Engine) askBot(ctx context.Context, ch *channel, rec *queue.Record, conv routing.Conversation, ask routing.Effect, cache map[string]routing.BotReply) routing.BotReply {
+	key := ""
+	if ask.Event != nil {
+		key = ask.Event.ID
+	}
+	if r, ok := cache[key]; ok {
+		return r
+	}
+	req := bots.NewRequest(conv, ask)
+	req.Variables = rec.Variables
+	start := time.Now()
+	reply, err := e.bot.Reply(ctx, req)
+	e.metrics.botLatency.Observe(time.Since(start).Seconds())
+	if err != nil {
+		e.log.Warn("bot failed; sending the fallback", "channel", ch.id, "conversation", conv.ID, "err", err)
+		e.metrics.botFailures.Inc()
+		reply = routing.BotReply{Failed: true}
+		if fb := e.setup.Load().fallback; fb != "" {
+			reply.Messages = []routing.BotMessage{{Text: fb}}
+		}
+	}
+	if reply.Variables != nil {
+		rec.Variables = reply.Variables
+	}
+	cache[key] = reply
+	return reply
+}
+
+// dispatch hands a committed decision's sends to the task queue. A send
+// that cannot be queued now stays in the outbox; the sweep queues it later.
+func (e *Engine) dispatch(ctx context.Context, c *queue.Commit) {
+	for _, job := range c.Sends {
+		if err := e.tasks.EnqueueSend(ctx, job); err != nil {
+			e.log.Warn("send queued later by the sweep", "channel", job.Channel, "conversation", job.Conversation, "err", err)
+		}
+	}
+}
+
+// orphan handles an event of a channel that is no longer configured (a
+// reload removed it): it is dropped from the inbox and logged.
+func (e *Engine) orphan(ctx context.Context, convID, ack string) error {
+	e.log.Warn("event for a channel that is not configured; dropped", "conversation", convID)
+	if ack == "" {
+		return queue.ErrNotFound
+	}
+	return e.store.Ack(ctx, convID, ack)
+}
+
+func (e *Engine) publish(ctx context.Context, n queue.Notice) {
+	if err := e.store.Publish(ctx, n); err != nil {
+		e.log.Warn("notice not published", "channel", n.Channel, "conversation", n.Conversation, "err", err)
+	}
+}
+
+// userEntry is the transcript line of an inbound event.
+func userEntry(ev *channels.Event) queue.Entry {
+	author := routing.AuthorUser
+	if ev.Kind == channels.KindEcho {
+		author = routing.AuthorBusiness
+	}
+	return queue.Entry{
+		ID: "u_" + ev.ID, At: ev.Timestamp, Author: author, Kind: string(ev.Kind), Text: summary(ev),
+		Payload: ev.Payload, Attachments: ev.Attachments, Location: ev.Location, EventID: ev.ID,
+	}
+}
+
+// summary is a one-line text of an event for transcripts and listings.
+func summary(ev *channels.Event) string {
+	switch {
+	case ev.Text != "":
+		return ev.Text
+	case ev.Reaction != nil && ev.Reaction.Removed:
+		return "(reaction removed)"
+	case ev.Reaction != nil:
+		return ev.Reaction.Emoji
+	case len(ev.Attachments) > 0:
+		a := ev.Attachments[0]
+		return "[" + a.Type + "] " + firstNonEmpty(a.Caption, a.FileName)
+	case ev.Location != nil:
+		return "[location] " + firstNonEmpty(ev.Location.Name, ev.Location.Address, fmt.Sprintf("%.5f,%.5f", ev.Location.Latitude, ev.Location.Longitude))
+	case len(ev.Contacts) > 0:
+		return "[contact] " + ev.Contacts[0].Name
+	case ev.Kind == channels.KindDeleted:
+		return "(message deleted)"
+	}
+	return ""
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
