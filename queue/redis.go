@@ -133,14 +133,14 @@ func (k keys) messageID(ch, mid string) string { return k.tag(ch) + "mid:" + mid
 func (k keys) userSessions(ch, id string) string {
 	return k.tag(ch) + "usess:" + id
 }
-func (k keys) line(ch string) string       { return k.tag(ch) + "line" }
-func (k keys) claiming(ch string) string   { return k.tag(ch) + "claiming" }
-func (k keys) deadlines(ch string) string  { return k.tag(ch) + "deadlines" }
-func (k keys) assigned(ch string) string   { return k.tag(ch) + "assigned" }
-func (k keys) outbox(ch string) string     { return k.tag(ch) + "outbox" }
-func (k keys) sessions(ch string) string   { return k.tag(ch) + "sessions" }
-func (k keys) events(ch string) string     { return k.tag(ch) + "events" }
-func (k keys) pending(ch string) string    { return k.tag(ch) + "pending" }
-func (k keys) opened(ch string) string     { return k.tag(ch) + "opened" }
-func (k keys) lineNotices() string         { return k.prefix + "line-joined" }
+func (k keys) line(ch string) string        { return k.tag(ch) + "line" }
+func (k keys) claiming(ch string) string    { return k.tag(ch) + "claiming" }
+func (k keys) deadlines(ch string) string   { return k.tag(ch) + "deadlines" }
+func (k keys) assigned(ch string) string    { return k.tag(ch) + "assigned" }
+func (k keys) outbox(ch string) string      { return k.tag(ch) + "outbox" }
+func (k keys) sessions(ch string) string    { return k.tag(ch) + "sessions" }
+func (k keys) events(ch string) string      { return k.tag(ch) + "events" }
+func (k keys) pending(ch string) string     { return k.tag(ch) + "pending" }
+func (k keys) opened(ch string) string      { return k.tag(ch) + "opened" }
+func (k keys) lineNotices() string          { return k.prefix + "line-joined" }
 func (k keys) presence(agent string) string { return k.prefix + "agent:" + agent + ":presence" }

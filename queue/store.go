@@ -106,15 +106,15 @@ type SendPart struct {
 
 // SessionRecord is one ended session, as the chat report lists it.
 type SessionRecord struct {
-	ID           string             `json:"id"`
-	Conversation string             `json:"conversation"`
-	Channel      string             `json:"channel"`
-	User         string             `json:"user"`
+	ID           string              `json:"id"`
+	Conversation string              `json:"conversation"`
+	Channel      string              `json:"channel"`
+	User         string              `json:"user"`
 	Kind         routing.SessionKind `json:"kind"`
-	Agent        string             `json:"agent,omitempty"`
-	Start        time.Time          `json:"start"`
-	End          time.Time          `json:"end"`
-	Resolution   routing.Resolution `json:"resolution"`
+	Agent        string              `json:"agent,omitempty"`
+	Start        time.Time           `json:"start"`
+	End          time.Time           `json:"end"`
+	Resolution   routing.Resolution  `json:"resolution"`
 }
 
 // Notice is an event on a channel's stream for agents.
