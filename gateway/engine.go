@@ -98,8 +98,20 @@ func (e *Engine) Process(ctx context.Context, convID string) error {
 			return err
 		}
 		for i := range events {
-			if err := e.handle(ctx, convID, &events[i]); err != nil {
+			err := e.handle(ctx, convID, &events[i])
+			if errors.Is(err, queue.ErrUnavailable) || ctx.Err() != nil {
+				// Redis is down (or we are shutting down): the event stays in the
+				// inbox and the task is retried once the lock expires.
 				return fmt.Errorf("conversation %s, event %s: %w", convID, events[i].ID, err)
+			}
+			if err != nil {
+				// Not an outage: retrying would fail the same way and block the
+				// conversation. Log it with its id and move on.
+				e.log.Error("event could not be processed; dropped", "conversation", convID, "event_id", events[i].ID, "err", err)
+				e.metrics.eventsDropped.Inc()
+				if err := e.store.Ack(ctx, convID, events[i].ID); err != nil {
+					return err
+				}
 			}
 		}
 		released, err := e.store.Unlock(ctx, convID, token, lockTTL)

@@ -26,6 +26,7 @@ type metrics struct {
 	duplicates       *prometheus.CounterVec
 
 	eventsProcessed *prometheus.CounterVec
+	eventsDropped   prometheus.Counter
 	eventLatency    prometheus.Histogram
 
 	sessionsEnded *prometheus.CounterVec
@@ -66,6 +67,9 @@ func newMetrics() *metrics {
 		eventsProcessed: f(prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_events_processed_total", Help: "Inbound events processed, by kind.",
 		}, []string{"kind"})).(*prometheus.CounterVec),
+		eventsDropped: f(prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_events_dropped_total", Help: "Inbound events that failed for a reason other than an outage and were dropped (logged with their id).",
+		})).(prometheus.Counter),
 		eventLatency: f(prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "switchboard_event_processing_seconds", Help: "Time to process one inbound event (bot call included).", Buckets: latency,
 		})).(prometheus.Histogram),
