@@ -168,6 +168,7 @@ func TestTimestamp(t *testing.T) {
 		`null`:            {},
 		`-5`:              {},
 		`1e300`:           {},
+		`270000000000`:    {}, // seconds, in the year 10525
 	} {
 		var ts Timestamp
 		if err := ts.UnmarshalJSON([]byte(in)); err != nil || !ts.Time.Equal(want) {

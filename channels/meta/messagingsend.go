@@ -9,9 +9,9 @@ import (
 
 // Messenger and Instagram Send API limits.
 const (
-	MaxQuickReplies     = 13 // quick replies per message
-	MaxQuickReplyTitle  = 20 // characters in a quick reply title
-	MaxQuickReplyAnswer = 1000
+	MaxQuickReplies      = 13   // quick replies per message
+	MaxQuickReplyTitle   = 20   // characters in a quick reply title
+	MaxQuickReplyPayload = 1000 // bytes in a quick reply payload (Choice.ID)
 )
 
 // MessagingSender sends through the Send API that Messenger and Instagram
@@ -26,9 +26,6 @@ type MessagingSender struct {
 func NewMessagingSender(platform channels.Platform, cfg SenderConfig, limit TextLimit, defaultRate float64) *MessagingSender {
 	return &MessagingSender{client: NewClient(platform, cfg, defaultRate), limit: limit}
 }
-
-// Client returns the Graph API client the sender uses.
-func (s *MessagingSender) Client() *Client { return s.client }
 
 type sendRequest struct {
 	Recipient     recipient    `json:"recipient"`
@@ -139,7 +136,7 @@ func quickReplies(text string, choices []channels.Choice) []quickReply {
 	qr := make([]quickReply, len(choices))
 	for i, c := range choices {
 		if c.Title == "" || (TextLimit{Max: MaxQuickReplyTitle}).Len(c.Title) > MaxQuickReplyTitle ||
-			c.ID == "" || len(c.ID) > MaxQuickReplyAnswer {
+			c.ID == "" || len(c.ID) > MaxQuickReplyPayload {
 			return nil
 		}
 		qr[i] = quickReply{ContentType: "text", Title: c.Title, Payload: c.ID}

@@ -39,6 +39,9 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	} else {
 		t.Time = time.UnixMilli(int64(f)).UTC()
 	}
+	if t.Year() > 9999 {
+		t.Time = time.Time{}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
 	"switchboard/channels"
@@ -30,9 +31,11 @@ func (s *Sender) MediaURL(ctx context.Context, mediaID string) (meta.Media, erro
 	return s.client.MediaURL(ctx, mediaID)
 }
 
-// Client returns the Graph API client the sender uses, e.g. to Download
-// media.
-func (s *Sender) Client() *meta.Client { return s.client }
+// Download fetches a URL returned by MediaURL with the sender's token; see
+// meta.Client.Download. The caller closes the response body.
+func (s *Sender) Download(ctx context.Context, mediaURL string) (*http.Response, error) {
+	return s.client.Download(ctx, mediaURL)
+}
 
 type request struct {
 	MessagingProduct string       `json:"messaging_product"`
@@ -109,8 +112,8 @@ type response struct {
 // MarkRead marks that inbound message (and earlier ones) as read. A
 // Template is sent alone, its parameters as body parameters (named when
 // Name is set). Otherwise an attachment goes first (by link, with its
-// caption and file name), then the text, split to 4096 characters, one
-// request per part. Choices become reply buttons when there are at most 3,
+// caption where the type takes one, and its file name), then the text,
+// split to 4096 characters, one request per part. Choices become reply buttons when there are at most 3,
 // each title fits 20 characters and id 256, and the text fits 1024; else
 // they are appended to the text as a numbered list (see meta.NumberedChoices).
 // msg.Ref goes as biz_opaque_callback_data, which status webhooks echo.
