@@ -113,9 +113,10 @@ type response struct {
 // Template is sent alone, its parameters as body parameters (named when
 // Name is set). Otherwise an attachment goes first (by link, with its
 // caption where the type takes one, and its file name), then the text,
-// split to 4096 characters, one request per part. Choices become reply buttons when there are at most 3,
-// each title fits 20 characters and id 256, and the text fits 1024; else
-// they are appended to the text as a numbered list (see meta.NumberedChoices).
+// split to 4096 characters, one request per part. Choices become reply
+// buttons when there are at most 3, each title fits 20 characters and id
+// 256, and the text fits 1024; else they are appended to the text as a
+// numbered list (see meta.NumberedChoices).
 // msg.Ref goes as biz_opaque_callback_data, which status webhooks echo.
 //
 // Failures are *channels.SendError (ctx's error when it ends first); when a
