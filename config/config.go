@@ -226,6 +226,12 @@ type Channel struct {
 	Hours *Hours `yaml:"hours"`
 	// Derivation says what a referral to a human does.
 	Derivation Derivation `yaml:"derivation"`
+	// Consent, when set, is sent once at the start of a conversation,
+	// before any other message: the notice that covers collecting the
+	// user's contact data.
+	Consent string `yaml:"consent"`
+	// Notify sends escalation notifications; nil (no notify key) sends none.
+	Notify *Notify `yaml:"notify"`
 }
 
 // PlatformID returns the id the platform uses for the channel's account:

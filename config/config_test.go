@@ -554,3 +554,64 @@ func mustYAML(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestNotifyProblems(t *testing.T) {
+	_, err := Load("testdata/notify.yaml", env(map[string]string{}))
+	want := []string{
+		`testdata/notify.yaml:10: channels[0].notify: set webhook, email or both`,
+		`testdata/notify.yaml:20: channels[1].notify.webhook.url: "ftp://x" is not an http:// or https:// URL`,
+		`testdata/notify.yaml:21: channels[1].notify.webhook.secret: missing secret: ${HOOK_SECRET} is unset or empty`,
+		`testdata/notify.yaml:22: channels[1].notify.email.password: username and password go together`,
+		`testdata/notify.yaml:23: channels[1].notify.email.addr: "smtp.example.com" is not host:port (such as smtp.example.com:587)`,
+		`testdata/notify.yaml:25: channels[1].notify.email.from: "Support <a@b>" is not an email address`,
+		`testdata/notify.yaml:26: channels[1].notify.email.to: "not-an-address" is not an email address`,
+	}
+	if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+func TestNotifyDefaults(t *testing.T) {
+	data := []byte(`admin_token: a
+channels:
+  - id: wa
+    type: whatsapp
+    phone_number_id: "1"
+    app_secret: s
+    verify_token: v
+    access_token: t
+    consent: "We keep your number to answer you."
+    notify:
+      on_offline_agent_message: true
+      webhook: {url: "https://hooks.example.com/x", secret: hs}
+      email: {addr: "smtp.example.com:587", username: u, password: p, from: "gw@example.com", to: [ops@example.com]}
+`)
+	cfg, err := Parse("inline.yaml", data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := cfg.Channels[0]
+	n := ch.Notify
+	if ch.Consent == "" || !n.OnOfflineAgentMessage || n.TranscriptEntries != 20 || n.Webhook.Timeout != 10*time.Second ||
+		n.Email.Timeout != 10*time.Second || n.Email.Subject != "[switchboard] {channel}: {event}" || n.Email.Password.Reveal() != "p" {
+		t.Errorf("notify = %+v, webhook %+v, email %+v", n, n.Webhook, n.Email)
+	}
+}
+
+func TestRestartRequired(t *testing.T) {
+	base, err := Load("testdata/minimal.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, _ := Load("testdata/minimal.yaml", nil)
+	next.Channels[0].Derivation.Messages.Transferred = "changed"
+	next.Log.Level = "debug"
+	if got := RestartRequired(base, next); len(got) != 0 {
+		t.Errorf("RestartRequired = %v for runtime settings, want none", got)
+	}
+	next.Listen, next.Redis.URL, next.Engine.Workers = ":9090", "redis://x:6379/0", 3
+	want := []string{"listen", "redis.url", "engine.workers"}
+	if diff := cmp.Diff(want, RestartRequired(base, next)); diff != "" {
+		t.Errorf("RestartRequired (-want +got):\n%s", diff)
+	}
+}

@@ -107,6 +107,9 @@ func (c *Config) applyDefaults() {
 		orDefaultList(&d.YesWords, defaultYesWords)
 		orDefaultList(&d.NoWords, defaultNoWords)
 		d.Messages.applyDefaults()
+		if ch.Notify != nil {
+			ch.Notify.applyDefaults()
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -196,6 +197,9 @@ func (v *validator) channels(c *Config) {
 			v.hours(ch.Hours, path+".hours")
 		}
 		v.derivation(ch, path+".derivation")
+		if ch.Notify != nil {
+			v.notify(ch.Notify, path+".notify")
+		}
 	}
 }
 
@@ -288,4 +292,12 @@ func (v *validator) agents(c *Config) {
 		}
 		positive(v, path+".max_conversations", a.MaxConversations)
 	}
+}
+
+func splitHostPort(addr string) (string, string, error) { return net.SplitHostPort(addr) }
+
+// validAddress reports whether s is one bare email address (no display name).
+func validAddress(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
 }

@@ -1,0 +1,24 @@
+package config
+
+// RestartRequired lists the settings that differ between a running
+// configuration and a new one but take effect only when the process
+// restarts: the listening socket, the Redis connection, the worker pool,
+// the sweep schedule, the shutdown bound and the log format. Everything
+// else (hours, messages, modes, agents, the bot, channels, the log level)
+// applies on reload. The paths are sorted as the file's keys are.
+func RestartRequired(running, next *Config) []string {
+	var paths []string
+	check := func(path string, changed bool) {
+		if changed {
+			paths = append(paths, path)
+		}
+	}
+	check("listen", running.Listen != next.Listen)
+	check("shutdown_timeout", running.ShutdownTimeout != next.ShutdownTimeout)
+	check("log.format", running.Log.Format != next.Log.Format)
+	check("redis.url", running.Redis.URL != next.Redis.URL)
+	check("redis.prefix", running.Redis.Prefix != next.Redis.Prefix)
+	check("engine.workers", running.Engine.Workers != next.Engine.Workers)
+	check("engine.sweep_interval", running.Engine.SweepInterval != next.Engine.SweepInterval)
+	return paths
+}
