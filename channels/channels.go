@@ -208,7 +208,7 @@ type Status struct {
 	Status     DeliveryStatus `json:"status"`
 	// Watermark, when set, means every message sent at or before it has
 	// reached Status (Messenger deliveries and reads).
-	Watermark time.Time `json:"watermark,omitempty"`
+	Watermark time.Time `json:"watermark,omitzero"`
 	Errors    []Error   `json:"errors,omitempty"`
 }
 

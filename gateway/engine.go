@@ -132,7 +132,11 @@ func (e *Engine) handle(ctx context.Context, convID string, ev *channels.Event) 
 		_, err := e.decide(ctx, convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil)
 		return err
 	case ev.Kind == channels.KindEcho:
-		// An echo of our own send is already in the transcript.
+		// An echo of our own send is already in the transcript. Its metadata
+		// (Payload) is our entry id; the platform id covers echoes that lost it.
+		if strings.HasPrefix(ev.Payload, queue.EntryIDPrefix) {
+			return e.store.Ack(ctx, convID, ev.ID)
+		}
 		if known, err := e.store.KnownMessage(ctx, ev.Channel, ev.ID); err != nil || known {
 			if err == nil {
 				err = e.store.Ack(ctx, convID, ev.ID)

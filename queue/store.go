@@ -82,11 +82,15 @@ type Entry struct {
 	DeliveryError string `json:"delivery_error,omitempty"`
 }
 
+// EntryIDPrefix starts every id NewEntryID makes; the gateway passes entry
+// ids to Meta as message metadata, which comes back in echoes.
+const EntryIDPrefix = "gw_"
+
 // NewEntryID returns a fresh, unique transcript entry id.
 func NewEntryID() string {
 	var b [10]byte
 	_, _ = rand.Read(b[:])
-	return "m_" + hex.EncodeToString(b[:])
+	return EntryIDPrefix + hex.EncodeToString(b[:])
 }
 
 // SendJob is what one decision says to a user: one or more messages, sent
@@ -112,9 +116,12 @@ type SessionRecord struct {
 	User         string              `json:"user"`
 	Kind         routing.SessionKind `json:"kind"`
 	Agent        string              `json:"agent,omitempty"`
-	Start        time.Time           `json:"start"`
-	End          time.Time           `json:"end"`
-	Resolution   routing.Resolution  `json:"resolution"`
+	// Bot names the virtual assistant of a bot session ("keywords", or
+	// "http" and its host), so escalations can be told apart per bot.
+	Bot        string             `json:"bot,omitempty"`
+	Start      time.Time          `json:"start"`
+	End        time.Time          `json:"end"`
+	Resolution routing.Resolution `json:"resolution"`
 }
 
 // Notice is an event on a channel's stream for agents.
@@ -181,8 +188,8 @@ func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, d
 	}
 	ch := ev.Channel
 	res, err := acceptScript.Run(ctx, s.rdb,
-		[]string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch, convID), s.keys.pending(ch)},
-		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID).Int()
+		[]string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch, convID), s.keys.pending(ch), s.keys.ids(ch, convID)},
+		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, max(dedupeTTL, idIndexTTL).Milliseconds()).Int()
 	if err != nil {
 		return 0, unavailable(err)
 	}
