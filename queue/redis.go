@@ -133,6 +133,17 @@ func (k keys) messageID(ch, mid string) string { return k.tag(ch) + "mid:" + mid
 func (k keys) userSessions(ch, id string) string {
 	return k.tag(ch) + "usess:" + id
 }
+
+// ids indexes a conversation's platform ids (inbound event ids, whose
+// seen: markers dedupe, and sent message ids, whose mid: keys map statuses
+// back), so that erasing a contact deletes them without scanning.
+func (k keys) ids(ch, id string) string { return k.tag(ch) + "ids:" + id }
+
+// daily counts a channel's transfers, declines, expiries... of one day
+// (YYYY-MM-DD in the channel's zone); waits holds that day's wait times.
+func (k keys) daily(ch, day string) string { return k.tag(ch) + "daily:" + day }
+func (k keys) waits(ch, day string) string { return k.tag(ch) + "waits:" + day }
+
 func (k keys) line(ch string) string        { return k.tag(ch) + "line" }
 func (k keys) claiming(ch string) string    { return k.tag(ch) + "claiming" }
 func (k keys) deadlines(ch string) string   { return k.tag(ch) + "deadlines" }

@@ -7,12 +7,15 @@ import "github.com/redis/go-redis/v9"
 //
 // KEYS[1] seen marker, KEYS[2] inbox (zset: event id -> order), KEYS[3] inbox
 // payloads (hash), KEYS[4] the conversation's arrival counter, KEYS[5] the
-// channel's pending set (conversations with a non-empty inbox).
+// channel's pending set (conversations with a non-empty inbox), KEYS[6] the
+// conversation's id index (for erasure).
 // ARGV[1] event id, ARGV[2] event time in ms, ARGV[3] payload, ARGV[4] dedupe
-// TTL in ms, ARGV[5] conversation id.
+// TTL in ms, ARGV[5] conversation id, ARGV[6] the id index's TTL in ms.
 // Returns 1 (new), 2 (duplicate still waiting in the inbox), 0 (duplicate, done).
 var acceptScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
+  redis.call('SADD', KEYS[6], ARGV[1])
+  redis.call('PEXPIRE', KEYS[6], ARGV[6])
   local seq = redis.call('INCR', KEYS[4]) % 4096
   redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) * 4096 + seq, ARGV[1])
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])

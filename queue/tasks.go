@@ -45,6 +45,8 @@ type Handlers struct {
 	// Send delivers one message. Return Permanent(err) for a failure that
 	// must not be retried. last is true on the final attempt.
 	Send func(ctx context.Context, job SendJob, last bool) error
+	// Notify delivers an escalation notification; nil drops them.
+	Notify func(ctx context.Context, job NotifyJob) error
 }
 
 // Tasks enqueues and runs the gateway's durable tasks on asynq.
@@ -145,6 +147,9 @@ func (t *Tasks) Start(h Handlers) error {
 		maxRetry, _ := asynq.GetMaxRetry(ctx)
 		return h.Send(ctx, job, retried >= maxRetry)
 	})
+	if h.Notify != nil {
+		mux.Handle(taskNotify, notifyHandler(h.Notify))
+	}
 	return t.server.Start(mux)
 }
 

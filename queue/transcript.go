@@ -18,6 +18,11 @@ import (
 // to 7 days).
 const messageIDTTL = 8 * 24 * time.Hour
 
+// idIndexTTL is how long a conversation's id index outlives its last id:
+// longer than the seen: and mid: keys it lists (unless dedupe_ttl is
+// longer, then that).
+const idIndexTTL = 30 * 24 * time.Hour
+
 // Transcript returns a conversation's entries, oldest first, each with its
 // current delivery status.
 func (s *Store) Transcript(ctx context.Context, convID string) ([]Entry, error) {
@@ -64,6 +69,14 @@ func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformID
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, mid := range platformIDs {
 			p.Set(ctx, s.keys.messageID(job.Channel, mid), job.Conversation+" "+part.Entry, messageIDTTL)
+		}
+		if len(platformIDs) > 0 {
+			ids := make([]any, len(platformIDs))
+			for i, mid := range platformIDs {
+				ids[i] = mid
+			}
+			p.SAdd(ctx, s.keys.ids(job.Channel, job.Conversation), ids...)
+			p.PExpire(ctx, s.keys.ids(job.Channel, job.Conversation), idIndexTTL)
 		}
 		deliveryScript.Eval(ctx, p, []string{s.keys.delivery(job.Channel, job.Conversation)},
 			part.Entry, string(channels.StatusSent), rank(channels.StatusSent), "")

@@ -1,0 +1,69 @@
+package queue
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// dailyTTL keeps a day's counters for a week, for the stats of today and
+// the days before.
+const dailyTTL = 8 * 24 * time.Hour
+
+// Daily is what happened on a channel during one day.
+type Daily struct {
+	// Counts by name: transfers, declines, already_waiting, expiries.
+	Counts map[string]int64
+	// Waits are the day's wait times (joining the line to being taken).
+	Waits []time.Duration
+}
+
+// CountDaily adds to a channel's counters of day (YYYY-MM-DD, in the
+// channel's zone) and records wait times. Counters are kept for a week.
+func (s *Store) CountDaily(ctx context.Context, channel, day string, counts map[string]int64, waits []time.Duration) error {
+	if len(counts) == 0 && len(waits) == 0 {
+		return nil
+	}
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if len(counts) > 0 {
+			k := s.keys.daily(channel, day)
+			for name, n := range counts {
+				p.HIncrBy(ctx, k, name, n)
+			}
+			p.Expire(ctx, k, dailyTTL)
+		}
+		if len(waits) > 0 {
+			k := s.keys.waits(channel, day)
+			vals := make([]any, len(waits))
+			for i, w := range waits {
+				vals[i] = w.Milliseconds()
+			}
+			p.RPush(ctx, k, vals...)
+			p.Expire(ctx, k, dailyTTL)
+		}
+		return nil
+	})
+	return unavailable(err)
+}
+
+// DailyStats returns a channel's counters and wait times of day.
+func (s *Store) DailyStats(ctx context.Context, channel, day string) (Daily, error) {
+	p := s.rdb.Pipeline()
+	hc := p.HGetAll(ctx, s.keys.daily(channel, day))
+	lc := p.LRange(ctx, s.keys.waits(channel, day), 0, -1)
+	if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
+		return Daily{}, unavailable(err)
+	}
+	d := Daily{Counts: map[string]int64{}}
+	for name, v := range hc.Val() {
+		d.Counts[name], _ = strconv.ParseInt(v, 10, 64)
+	}
+	for _, v := range lc.Val() {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			d.Waits = append(d.Waits, time.Duration(ms)*time.Millisecond)
+		}
+	}
+	return d, nil
+}
