@@ -61,6 +61,8 @@ func (r *Rules) CanApply(c Conversation, in Input, now time.Time) error {
 		return heldBy(c, in.Agent)
 	case InAgentReopen:
 		return canReopen(c, in.Agent, now)
+	case InCallResult:
+		return r.canApplyCall(c, in.Call)
 	case InAgentAvailable, InExpire:
 	default:
 		return ErrInvalidInput
@@ -144,6 +146,8 @@ func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, [
 		d.agentAvailable()
 	case InExpire:
 		d.expire()
+	case InCallResult:
+		d.callResult(in.Call)
 	}
 	return d.c, slices.Concat(d.said, d.ends, d.line, d.notices)
 }
@@ -170,6 +174,13 @@ func (d *decision) userMessage(ev *channels.Event) {
 		d.toBot(ev)
 	case StateAsking:
 		d.answerOffer(ev)
+	case StateChoosing:
+		d.answerReach(ev)
+	case StatePhone:
+		d.answerNumber(ev)
+	case StateCalling:
+		// The bot keeps the user company; a referral waits for the call's answer.
+		d.said = append(d.said, Effect{Kind: EffectAskBot, Event: ev})
 	case StateWaiting:
 		d.notify(NoticeMessage)
 		if d.rules.Direct {
@@ -215,17 +226,34 @@ func (d *decision) botReply(reply *BotReply) {
 		d.send(m, AuthorBot)
 	}
 	if reply.Handoff {
+		if reply.Agent != "" {
+			d.c.PreferredAgent = reply.Agent
+		}
 		d.refer()
 	}
 }
 
 // refer applies the derivation rules to a referral (keyword, handoff
-// button or the bot's handoff).
+// button or the bot's handoff): where the channel offers a call, the user
+// first chooses between chat and phone.
 func (d *decision) refer() {
-	m := d.rules.Messages
 	switch {
 	case d.c.State == StateWaiting:
-		d.say(m.AlreadyWaiting) // the place in line is kept
+		d.say(d.rules.Messages.AlreadyWaiting) // the place in line is kept
+	case d.c.State == StateCalling:
+		// A call is being requested: its answer decides what comes next.
+	case d.callOffered():
+		d.offerCall(false, d.rules.Call.Messages.Choose)
+	default:
+		d.referToChat()
+	}
+}
+
+// referToChat refers the user to the chat line: transferred inside
+// business hours, else offered to wait or told the team is offline.
+func (d *decision) referToChat() {
+	m := d.rules.Messages
+	switch {
 	case d.rules.Calendar == nil || d.rules.Calendar.Open(d.now):
 		d.transfer(m.Transferred)
 	case d.rules.AfterHours == AfterHoursReject:
@@ -302,6 +330,7 @@ func (d *decision) claim(agent, name string) {
 	d.c.AssignedTo, d.c.LastAgent = agent, agent
 	d.c.AvailableNotified = false
 	d.c.LastAck = time.Time{}
+	d.c.PreferredAgent, d.c.ReleasedBy = "", ""
 	d.line = append(d.line, Effect{Kind: EffectLeaveLine})
 	d.notify(NoticeClaimed)
 	if name == "" {
@@ -320,6 +349,7 @@ func (d *decision) close() {
 // a reopened conversation, which never waited).
 func (d *decision) release() {
 	d.endSession(ResolutionReleased)
+	d.c.ReleasedBy = d.c.AssignedTo
 	d.c.AssignedTo = ""
 	if d.c.WaitingSince.IsZero() {
 		d.c.WaitingSince = d.now
@@ -335,6 +365,7 @@ func (d *decision) handback() {
 	d.c.AssignedTo = ""
 	d.c.Transferred = false
 	d.c.WaitingSince = time.Time{}
+	d.c.PreferredAgent, d.c.ReleasedBy = "", ""
 	d.openSession(SessionBot, "")
 	d.notify(NoticeEnded)
 }
@@ -369,6 +400,8 @@ func (d *decision) end() {
 	d.c.WaitingSince = time.Time{}
 	d.c.AvailableNotified = false
 	d.c.LastAck = time.Time{}
+	d.c.PreferredAgent, d.c.ReleasedBy = "", ""
+	d.c.Call = CallState{Seq: d.c.Call.Seq}
 	d.notify(NoticeEnded)
 }
 

@@ -572,7 +572,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "release goes back to the line at the original place",
 			conv: assignedConv(), in: agentInput(InAgentRelease, "ana"), now: inHours,
-			want: change(waitingConv(), func(c *Conversation) { c.Sessions, c.LastAgent = 2, "ana" }),
+			want: change(waitingConv(), func(c *Conversation) { c.Sessions, c.LastAgent, c.ReleasedBy = 2, "ana", "ana" }),
 			effects: []Effect{
 				endSession(session(2, SessionAgent, "ana", tStart), ResolutionReleased, inHours),
 				join(tStart), notify(NoticeWaiting),
@@ -612,7 +612,7 @@ func TestDecide(t *testing.T) {
 			conv: change(assignedConv(), func(c *Conversation) { c.WaitingSince = time.Time{} }),
 			in:   agentInput(InAgentRelease, "ana"), now: inHours,
 			want: change(waitingConv(), func(c *Conversation) {
-				c.Sessions, c.LastAgent = 2, "ana"
+				c.Sessions, c.LastAgent, c.ReleasedBy = 2, "ana", "ana"
 				c.WaitingSince = inHours
 			}),
 			effects: []Effect{

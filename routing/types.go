@@ -26,6 +26,11 @@ const (
 	StateWaiting  State = "waiting"  // transferred, in the waiting line
 	StateAssigned State = "assigned" // an agent has it; the bot is silent
 	StateEnded    State = "ended"    // closed; a new user message starts a new bot session
+
+	// States of the messaging-to-call option (call.go).
+	StateChoosing State = "choosing" // a referral offered chat or phone
+	StatePhone    State = "phone"    // phone chosen: asked for the number to call
+	StateCalling  State = "calling"  // the call is being requested from the provider
 )
 
 // SessionKind says who held a session.
@@ -49,6 +54,8 @@ const (
 	ResolutionReleased    Resolution = "released"    // an agent put it back in the line
 	ResolutionClaimed     Resolution = "claimed"     // a bot session (while waiting) ended because an agent took over
 	ResolutionExpired     Resolution = "expired"     // 24 h (inactivity_timeout) without activity
+	// ResolutionCallRequested: the user chose a phone call and the provider accepted the request.
+	ResolutionCallRequested Resolution = "call_requested"
 )
 
 // Session is one bot or agent session of a conversation.
@@ -97,6 +104,15 @@ type Conversation struct {
 
 	// Sessions counts the sessions opened so far (ids are "<conv>-<n>").
 	Sessions int `json:"sessions,omitempty"`
+
+	// Call is the messaging-to-call exchange in progress (call.go).
+	Call CallState `json:"call,omitzero"`
+	// PreferredAgent is the agent the bot's handoff named; automatic
+	// assignment gives the conversation to that agent when online with room.
+	PreferredAgent string `json:"preferred_agent,omitempty"`
+	// ReleasedBy is the agent who last put the conversation back in line;
+	// automatic assignment does not give it straight back to them.
+	ReleasedBy string `json:"released_by,omitempty"`
 }
 
 // InputKind says what happened to a conversation.
@@ -114,6 +130,7 @@ const (
 	InAgentReopen    InputKind = "agent_reopen"    // Agent reopens an ended conversation
 	InAgentAvailable InputKind = "agent_available" // hours opened, or the channel's first agent came online
 	InExpire         InputKind = "expire"          // the inactivity sweep found it idle past its deadline
+	InCallResult     InputKind = "call_result"     // the call provider answered the request Call.Key
 )
 
 // Input is one thing that happened; which fields are set depends on Kind.
@@ -123,6 +140,7 @@ type Input struct {
 	Bot       *BotReply       // InBotReply
 	Agent     string          // agent inputs: the agent's id
 	AgentName string          // InAgentClaim: shown to the user when the channel says so
+	Call      *CallResult     // InCallResult
 }
 
 // BotReply is what the bot answered to one user message.
@@ -139,6 +157,9 @@ type BotReply struct {
 	// Note is a private note for agents, never sent to the user; Decide
 	// ignores it.
 	Note string `json:"note,omitempty"`
+	// Agent names the agent the bot prefers for a handoff; kept as
+	// Conversation.PreferredAgent.
+	Agent string `json:"agent,omitempty"`
 }
 
 // BotMessage is one message of the bot to the user.
@@ -166,6 +187,8 @@ type Effect struct {
 	At         time.Time
 	// Notify: what agents are told about (waiting, claimed, ended, message...).
 	Notice Notice
+	// RequestCall: the call to request from the provider.
+	Call *CallRequest
 }
 
 // EffectKind names an effect.
@@ -179,6 +202,9 @@ const (
 	EffectLeaveLine  EffectKind = "leave_line"  // leave the line
 	EffectEndSession EffectKind = "end_session" // record Session as ended At with Resolution
 	EffectNotify     EffectKind = "notify"      // tell agents: Notice
+	// EffectRequestCall: ask the call provider for Call; the answer comes
+	// back as InCallResult.
+	EffectRequestCall EffectKind = "request_call"
 )
 
 // Author is who a message in the transcript is from.
@@ -260,4 +286,7 @@ type Rules struct {
 	// DefaultNoWords).
 	YesWords []string
 	NoWords  []string
+	// Call offers a phone call besides the chat on a referral; nil offers
+	// none.
+	Call *CallOffer
 }
