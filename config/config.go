@@ -232,6 +232,13 @@ type Channel struct {
 	Consent string `yaml:"consent"`
 	// Notify sends escalation notifications; nil (no notify key) sends none.
 	Notify *Notify `yaml:"notify"`
+	// Assignment is manual (the default: agents claim) or auto (reach.go).
+	Assignment Assignment `yaml:"assignment"`
+	// DisplayName, when set, is the user's name in the agent API: a
+	// template over the conversation's variables, such as
+	// "{{first_name}} ({{company}})". A variable missing shows the
+	// platform's name instead.
+	DisplayName string `yaml:"display_name"`
 }
 
 // PlatformID returns the id the platform uses for the channel's account:
@@ -285,6 +292,9 @@ type Derivation struct {
 	// Messages are the texts the gateway sends; an empty one gets its
 	// English default.
 	Messages Messages `yaml:"messages"`
+	// Call offers a phone call besides the chat on a referral (reach.go);
+	// nil (no call key) offers none.
+	Call *Call `yaml:"call"`
 }
 
 // Messages are a channel's texts to users.

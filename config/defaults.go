@@ -110,6 +110,7 @@ func (c *Config) applyDefaults() {
 		if ch.Notify != nil {
 			ch.Notify.applyDefaults()
 		}
+		ch.applyReachDefaults()
 	}
 }
 

@@ -200,6 +200,7 @@ func (v *validator) channels(c *Config) {
 		if ch.Notify != nil {
 			v.notify(ch.Notify, path+".notify")
 		}
+		v.reach(ch, path)
 	}
 }
 
