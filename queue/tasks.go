@@ -47,6 +47,9 @@ type Handlers struct {
 	Send func(ctx context.Context, job SendJob, last bool) error
 	// Notify delivers an escalation notification; nil drops them.
 	Notify func(ctx context.Context, job NotifyJob) error
+	// Call requests a phone call from a provider; last is true on the
+	// final attempt. nil drops call tasks.
+	Call func(ctx context.Context, job CallJob, last bool) error
 }
 
 // Tasks enqueues and runs the gateway's durable tasks on asynq.
@@ -149,6 +152,9 @@ func (t *Tasks) Start(h Handlers) error {
 	})
 	if h.Notify != nil {
 		mux.Handle(taskNotify, notifyHandler(h.Notify))
+	}
+	if h.Call != nil {
+		mux.Handle(taskCall, callHandler(h.Call))
 	}
 	return t.server.Start(mux)
 }

@@ -1,0 +1,107 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// taskCall asks a call provider (CCaaS) for a phone call.
+const taskCall = "call:request"
+
+// CallJob is one call request: the number one answer of the user gave.
+type CallJob struct {
+	// Key is the request's idempotency key (routing's Call.Key): the task
+	// id, and the Idempotency-Key header sent to the provider, so one answer
+	// never requests two calls.
+	Key          string `json:"key"`
+	Channel      string `json:"channel"`
+	Conversation string `json:"conversation"`
+	Number       string `json:"number"`
+	Name         string `json:"name"`
+}
+
+// EnqueueCall queues a call request, tried up to attempts times with the
+// send backoff. A key already queued (or done within the retention) is not
+// queued again.
+func (t *Tasks) EnqueueCall(ctx context.Context, job CallJob, attempts int) error {
+	payload, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	_, err = t.client.EnqueueContext(ctx, asynq.NewTask(taskCall, payload),
+		asynq.Queue(queueOutbound), asynq.TaskID(job.Key), asynq.MaxRetry(max(attempts-1, 0)),
+		asynq.Timeout(time.Minute), asynq.Retention(24*time.Hour))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return unavailable(err)
+}
+
+// callHandler decodes a call task for h; last is true on the final attempt.
+func callHandler(h func(ctx context.Context, job CallJob, last bool) error) asynq.HandlerFunc {
+	return func(ctx context.Context, task *asynq.Task) error {
+		var job CallJob
+		if err := json.Unmarshal(task.Payload(), &job); err != nil {
+			return Permanent(fmt.Errorf("call task: %w", err))
+		}
+		retried, _ := asynq.GetRetryCount(ctx)
+		maxRetry, _ := asynq.GetMaxRetry(ctx)
+		return h(ctx, job, retried >= maxRetry)
+	}
+}
+
+// calls is a channel's hash of call requests in progress: conversation ->
+// "<key> <ms since the epoch>". It lets the sweep queue again a request
+// whose task was lost between the commit and the enqueue.
+func (k keys) calls(ch string) string { return k.tag(ch) + "calls" }
+
+// MarkCall records a call request before its decision is committed.
+func (s *Store) MarkCall(ctx context.Context, channel, convID, key string, at time.Time) error {
+	return unavailable(s.rdb.HSet(ctx, s.keys.calls(channel), convID, key+" "+strconv.FormatInt(at.UnixMilli(), 10)).Err())
+}
+
+// unmarkScript forgets a call request if it is still the recorded one.
+// KEYS[1] calls hash. ARGV[1] conversation, ARGV[2] key. Returns 1 if removed.
+var unmarkScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v and string.sub(v, 1, #ARGV[2] + 1) == ARGV[2] .. ' ' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+`)
+
+// UnmarkCall forgets a call request once its result was applied (or it
+// is known to be stale).
+func (s *Store) UnmarkCall(ctx context.Context, channel, convID, key string) error {
+	return unavailable(unmarkScript.Run(ctx, s.rdb, []string{s.keys.calls(channel)}, convID, key).Err())
+}
+
+// PendingCall is a recorded call request.
+type PendingCall struct {
+	Conversation, Key string
+	At                time.Time
+}
+
+// PendingCalls lists a channel's recorded call requests.
+func (s *Store) PendingCalls(ctx context.Context, channel string) ([]PendingCall, error) {
+	m, err := s.rdb.HGetAll(ctx, s.keys.calls(channel)).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]PendingCall, 0, len(m))
+	for conv, v := range m {
+		key, ms, _ := strings.Cut(v, " ")
+		n, _ := strconv.ParseInt(ms, 10, 64)
+		out = append(out, PendingCall{Conversation: conv, Key: key, At: time.UnixMilli(n)})
+	}
+	return out, nil
+}
