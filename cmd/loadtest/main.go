@@ -1,0 +1,281 @@
+// Command loadtest drives a running gateway on loopback and measures it.
+//
+//	loadtest config --redis redis://127.0.0.1:6379/0 > /tmp/lt.yaml   a gateway config for load tests
+//	loadtest run    --config /tmp/lt.yaml [--floor] [--rate R] ...     signed webhooks; accept and end-to-end latency
+//	loadtest claims --config /tmp/lt.yaml --conversations 10000 --agents 100
+//	loadtest memory --config /tmp/lt.yaml --conversations 100000
+//
+// Every command reads the gateway's configuration (the same YAML, through
+// the config package), runs the fake Graph API on meta.graph_url's address,
+// refuses non-loopback addresses and stops by itself. The exit status is 1
+// when a check fails (a message lost or answered twice, a conversation
+// claimed twice), 2 on a usage or setup error. See BENCHMARKS.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"switchboard/loadtest"
+)
+
+const usage = `usage: loadtest <command> [flags]
+
+commands:
+  config   write a gateway configuration for load tests to stdout
+  run      send signed webhooks; report throughput, latency, errors, RSS; check exactly-once
+  claims   seed waiting conversations, then have agents claim them all; report claims/s
+  memory   seed waiting conversations; report Redis used_memory per conversation
+
+run "loadtest <command> -h" for its flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	switch cmd {
+	case "config":
+		var o loadtest.ConfigOptions
+		fs.StringVar(&o.RedisURL, "redis", "", "Redis URL the gateway uses (required, loopback)")
+		fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "the gateway's listen address")
+		fs.StringVar(&o.Graph, "graph", "127.0.0.1:9911", "address of the load tool's fake Graph API")
+		fs.IntVar(&o.Workers, "workers", 64, "engine.workers")
+		fs.IntVar(&o.Agents, "agents", 100, "agents, each serving every channel")
+		fs.StringVar(&o.Prefix, "prefix", "gw:", "redis.prefix")
+		if fs.Parse(args) != nil {
+			return 2
+		}
+		if err := loadtest.WriteConfig(stdout, o); err != nil {
+			fmt.Fprintln(stderr, "loadtest config:", err)
+			return 2
+		}
+		return 0
+	case "run":
+		return runLoad(ctx, fs, args, stdout, stderr)
+	case "claims", "memory":
+		return runSeeded(ctx, cmd, fs, args, stdout, stderr)
+	}
+	fmt.Fprint(stderr, usage)
+	return 2
+}
+
+// common are the flags every load command has.
+type common struct {
+	config, targets string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "the gateway's configuration file (required)")
+	fs.StringVar(&c.targets, "target", "", "gateway base URL(s), comma-separated (default: http:// + the config's listen)")
+}
+
+func (c *common) load() (*loadtest.Target, []string, error) {
+	if c.config == "" {
+		return nil, nil, fmt.Errorf("--config is required")
+	}
+	t, err := loadtest.LoadTarget(c.config)
+	if err != nil {
+		return nil, nil, err
+	}
+	targets := []string{"http://" + t.Listen}
+	if c.targets != "" {
+		targets = strings.Split(c.targets, ",")
+	}
+	for _, u := range targets {
+		if err := loadtest.CheckLoopbackURL(u); err != nil {
+			return nil, nil, err
+		}
+	}
+	return t, targets, nil
+}
+
+func parsePids(s string) ([]int, error) {
+	var pids []int
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, fmt.Errorf("--pid %q: %v", p, err)
+		}
+		pids = append(pids, n)
+	}
+	return pids, nil
+}
+
+func runLoad(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	var c common
+	c.register(fs)
+	var o loadtest.RunOptions
+	fs.IntVar(&o.Users, "users", 1000, "simulated users, spread over the three platforms")
+	fs.Float64Var(&o.Rate, "rate", 0, "webhooks per second; 0: as fast as --concurrency allows")
+	fs.IntVar(&o.Concurrency, "concurrency", 64, "requests in flight at most (one connection each)")
+	fs.DurationVar(&o.Duration, "duration", 0, "how long to send (default 10s unless --count is set)")
+	fs.IntVar(&o.Count, "count", 0, "how many webhooks to send (0: no count limit)")
+	fs.DurationVar(&o.Replay, "replay", 0, "after the load, resend deliveries not answered 200 for up to this long")
+	fs.DurationVar(&o.Drain, "drain", 30*time.Second, "how long to wait for the replies at the fake Graph API")
+	fs.DurationVar(&o.Settle, "settle", time.Second, "how long to wait after the drain for late duplicates")
+	fs.StringVar(&o.Text, "text", "", "message text (default \"hello from the load test\"; not a handoff keyword)")
+	pidList := fs.String("pid", "", "gateway pid(s), comma-separated: sample their RSS")
+	floor := fs.Bool("floor", false, "first run the same load against the minimal floor handler on the same Redis")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	t, targets, err := c.load()
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest run:", err)
+		return 2
+	}
+	pids, err := parsePids(*pidList)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest run:", err)
+		return 2
+	}
+	o.Progress = stderr
+
+	var floorRes *loadtest.Result
+	if *floor {
+		f, err := loadtest.StartFloor(t.Config.Redis.URL.Reveal(), t.Channels)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest run: floor:", err)
+			return 2
+		}
+		fo := o
+		fo.Targets, fo.Label, fo.Replay = []string{f.URL}, "floor", 0
+		r, err := loadtest.NewRunner(fo, t.Channels, nil)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest run:", err)
+			return 2
+		}
+		floorRes = r.Run(ctx)
+		_ = f.Close()
+		floorRes.Write(stdout)
+	}
+
+	graph, err := loadtest.StartGraph(t.Graph)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest run:", err)
+		return 2
+	}
+	defer graph.Close()
+	if len(pids) > 0 {
+		o.RSS = loadtest.SampleRSS(pids, 200*time.Millisecond)
+	}
+	o.Targets, o.Label = targets, "gateway "+strings.Join(targets, ",")
+	r, err := loadtest.NewRunner(o, t.Channels, graph)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest run:", err)
+		return 2
+	}
+	res := r.Run(ctx)
+	if o.RSS != nil {
+		o.RSS.Stop()
+	}
+	res.Write(stdout)
+	if o.RSS != nil {
+		fmt.Fprint(stdout, o.RSS.Report())
+	}
+	if floorRes != nil {
+		g := float64(res.OK) / res.Elapsed.Seconds()
+		fl := float64(floorRes.OK) / floorRes.Elapsed.Seconds()
+		fmt.Fprintf(stdout, "== gateway/floor ==\nthroughput (200/s): %.0f / %.0f = %.2f; p99 accept: %s / %s\n",
+			g, fl, g/fl, res.Accept.Quantile(0.99).Round(10*time.Microsecond), floorRes.Accept.Quantile(0.99).Round(10*time.Microsecond))
+	}
+	if !res.Check.OK() || (o.Replay > 0 && res.Unsent > 0) {
+		fmt.Fprintln(stdout, "FAIL")
+		return 1
+	}
+	return 0
+}
+
+func runSeeded(ctx context.Context, cmd string, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	var c common
+	c.register(fs)
+	n := fs.Int("conversations", 10000, "waiting conversations to seed")
+	agents := fs.Int("agents", 100, "claims: concurrent agents (the config must have as many)")
+	concurrency := fs.Int("concurrency", 64, "seeding: webhooks in flight")
+	limit := fs.Duration("timeout", 5*time.Minute, "bound of each phase")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	t, targets, err := c.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest %s: %v\n", cmd, err)
+		return 2
+	}
+	graph, err := loadtest.StartGraph(t.Graph)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest %s: %v\n", cmd, err)
+		return 2
+	}
+	defer graph.Close()
+	redisURL := t.Config.Redis.URL.Reveal()
+	var before int64
+	if cmd == "memory" {
+		if redisURL == "" {
+			fmt.Fprintln(stderr, "loadtest memory: the config's redis.url is empty (embedded Redis); set a real one")
+			return 2
+		}
+		time.Sleep(2 * time.Second) // let the gateway's startup settle
+		if before, err = loadtest.UsedMemory(ctx, redisURL); err != nil {
+			fmt.Fprintln(stderr, "loadtest memory:", err)
+			return 2
+		}
+	}
+	seeded, err := loadtest.Seed(ctx, t, graph, targets[0], *n, *concurrency, *limit, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest %s: %v\n", cmd, err)
+		return 1
+	}
+	if cmd == "memory" {
+		// Let the sends of the "transferred" messages finish, so what is
+		// measured is a conversation at rest in the line.
+		for deadline := time.Now().Add(*limit); graph.Total() < int64(*n) && time.Now().Before(deadline); {
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(3 * time.Second)
+		after, err := loadtest.UsedMemory(ctx, redisURL)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest memory:", err)
+			return 2
+		}
+		fmt.Fprintf(stdout, "== memory ==\nRedis used_memory: %d bytes before, %d after %d waiting conversations (%d sends done)\n"+
+			"per waiting conversation: %.0f bytes\n", before, after, *n, graph.Total(), float64(after-before)/float64(*n))
+		return 0
+	}
+	if len(t.Agents) < *agents {
+		fmt.Fprintf(stderr, "loadtest claims: the config has %d agents, %d asked\n", len(t.Agents), *agents)
+		return 2
+	}
+	res, err := loadtest.Claims(ctx, targets, t.Agents[:*agents], seeded, *limit)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest claims:", err)
+		return 2
+	}
+	res.Write(stdout)
+	if !res.OK() {
+		fmt.Fprintln(stdout, "FAIL")
+		return 1
+	}
+	return 0
+}
