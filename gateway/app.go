@@ -25,6 +25,8 @@ type Options struct {
 	// Now is the clock; default time.Now. Tests pass their own.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Ops are the options of reload and notifications (reload.go).
+	Ops OpsOptions
 }
 
 // App is the running gateway: HTTP server, engine, task workers and the
@@ -46,6 +48,7 @@ type App struct {
 	unknownSeen sync.Map // platform/account pairs already logged
 	stopNotices context.CancelFunc
 	lastTick    time.Time
+	ops         *ops // reload (reload.go)
 }
 
 // New connects to Redis (or starts the embedded one) and builds the
@@ -55,6 +58,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
+	a.log = withContextAttrs(a.log)
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -78,7 +82,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		r.Close()
 		return nil, err
 	}
+	s.bot = bot
 	a.engine.setup.Store(s)
+	a.engine.notifier = newNotifier(opts.Ops, a.log)
+	a.ops = newOps(opts.Ops, cfg)
 	a.metrics.registry.MustRegister(newLineCollector(a.engine))
 	a.waiters = newWaiters()
 	a.echo = a.newServer()
@@ -95,6 +102,8 @@ func newSetup(cfg *config.Config) (*setup, error) {
 		secrets:   map[channels.Platform][]string{},
 		fallback:  cfg.Bot.Fallback,
 		dedupeTTL: cfg.Engine.DedupeTTL,
+		cfg:       cfg,
+		botName:   botName(cfg.Bot),
 	}
 	for i := range cfg.Channels {
 		ch, err := newChannel(cfg, &cfg.Channels[i], client, cfg.Bot.HandoffKeywords)
@@ -147,7 +156,7 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	a.listener = l
-	if err := a.tasks.Start(queue.Handlers{Process: a.engine.Process, Send: a.engine.Send}); err != nil {
+	if err := a.tasks.Start(queue.Handlers{Process: a.engine.Process, Send: a.engine.Send, Notify: a.engine.Notify}); err != nil {
 		l.Close()
 		return fmt.Errorf("task workers: %w", err)
 	}

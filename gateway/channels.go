@@ -22,6 +22,11 @@ type channel struct {
 	cfg      *config.Channel
 	rules    *routing.Rules
 	sender   channels.Sender
+	// retired: a reload removed the channel while conversations were still
+	// waiting or open on it. Webhooks no longer reach it; the sweep, the
+	// agents who served it and the admin API still do, until its line and
+	// deadlines are empty (reload.go).
+	retired bool
 }
 
 // parsers is the webhook parser of each platform.

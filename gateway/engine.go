@@ -11,6 +11,7 @@ import (
 
 	"switchboard/bots"
 	"switchboard/channels"
+	"switchboard/config"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -35,6 +36,8 @@ type Engine struct {
 	metrics *metrics
 	// setup is swapped whole on reload; readers load it once per operation.
 	setup atomic.Pointer[setup]
+	// notifier delivers escalation notifications (notify.go).
+	notifier *notifier
 }
 
 // setup is what the configuration decides: channels, agents, bot texts.
@@ -45,6 +48,11 @@ type setup struct {
 	secrets   map[channels.Platform][]string // app secrets per platform, for signatures
 	fallback  string
 	dedupeTTL time.Duration
+	// cfg is the configuration this setup was built from; bot is its bot
+	// (nil: Engine.bot) and botName what session records call it.
+	cfg     *config.Config
+	bot     bots.Bot
+	botName string
 }
 
 // agent is a configured agent.
@@ -212,9 +220,11 @@ func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ac
 		}
 		c := e.newCommit(rec, ch, in, ack, extra)
 		conv, effects := ch.rules.Decide(rec.Conversation, in, now)
+		effects = withConsent(ch, rec, in, effects)
 		if err := e.carryOut(ctx, ch, c, &conv, effects, botReplies, now); err != nil {
 			return nil, err
 		}
+		before := rec.Conversation
 		rec.Conversation = conv
 		c.Deadline = ch.rules.Deadline(conv)
 		err = e.store.Commit(ctx, c)
@@ -225,7 +235,7 @@ func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ac
 			return nil, err
 		}
 		e.dispatch(ctx, c)
-		e.metrics.observeEffects(ch.id, c)
+		e.afterCommit(ctx, ch, in, before, c)
 		return rec, nil
 	}
 }
@@ -285,6 +295,7 @@ func (e *Engine) carryOut(ctx context.Context, ch *channel, c *queue.Commit, con
 			c.Sessions = append(c.Sessions, queue.SessionRecord{
 				ID: ef.Session.ID, Conversation: conv.ID, Channel: ch.id, User: conv.User.ID,
 				Kind: ef.Session.Kind, Agent: ef.Session.Agent, Start: ef.Session.Start, End: ef.At, Resolution: ef.Resolution,
+				Bot: e.botName(ef.Session.Kind),
 			})
 		case routing.EffectNotify:
 			c.Notices = append(c.Notices, queue.Notice{Type: ef.Notice, Channel: ch.id, Conversation: conv.ID, At: now, Agent: conv.AssignedTo})
@@ -309,7 +320,7 @@ func (e *Engine) askBot(ctx context.Context, ch *channel, rec *queue.Record, con
 	req := bots.NewRequest(conv, ask)
 	req.Variables = rec.Variables
 	start := time.Now()
-	reply, err := e.bot.Reply(ctx, req)
+	reply, err := e.currentBot().Reply(ctx, req)
 	e.metrics.botLatency.Observe(time.Since(start).Seconds())
 	if err != nil {
 		e.log.Warn("bot failed; sending the fallback", "channel", ch.id, "conversation", conv.ID, "err", err)

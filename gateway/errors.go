@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/channels"
+	"switchboard/config"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -36,6 +37,7 @@ func errBadRequest(msg string) *apiError { return &apiError{http.StatusBadReques
 func classify(err error) (int, string, string) {
 	var api *apiError
 	var he *echo.HTTPError
+	var cfgErr *config.Error
 	switch {
 	case errors.As(err, &api):
 		return api.status, api.code, api.msg
@@ -65,6 +67,10 @@ func classify(err error) (int, string, string) {
 		return http.StatusUnprocessableEntity, "window_closed", "the user's messaging window is closed"
 	case errors.Is(err, routing.ErrInvalidInput):
 		return http.StatusBadRequest, "bad_request", err.Error()
+	case errors.As(err, &cfgErr):
+		return http.StatusBadRequest, "invalid_config", "the configuration has problems; the running one is kept"
+	case errors.Is(err, queue.ErrBusy):
+		return http.StatusConflict, "busy", err.Error()
 	}
 	return http.StatusInternalServerError, errInternal.code, errInternal.msg
 }
@@ -84,4 +90,18 @@ func codeForStatus(status int) string {
 		return "internal"
 	}
 	return "bad_request"
+}
+
+// errorProblems lists the problems of an invalid configuration, each as
+// file:line: path: message, for the error body; nil for other errors.
+func errorProblems(err error) []string {
+	var cfgErr *config.Error
+	if !errors.As(err, &cfgErr) {
+		return nil
+	}
+	out := make([]string, len(cfgErr.Problems))
+	for i, p := range cfgErr.Problems {
+		out[i] = p.String()
+	}
+	return out
 }

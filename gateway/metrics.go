@@ -37,6 +37,8 @@ type metrics struct {
 	graphLatency *prometheus.HistogramVec
 	botLatency   prometheus.Histogram
 	botFailures  prometheus.Counter
+
+	ops *opsMetrics // opsmetrics.go
 }
 
 func newMetrics() *metrics {
@@ -46,6 +48,7 @@ func newMetrics() *metrics {
 	latency := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
 	return &metrics{
 		registry: r,
+		ops:      newOpsMetrics(r),
 		httpRequests: f(prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_http_requests_total", Help: "HTTP requests by route, method and status.",
 		}, []string{"route", "method", "status"})).(*prometheus.CounterVec),

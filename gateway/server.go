@@ -25,7 +25,7 @@ func (a *App) newServer() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.httpError
-	e.Use(a.recoverPanics, a.observe)
+	e.Use(a.requestID, a.recoverPanics, a.observe)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", a.ready)
@@ -35,6 +35,7 @@ func (a *App) newServer() *echo.Echo {
 	e.POST("/webhooks/:platform", a.webhook)
 
 	a.registerAgentAPI(e)
+	a.registerAdminAPI(e)
 	return e
 }
 
@@ -87,7 +88,7 @@ func (a *App) handshake(c echo.Context) error {
 	}
 	var tokens []string
 	for _, ch := range a.engine.setup.Load().channels {
-		if ch.platform == p {
+		if ch.platform == p && !ch.retired {
 			tokens = append(tokens, ch.cfg.VerifyToken.Reveal())
 		}
 	}
@@ -170,17 +171,21 @@ func (a *App) httpError(err error, c echo.Context) {
 	}
 	status, code, msg := classify(err)
 	if status >= 500 && !errors.Is(err, errUnavailable) {
-		a.log.Error("request failed", "route", c.Path(), "err", err)
+		a.log.ErrorContext(c.Request().Context(), "request failed", "route", c.Path(), "err", err)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
 	}
-	_ = c.JSON(status, errorBody(code, msg))
+	body := errorBody(code, msg)
+	if problems := errorProblems(err); problems != nil {
+		body["error"].(map[string]any)["problems"] = problems
+	}
+	_ = c.JSON(status, body)
 }
 
 func errorBody(code, msg string) map[string]any {
-	return map[string]any{"error": map[string]string{"code": code, "message": msg}}
+	return map[string]any{"error": map[string]any{"code": code, "message": msg}}
 }
 
 // logAttrs is a helper for handlers that log an agent action.

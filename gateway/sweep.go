@@ -33,6 +33,7 @@ func (e *Engine) Tick(ctx context.Context, prev, now time.Time) error {
 			e.requeueLost(ctx, ch),
 		)
 	}
+	errs = append(errs, e.pruneRetired(ctx))
 	return errors.Join(errs...)
 }
 

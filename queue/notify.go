@@ -20,7 +20,8 @@ type NotifyJob struct {
 	ID           string    `json:"id"`
 	Channel      string    `json:"channel"`
 	Conversation string    `json:"conversation"`
-	Event        string    `json:"event"` // what happened: conversation.waiting, conversation.message
+	Event        string    `json:"event"`  // what happened: conversation.waiting, conversation.message
+	Target       string    `json:"target"` // webhook or email: each is retried on its own
 	At           time.Time `json:"at"`
 }
 

@@ -67,3 +67,23 @@ func (s *Store) DailyStats(ctx context.Context, channel, day string) (Daily, err
 	}
 	return d, nil
 }
+
+// ChannelActive reports whether a channel still has conversations in its
+// waiting line, being claimed, with an inactivity deadline (open ones) or
+// with events to process.
+func (s *Store) ChannelActive(ctx context.Context, channel string) (bool, error) {
+	p := s.rdb.Pipeline()
+	cmds := []*redis.IntCmd{
+		p.ZCard(ctx, s.keys.line(channel)), p.ZCard(ctx, s.keys.claiming(channel)),
+		p.ZCard(ctx, s.keys.deadlines(channel)), p.SCard(ctx, s.keys.pending(channel)),
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return false, unavailable(err)
+	}
+	for _, c := range cmds {
+		if c.Val() > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -68,10 +68,12 @@ func serve(path string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	log := newLogger(cfg.Log, stderr)
+	level := new(slog.LevelVar)
+	log := newLevelLogger(cfg.Log, level, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	app, err := gateway.New(ctx, cfg, gateway.Options{Logger: log})
+	app, err := gateway.New(ctx, cfg, gateway.Options{Logger: log,
+		Ops: gateway.OpsOptions{ConfigPath: path, Getenv: os.Getenv, LogLevel: level}})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -81,7 +83,17 @@ func serve(path string, stderr io.Writer) int {
 		_ = app.Shutdown(context.Background())
 		return 1
 	}
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			reload(ctx, app, log)
+		}
+	}
 	log.Info("shutting down")
 	if err := app.Shutdown(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("shutdown incomplete", "err", err)
@@ -91,8 +103,31 @@ func serve(path string, stderr io.Writer) int {
 	return 0
 }
 
+// reload applies the configuration file again (SIGHUP); an invalid file is
+// logged problem by problem and the running configuration stays.
+func reload(ctx context.Context, app *gateway.App, log *slog.Logger) {
+	log.Info("SIGHUP: reloading the configuration")
+	_, err := app.Reload(ctx)
+	var cfgErr *config.Error
+	switch {
+	case errors.As(err, &cfgErr):
+		for _, p := range cfgErr.Problems {
+			log.Error("configuration problem; the running configuration is kept", "problem", p.String())
+		}
+	case err != nil:
+		log.Error("reload failed; the running configuration is kept", "err", err)
+	}
+}
+
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	return newLevelLogger(c, new(slog.LevelVar), w)
+}
+
+// newLevelLogger logs at level, which it sets to c.Level; a reload may
+// change it.
+func newLevelLogger(c config.Log, level *slog.LevelVar, w io.Writer) *slog.Logger {
+	level.Set(c.SlogLevel())
+	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
