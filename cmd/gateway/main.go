@@ -2,6 +2,10 @@
 //
 //	gateway serve --config config/example.yaml   run it
 //	gateway check --config config/example.yaml   validate a config and exit 0 or 1
+//	gateway try --config F --channel ID [--at "2026-11-21 22:00"] [--log FILE]
+//	                                             chat as a user of a channel, in-process
+//	gateway hours --config F [--channel ID] [--week 2026-12-21]
+//	                                             print a week of business hours
 //
 // main only parses flags, reads the config, handles signals and hands off to
 // the gateway package.
@@ -17,24 +21,35 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"switchboard/config"
 	"switchboard/gateway"
 )
 
-const usage = `usage: gateway <command> [--config FILE]
+const usage = `usage: gateway <command> [--config FILE] [flags]
 
 commands:
   serve   run the gateway
   check   validate the configuration and exit 0 (valid) or 1
+  try     --channel ID [--at "YYYY-MM-DD HH:MM"] [--log FILE]
+          run the whole gateway in this process (embedded Redis unless the
+          config names one, a fake Graph API, the configured bot) and chat
+          as a user of the channel; /help lists the agent and clock
+          commands. --at sets the simulated clock in the channel's zone.
+          Logs go to --log FILE, else they are discarded.
+  hours   [--channel ID] [--week YYYY-MM-DD]
+          print each channel's week (Monday to Sunday, default this week)
+          in its zone and the local one, with holidays, special dates and
+          whether it is open now
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is main with its inputs and outputs explicit; it returns the exit code.
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -43,6 +58,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "config/example.yaml", "configuration file")
+	var channel, at, week, logFile string
+	switch cmd {
+	case "try":
+		fs.StringVar(&channel, "channel", "", "the channel whose user you play (required)")
+		fs.StringVar(&at, "at", "", `the simulated clock, "YYYY-MM-DD HH:MM" in the channel's zone (default now)`)
+		fs.StringVar(&logFile, "log", "", "append the gateway's logs to this file (default: discard them)")
+	case "hours":
+		fs.StringVar(&channel, "channel", "", "print only this channel")
+		fs.StringVar(&week, "week", "", "any day of the week to print, YYYY-MM-DD (default this week)")
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,6 +81,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "serve":
 		return serve(*path, stderr)
+	case "try":
+		if channel == "" {
+			fmt.Fprintln(stderr, "try: --channel is required")
+			return 2
+		}
+		return try(*path, gateway.TryOptions{Channel: channel, At: at, In: stdin, Out: stdout, Echo: !isTerminal(stdin)}, logFile, stderr)
+	case "hours":
+		return hours(*path, channel, week, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return 2
@@ -101,6 +134,59 @@ func serve(path string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// try runs the in-process simulator until /quit, the end of input, SIGINT
+// or SIGTERM.
+func try(path string, opts gateway.TryOptions, logFile string, stderr io.Writer) int {
+	cfg, err := config.Load(path, os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if logFile != "" {
+		f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer f.Close()
+		opts.Logger = newLogger(cfg.Log, f)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := gateway.Try(ctx, cfg, opts); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// hours prints the business hours of one week.
+func hours(path, channel, week string, stdout, stderr io.Writer) int {
+	cfg, err := config.Load(path, os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	opts := gateway.HoursOptions{Channel: channel}
+	if week != "" {
+		if opts.Week, err = time.Parse(time.DateOnly, week); err != nil {
+			fmt.Fprintf(stderr, "hours: --week %q: want YYYY-MM-DD\n", week)
+			return 2
+		}
+	}
+	if err := gateway.PrintHours(stdout, cfg, opts); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// isTerminal reports whether f is a terminal, which echoes what is typed.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // reload applies the configuration file again (SIGHUP); an invalid file is
