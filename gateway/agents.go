@@ -111,6 +111,7 @@ func (e *Engine) SetPresence(ctx context.Context, a *agent, p queue.Presence) er
 			}
 		}
 	}
+	e.assignChannels(ctx, a.channels)
 	return nil
 }
 
@@ -137,29 +138,9 @@ func (e *Engine) onlineByChannel(ctx context.Context) (map[string][]string, erro
 	return out, nil
 }
 
-// Reply sends an agent's message to the user of a conversation the agent
-// holds. It returns routing.ErrNotAssigned / ErrNotYours when the agent does
-// not hold it, and channels.ErrWindowClosed outside the platform's window.
+// Reply sends an agent's text message (see ReplyMessage).
 func (e *Engine) Reply(ctx context.Context, a *agent, convID, text string) (queue.Entry, error) {
-	ch, ok := e.channel(queue.ChannelOf(convID))
-	if !ok {
-		return queue.Entry{}, queue.ErrNotFound
-	}
-	now := e.now()
-	entry := queue.Entry{ID: queue.NewEntryID(), At: now, Author: routing.AuthorAgent, Agent: a.id, Kind: "message", Text: text}
-	rec, err := e.store.Load(ctx, convID)
-	if err != nil {
-		return entry, err
-	}
-	out, err := agentOutbound(ch, rec, text, now)
-	if err != nil {
-		return entry, err
-	}
-	out.Ref = entry.ID
-	job := queue.SendJob{ID: queue.NewEntryID(), Channel: ch.id, Conversation: convID, Parts: []queue.SendPart{{Entry: entry.ID, Message: out}}}
-	extra := &queue.Commit{Entries: []queue.Entry{entry}, Sends: []queue.SendJob{job}}
-	_, err = e.decide(ctx, convID, routing.Input{Kind: routing.InAgentMessage, Agent: a.id}, "", extra)
-	return entry, err
+	return e.ReplyMessage(ctx, a, convID, text, nil)
 }
 
 // Windows of the platforms: free-form messages within 24 h of the user's

@@ -37,6 +37,7 @@ func (a *App) registerAgentAPI(e *echo.Echo) {
 	g.POST("/conversations/:id/reopen", a.agentAction(routing.InAgentReopen))
 	g.PUT("/agents/me/presence", a.presence)
 	g.GET("/events", a.events)
+	g.GET("/media/:id/:media", a.media)
 }
 
 // authenticateAgent resolves "Authorization: Bearer <token>" to an agent.
@@ -86,6 +87,8 @@ func (a *App) toJSON(rec *queue.Record, position int64) conversationJSON {
 		agent := rec.AssignedTo
 		j.AssignedTo = &agent
 	}
+	ch, _ := a.engine.channel(rec.Channel)
+	j.User.Name = displayName(ch, rec)
 	return j
 }
 
@@ -231,11 +234,15 @@ func (a *App) reply(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	text, err := bindText(c)
+	body, err := bindMessage(c)
 	if err != nil {
 		return err
 	}
-	entry, err := a.engine.Reply(c.Request().Context(), agentOf(c), rec.ID, text)
+	var att *channels.Attachment
+	if b := body.Attachment; b != nil {
+		att = &channels.Attachment{Type: b.Type, URL: b.URL, Caption: b.Caption, FileName: b.FileName}
+	}
+	entry, err := a.engine.ReplyMessage(c.Request().Context(), agentOf(c), rec.ID, body.Text, att)
 	if err != nil {
 		return err
 	}

@@ -156,7 +156,7 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	a.listener = l
-	if err := a.tasks.Start(queue.Handlers{Process: a.engine.Process, Send: a.engine.Send, Notify: a.engine.Notify}); err != nil {
+	if err := a.tasks.Start(queue.Handlers{Process: a.engine.Process, Send: a.engine.Send, Notify: a.engine.Notify, Call: a.engine.Call}); err != nil {
 		l.Close()
 		return fmt.Errorf("task workers: %w", err)
 	}

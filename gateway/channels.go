@@ -22,6 +22,8 @@ type channel struct {
 	cfg      *config.Channel
 	rules    *routing.Rules
 	sender   channels.Sender
+	// call requests phone calls (derivation.call); nil when not offered.
+	call *caller
 	// retired: a reload removed the channel while conversations were still
 	// waiting or open on it. Webhooks no longer reach it; the sweep, the
 	// agents who served it and the admin API still do, until its line and
@@ -52,7 +54,7 @@ func newChannel(cfg *config.Config, ch *config.Channel, client *http.Client, han
 	if sc.GraphURL == "" {
 		sc.GraphURL = cfg.Meta.GraphURL
 	}
-	c := &channel{id: ch.ID, platform: channels.Platform(ch.Type), account: ch.PlatformID(), cfg: ch, rules: rules}
+	c := &channel{id: ch.ID, platform: channels.Platform(ch.Type), account: ch.PlatformID(), cfg: ch, rules: rules, call: newCaller(ch.Derivation.Call)}
 	switch c.platform {
 	case channels.WhatsApp:
 		c.sender = whatsapp.NewSender(sc)
@@ -85,6 +87,7 @@ func newRules(ch *config.Channel, handoffKeywords []string) (*routing.Rules, err
 			HandedBack: m.HandedBack,
 		},
 	}
+	r.Call = callOffer(ch.Derivation.Call)
 	if ch.Hours != nil {
 		cal, err := routing.NewCalendar(hoursSpec(ch.Hours))
 		if err != nil {

@@ -235,6 +235,7 @@ func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ac
 			return nil, err
 		}
 		e.dispatch(ctx, c)
+		e.afterReach(ctx, ch, in, c)
 		e.afterCommit(ctx, ch, in, before, c)
 		return rec, nil
 	}
@@ -287,6 +288,10 @@ func (e *Engine) carryOut(ctx context.Context, ch *channel, c *queue.Commit, con
 			next, more := ch.rules.Decide(*conv, routing.Input{Kind: routing.InBotReply, Bot: &reply}, now)
 			*conv = next
 			effects = append(more, effects...)
+		case routing.EffectRequestCall:
+			if err := e.requestCall(ctx, ch, c, conv, ef, now); err != nil {
+				return err
+			}
 		case routing.EffectJoinLine:
 			c.Line, c.Since = queue.LineJoin, ef.Since
 		case routing.EffectLeaveLine:

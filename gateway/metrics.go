@@ -38,6 +38,8 @@ type metrics struct {
 	botLatency   prometheus.Histogram
 	botFailures  prometheus.Counter
 
+	reach *reachMetrics // call.go
+
 	ops *opsMetrics // opsmetrics.go
 }
 
@@ -48,6 +50,7 @@ func newMetrics() *metrics {
 	latency := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
 	return &metrics{
 		registry: r,
+		reach:    newReachMetrics(r),
 		ops:      newOpsMetrics(r),
 		httpRequests: f(prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_http_requests_total", Help: "HTTP requests by route, method and status.",

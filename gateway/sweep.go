@@ -31,6 +31,8 @@ func (e *Engine) Tick(ctx context.Context, prev, now time.Time) error {
 			e.announceOpening(ctx, ch, prev, now),
 			e.returnStaleClaims(ctx, ch, now),
 			e.requeueLost(ctx, ch),
+			e.requeueCalls(ctx, ch, now),
+			e.autoAssign(ctx, ch.id),
 		)
 	}
 	errs = append(errs, e.pruneRetired(ctx))
