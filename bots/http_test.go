@@ -161,13 +161,14 @@ func TestHTTPBotReplies(t *testing.T) {
 			}},
 		},
 		{
-			name: "handoff with variables and a note",
-			body: `{"messages":[{"text":"Let me find someone."}],"handoff":true,"variables":{"topic":"billing"},"note":"angry","extra":1}`,
+			name: "handoff with variables, a note and a preferred agent",
+			body: `{"messages":[{"text":"Let me find someone."}],"handoff":true,"variables":{"topic":"billing"},"note":"angry","agent":"ana","extra":1}`,
 			want: routing.BotReply{
 				Messages:  []routing.BotMessage{{Text: "Let me find someone."}},
 				Handoff:   true,
 				Variables: map[string]string{"topic": "billing"},
 				Note:      "angry",
+				Agent:     "ana",
 			},
 		},
 		{name: "an empty answer says nothing", body: `{}`},
