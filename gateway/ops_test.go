@@ -1,0 +1,626 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/bots"
+	"switchboard/channels/channeltest"
+	"switchboard/config"
+	"switchboard/queue/redistest"
+)
+
+const adminToken = "test-admin-token"
+
+// opsHarness is a harness whose App was started from a configuration file
+// (so it can be reloaded) with extra YAML under the wa-main channel.
+type opsHarness struct {
+	*harness
+	path string
+	env  map[string]string
+}
+
+// newOpsHarness starts an App from testConfig with waExtra added to the
+// wa-main channel (indented like its keys), written to a file.
+func newOpsHarness(t *testing.T, waExtra string, env map[string]string, roots *x509.CertPool) *opsHarness {
+	t.Helper()
+	h := &harness{t: t, clock: &testClock{t: insideHours}, lastTick: insideHours}
+	h.redis = redistest.Start(t)
+	h.graph = channeltest.NewFakeGraph(t)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["REDIS_URL"], env["GRAPH_URL"] = h.redis.URL, h.graph.URL
+	o := &opsHarness{harness: h, path: filepath.Join(t.TempDir(), "test.yaml"), env: env}
+	o.write(testConfig, waExtra)
+	cfg, err := config.Load(o.path, o.getenv)
+	if err != nil {
+		t.Fatalf("test config: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	app, err := New(context.Background(), cfg, Options{Now: h.clock.Now, Logger: logger, SendRetryBase: 10 * time.Millisecond,
+		Ops: OpsOptions{ConfigPath: o.path, Getenv: o.getenv, LogLevel: new(slog.LevelVar), SMTPRootCAs: roots}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = app.Shutdown(context.Background()) })
+	h.app, h.base = app, "http://"+app.Addr()
+	return o
+}
+
+func (o *opsHarness) getenv(k string) string { return o.env[k] }
+
+// write writes the config file: yaml with extra inserted after wa-main's
+// access_token line.
+func (o *opsHarness) write(yaml, extra string) {
+	o.t.Helper()
+	const anchor = "    access_token: wa-access\n"
+	yaml = strings.Replace(yaml, anchor, anchor+extra, 1)
+	if err := os.WriteFile(o.path, []byte(yaml), 0o600); err != nil {
+		o.t.Fatal(err)
+	}
+}
+
+func (o *opsHarness) reload() (int, map[string]any) {
+	o.t.Helper()
+	status, body := o.api(http.MethodPost, "/api/v1/admin/reload", adminToken, nil)
+	var out map[string]any
+	_ = json.Unmarshal(body, &out)
+	return status, out
+}
+
+func TestReloadAppliesValidConfigAndKeepsRunningOnInvalid(t *testing.T) {
+	o := newOpsHarness(t, "", nil, nil)
+	u1 := waUser{id: "5511900000001", name: "One"}
+	o.postOK("whatsapp", u1.text("wamid.r1", "agent", insideHours))
+	o.waitSent(msgTransferred, 1)
+
+	// Unauthenticated and wrong tokens are refused.
+	if status, _ := o.api(http.MethodPost, "/api/v1/admin/reload", "", nil); status != http.StatusUnauthorized {
+		t.Errorf("reload without token = %d, want 401", status)
+	}
+	if status, _ := o.api(http.MethodPost, "/api/v1/admin/reload", anaToken, nil); status != http.StatusUnauthorized {
+		t.Errorf("reload with an agent token = %d, want 401", status)
+	}
+
+	// A valid change is used at once; a restart-only change is reported.
+	changed := strings.Replace(testConfig, `transferred: "MSG transferred"`, `transferred: "MSG transferred v2"`, 1)
+	changed = strings.Replace(changed, "workers: 8", "workers: 4", 1)
+	o.write(changed, "")
+	status, res := o.reload()
+	if status != http.StatusOK {
+		t.Fatalf("reload = %d %v, want 200", status, res)
+	}
+	if fmt.Sprint(res["restart_required"]) != "[engine.workers]" {
+		t.Errorf("restart_required = %v, want [engine.workers]", res["restart_required"])
+	}
+	u2 := waUser{id: "5511900000002", name: "Two"}
+	o.postOK("whatsapp", u2.text("wamid.r2", "agent", insideHours))
+	o.waitSent("MSG transferred v2", 1)
+	if p := o.position(u1.conv()); p != 1 {
+		t.Errorf("the conversation waiting before the reload is at position %d, want 1", p)
+	}
+
+	// An invalid file is rejected with every problem; the running config stays.
+	broken := strings.Replace(changed, "log: {level: error}", "log: {level: loud}", 1)
+	broken = strings.Replace(broken, "max_conversations: 1", "max_conversations: -1", 1)
+	o.write(broken, "")
+	status, res = o.reload()
+	if status != http.StatusBadRequest {
+		t.Fatalf("invalid reload = %d, want 400", status)
+	}
+	e, _ := res["error"].(map[string]any)
+	problems, _ := e["problems"].([]any)
+	if e["code"] != "invalid_config" || len(problems) != 2 {
+		t.Fatalf("error = %v, want invalid_config with 2 problems", e)
+	}
+	for _, p := range problems {
+		if !strings.HasPrefix(p.(string), o.path+":") {
+			t.Errorf("problem %q does not start with file:line", p)
+		}
+	}
+	u3 := waUser{id: "5511900000003", name: "Three"}
+	o.postOK("whatsapp", u3.text("wamid.r3", "agent", insideHours))
+	o.waitSent("MSG transferred v2", 2)
+	if n := o.countSent(msgTransferred); n != 1 {
+		t.Errorf("old transferred text sent %d times after the reload, want 1", n)
+	}
+}
+
+func TestReloadDuringWebhooks(t *testing.T) {
+	o := newOpsHarness(t, "", nil, nil)
+	o.write(strings.Replace(testConfig, `greeting: "Hi! I am the virtual assistant."`, `greeting: "Hello again."`, 1), "")
+	const users = 40
+	var wg sync.WaitGroup
+	for i := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := waUser{id: fmt.Sprintf("55119100%05d", i)}
+			body := u.text(fmt.Sprintf("wamid.c%d", i), "hello", insideHours)
+			if got := o.post("whatsapp", body, waSecret); got != http.StatusOK {
+				t.Errorf("webhook %d = %d during reloads", i, got)
+			}
+		}()
+	}
+	for range 5 {
+		if status, res := o.reload(); status != http.StatusOK {
+			t.Errorf("reload = %d %v", status, res)
+		}
+	}
+	wg.Wait()
+	o.settle()
+	for i := range users {
+		u := waUser{id: fmt.Sprintf("55119100%05d", i)}
+		if rec := o.record(u.conv()); rec.Version == 0 {
+			t.Errorf("user %d: event lost during reload", i)
+		}
+	}
+	if got := o.countSent(msgGreeting) + o.countSent("Hello again."); got != users {
+		t.Errorf("greetings sent = %d, want %d", got, users)
+	}
+}
+
+func TestReloadRetiresRemovedChannelUntilEmpty(t *testing.T) {
+	o := newOpsHarness(t, "", nil, nil)
+	u := fbUser{psid: "psid-retire"}
+	o.postOK("messenger", u.message("mid.ret1", "agent", "", insideHours))
+	o.waitState(u.conv(), "waiting")
+
+	start, end := strings.Index(testConfig, "  - id: fb-page\n"), strings.Index(testConfig, "  - id: ig-shop\n")
+	without := testConfig[:start] + testConfig[end:]
+	without = strings.Replace(without, "[wa-main, fb-page, ig-shop]", "[wa-main, ig-shop]", 1)
+	o.write(without, "")
+	status, res := o.reload()
+	if status != http.StatusOK || fmt.Sprint(res["retired"]) != "[fb-page]" {
+		t.Fatalf("reload = %d %v, want 200 with retired [fb-page]", status, res)
+	}
+	// Webhooks no longer reach the retired channel; ana still takes its conversation.
+	var got conversationJSON
+	o.apiJSON(http.MethodPost, "/api/v1/queue/claim?channel=fb-page", anaToken, nil, http.StatusOK, &got)
+	if got.ID != u.conv() {
+		t.Fatalf("claimed %q, want %q", got.ID, u.conv())
+	}
+	// Once it expires, the sweep drops the retired channel.
+	o.tick(insideHours.Add(25 * time.Hour))
+	if _, ok := o.app.engine.channel("fb-page"); ok {
+		t.Errorf("retired channel still set up after its last conversation expired")
+	}
+}
+
+// receiver is an httptest notification webhook that fails its first
+// `fail` requests.
+type receiver struct {
+	mu       sync.Mutex
+	fail     int
+	attempts int
+	got      []map[string]any
+	bad      []string
+}
+
+func (r *receiver) handler(secret string, now func() time.Time) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.attempts++
+		if err := bots.VerifySignature([]byte(secret), req.Header, body, now()); err != nil {
+			r.bad = append(r.bad, err.Error())
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.attempts <= r.fail {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		r.got = append(r.got, m)
+	}
+}
+
+func (r *receiver) delivered() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+func TestNotifyWebhookRetriedThenDeliveredOnce(t *testing.T) {
+	rcv := &receiver{fail: 2}
+	clock := &testClock{t: insideHours}
+	srv := httptest.NewServer(rcv.handler("hook-secret", clock.Now))
+	defer srv.Close()
+	o := newOpsHarness(t, "    notify:\n      webhook: {url: \"${HOOK_URL}\", secret: hook-secret}\n", map[string]string{"HOOK_URL": srv.URL}, nil)
+	u := waUser{id: "5511900000010", name: "Notified"}
+	o.postOK("whatsapp", u.text("wamid.n1", "agent", insideHours))
+	o.eventually("the notification is delivered", func() bool { return rcv.delivered() == 1 })
+	o.settle()
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.bad) > 0 {
+		t.Errorf("bad signatures: %v", rcv.bad)
+	}
+	if rcv.attempts != 3 || len(rcv.got) != 1 {
+		t.Errorf("attempts = %d, deliveries = %d; want 3 and 1", rcv.attempts, len(rcv.got))
+	}
+	n := rcv.got[0]
+	conv, _ := n["conversation"].(map[string]any)
+	tx, _ := n["transcript"].([]any)
+	if n["event"] != "conversation.waiting" || n["channel"] != "wa-main" || conv["id"] != u.conv() || len(tx) < 2 {
+		t.Errorf("notification = %v", n)
+	}
+}
+
+func TestNotifyEmailOverSTARTTLS(t *testing.T) {
+	smtpSrv := startSMTP(t, "gw", "smtp-pass")
+	extra := "    notify:\n      email:\n        addr: \"${SMTP_ADDR}\"\n        username: gw\n        password: smtp-pass\n" +
+		"        from: gw@example.com\n        to: [leads@example.com]\n"
+	o := newOpsHarness(t, extra, map[string]string{"SMTP_ADDR": smtpSrv.addr}, smtpSrv.roots)
+	u := waUser{id: "5511900000011", name: "Mailed"}
+	o.postOK("whatsapp", u.text("wamid.e1", "agent", insideHours))
+	o.eventually("the mail arrives", func() bool { return len(smtpSrv.messages()) == 1 })
+	m := smtpSrv.messages()[0]
+	for _, want := range []string{"MAIL FROM:<gw@example.com>", "RCPT TO:<leads@example.com>", "Subject: [switchboard] wa-main: conversation.waiting", u.conv(), "MSG transferred"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("mail lacks %q:\n%s", want, m)
+		}
+	}
+}
+
+// smtpServer is a small SMTP server: EHLO, STARTTLS (a self-signed
+// certificate), AUTH PLAIN, MAIL, RCPT, DATA, QUIT.
+type smtpServer struct {
+	addr  string
+	roots *x509.CertPool
+	mu    sync.Mutex
+	msgs  []string
+}
+
+func (s *smtpServer) messages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.msgs...)
+}
+
+func startSMTP(t *testing.T, user, pass string) *smtpServer {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	s := &smtpServer{roots: x509.NewCertPool()}
+	s.roots.AddCert(cert)
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	s.addr = l.Addr().String()
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(conn, tlsCfg, "\x00"+user+"\x00"+pass)
+		}
+	}()
+	return s
+}
+
+func (s *smtpServer) serve(conn net.Conn, tlsCfg *tls.Config, plain string) {
+	defer conn.Close()
+	r, w := bufio.NewReader(conn), conn
+	say := func(line string) { fmt.Fprintf(w, "%s\r\n", line) }
+	say("220 test ESMTP")
+	secure, authed := false, false
+	var msg strings.Builder
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimRight(line, "\r\n")
+		cmd := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
+		switch {
+		case cmd == "EHLO":
+			if secure {
+				say("250-test\r\n250 AUTH PLAIN")
+			} else {
+				say("250-test\r\n250 STARTTLS")
+			}
+		case cmd == "STARTTLS":
+			say("220 go ahead")
+			tc := tls.Server(conn, tlsCfg)
+			if tc.Handshake() != nil {
+				return
+			}
+			conn, secure = tc, true
+			r, w = bufio.NewReader(tc), tc
+		case cmd == "AUTH":
+			f := strings.Fields(line)
+			b, _ := base64.StdEncoding.DecodeString(f[len(f)-1])
+			if !secure || len(f) != 3 || string(b) != plain {
+				say("535 bad credentials")
+				continue
+			}
+			authed = true
+			say("235 ok")
+		case cmd == "MAIL" || cmd == "RCPT":
+			if !authed {
+				say("530 auth first")
+				continue
+			}
+			msg.WriteString(line + "\n")
+			say("250 ok")
+		case cmd == "DATA":
+			say("354 go")
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+				msg.WriteString(l)
+			}
+			s.mu.Lock()
+			s.msgs = append(s.msgs, msg.String())
+			s.mu.Unlock()
+			msg.Reset()
+			say("250 queued")
+		case cmd == "QUIT":
+			say("221 bye")
+			return
+		default:
+			say("250 ok")
+		}
+	}
+}
+
+func TestEraseContactLeavesNoKeyOfTheUser(t *testing.T) {
+	o := newOpsHarness(t, "", nil, nil)
+	u := waUser{id: "5511987650001", name: "Erased Person"}
+	keep := waUser{id: "5511987650002", name: "Kept"}
+	o.postOK("whatsapp", u.text("wamid.x1", "hello", insideHours))
+	o.postOK("whatsapp", u.text("wamid.x2", "agent", insideHours.Add(time.Second)))
+	o.postOK("whatsapp", keep.text("wamid.k1", "hours", insideHours))
+	o.waitSent(msgTransferred, 1)
+	var claimed conversationJSON
+	o.apiJSON(http.MethodPost, "/api/v1/queue/claim", anaToken, nil, http.StatusOK, &claimed)
+	o.apiJSON(http.MethodPost, "/api/v1/conversations/"+u.conv()+"/messages", anaToken, map[string]string{"text": "hi from Ana"}, http.StatusAccepted, nil)
+	o.settle()
+	o.apiJSON(http.MethodPost, "/api/v1/conversations/"+u.conv()+"/close", anaToken, nil, http.StatusOK, nil)
+	o.settle()
+
+	status, body := o.api(http.MethodDelete, "/api/v1/admin/contacts/wa-main/"+u.id, adminToken, nil)
+	if status != http.StatusOK {
+		t.Fatalf("erase = %d %s", status, body)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: o.redis.Addr})
+	defer rdb.Close()
+	forbidden := []string{u.id, u.conv(), "wamid.x1", "wamid.x2", u.name}
+	keptSeen := false
+	for _, k := range allKeys(t, rdb) {
+		content := k + " " + dumpKey(t, rdb, k)
+		for _, f := range forbidden {
+			if strings.Contains(content, f) {
+				t.Errorf("key %q still holds %q after the erasure", k, f)
+			}
+		}
+		keptSeen = keptSeen || strings.Contains(content, keep.conv())
+	}
+	if !keptSeen {
+		t.Errorf("the other user's conversation was erased too")
+	}
+}
+
+func allKeys(t *testing.T, rdb *redis.Client) []string {
+	var keys []string
+	iter := rdb.Scan(context.Background(), 0, "*", 100).Iterator()
+	for iter.Next(context.Background()) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func dumpKey(t *testing.T, rdb *redis.Client, k string) string {
+	ctx := context.Background()
+	typ, _ := rdb.Type(ctx, k).Result()
+	var v any
+	switch typ {
+	case "string":
+		v, _ = rdb.Get(ctx, k).Result()
+	case "hash":
+		v, _ = rdb.HGetAll(ctx, k).Result()
+	case "list":
+		v, _ = rdb.LRange(ctx, k, 0, -1).Result()
+	case "set":
+		v, _ = rdb.SMembers(ctx, k).Result()
+	case "zset":
+		v, _ = rdb.ZRange(ctx, k, 0, -1).Result()
+	case "stream":
+		v, _ = rdb.XRange(ctx, k, "-", "+").Result()
+	}
+	return fmt.Sprint(v)
+}
+
+func TestMetricsStatsAndSessionsReport(t *testing.T) {
+	o := newOpsHarness(t, "", nil, nil)
+	u1 := waUser{id: "5511900000021", name: "Waits"}
+	o.postOK("whatsapp", u1.text("wamid.m1", "agent", insideHours))
+	o.waitSent(msgTransferred, 1)
+	o.postOK("whatsapp", u1.text("wamid.m2", "agent", insideHours.Add(time.Second)))
+	o.waitSent(msgAlreadyWaiting, 1)
+	o.setClock(insideHours.Add(90 * time.Second))
+	o.apiJSON(http.MethodPost, "/api/v1/queue/claim", anaToken, nil, http.StatusOK, nil)
+	evening := local(time.Friday, 19, 0)
+	o.setClock(evening)
+	u2 := waUser{id: "5511900000022", name: "Declines"}
+	o.postOK("whatsapp", u2.text("wamid.m3", "agent", evening))
+	o.waitSent(msgOffer, 1)
+	o.postOK("whatsapp", u2.text("wamid.m4", "no", evening.Add(time.Second)))
+	o.waitSent(msgDeclined, 1)
+	o.settle()
+
+	// Stats: today (Friday in the channel's zone).
+	var stats struct {
+		Channels []channelStats `json:"channels"`
+	}
+	o.apiJSON(http.MethodGet, "/api/v1/admin/stats", adminToken, nil, http.StatusOK, &stats)
+	var wa channelStats
+	for _, c := range stats.Channels {
+		if c.Channel == "wa-main" {
+			wa = c
+		}
+	}
+	want := dayStats{Date: "2026-11-20", Transfers: 1, Declines: 1, AlreadyWaiting: 1, Taken: 1, WaitMedianSeconds: 90, WaitP90Seconds: 90}
+	if wa.Today != want || wa.Waiting != 0 {
+		t.Errorf("wa-main stats = %+v, want today %+v and nobody waiting", wa, want)
+	}
+
+	// Expiry the next day, then the metrics.
+	o.tick(evening.Add(25 * time.Hour))
+	o.settle()
+	families := scrape(t, o.base+"/metrics")
+	for name, labels := range map[string][]string{
+		"switchboard_webhooks_received_total":         {"platform"},
+		"switchboard_events_processed_total":          {"kind"},
+		"switchboard_event_processing_seconds":        nil,
+		"switchboard_waiting_line_length":             {"channel"},
+		"switchboard_wait_seconds":                    {"channel"},
+		"switchboard_transfers_total":                 {"channel"},
+		"switchboard_declines_total":                  {"channel"},
+		"switchboard_already_waiting_referrals_total": {"channel"},
+		"switchboard_expiries_total":                  {"channel"},
+		"switchboard_sends_total":                     {"platform", "result"},
+		"switchboard_graph_api_seconds":               {"platform"},
+		"switchboard_agents_online":                   {"channel"},
+		"switchboard_config_reloads_total":            nil,
+	} {
+		f, ok := families[name]
+		if !ok {
+			if name != "switchboard_config_reloads_total" {
+				t.Errorf("metric %s missing", name)
+			}
+			continue
+		}
+		for _, l := range labels {
+			found := false
+			for _, lp := range f.Metric[0].Label {
+				found = found || lp.GetName() == l
+			}
+			if !found {
+				t.Errorf("metric %s has no label %s", name, l)
+			}
+		}
+	}
+	for _, name := range []string{"switchboard_transfers_total", "switchboard_declines_total", "switchboard_already_waiting_referrals_total", "switchboard_expiries_total"} {
+		if f := families[name]; f != nil && f.Metric[0].GetCounter().GetValue() < 1 {
+			t.Errorf("%s = %v, want >= 1", name, f.Metric[0].GetCounter().GetValue())
+		}
+	}
+
+	// The sessions report, JSON then CSV, paged.
+	var page struct {
+		Sessions   []sessionJSON `json:"sessions"`
+		NextCursor string        `json:"next_cursor"`
+	}
+	o.apiJSON(http.MethodGet, "/api/v1/admin/reports/sessions?channel=wa-main&resolution=transferred", adminToken, nil, http.StatusOK, &page)
+	if len(page.Sessions) != 1 || page.Sessions[0].Conversation != u1.conv() || page.Sessions[0].Bot != "keywords" {
+		t.Errorf("transferred sessions = %+v", page.Sessions)
+	}
+	var all []sessionJSON
+	cursor := ""
+	for i := 0; i < 20; i++ {
+		page.Sessions, page.NextCursor = nil, ""
+		o.apiJSON(http.MethodGet, "/api/v1/admin/reports/sessions?limit=1&cursor="+cursor, adminToken, nil, http.StatusOK, &page)
+		all = append(all, page.Sessions...)
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(all) < 4 {
+		t.Errorf("all sessions, one per page = %d, want at least 4 (transferred, claimed agent, expired...)", len(all))
+	}
+	req, _ := http.NewRequest(http.MethodGet, o.base+"/api/v1/admin/reports/sessions?q="+u2.id, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Accept", "text/csv")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("CSV: %v, %s", err, resp.Header.Get("Content-Type"))
+	}
+	if len(rows) != 2 || rows[0][0] != "id" || rows[1][3] != u2.id || rows[1][10] != "declined" {
+		t.Errorf("CSV rows = %v, want a header and u2's declined session", rows)
+	}
+	if id := resp.Header.Get("X-Request-ID"); id == "" {
+		t.Errorf("no X-Request-ID in the answer")
+	}
+}
+
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return fams
+}
+
