@@ -165,7 +165,9 @@ func (a *App) Start(ctx context.Context) error {
 	go a.waiters.run(a.redis.LineNotices(noticeCtx))
 
 	a.lastTick = a.now()
-	a.cron = cron.New()
+	// Ticks never overlap: one that outlasts the interval (Redis slow or
+	// down) makes the next one skip, and lastTick has a single writer.
+	a.cron = cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	if _, err := a.cron.AddFunc(fmt.Sprintf("@every %s", a.cfg.Engine.SweepInterval), a.tick); err != nil {
 		return fmt.Errorf("engine.sweep_interval: %w", err)
 	}
