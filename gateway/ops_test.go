@@ -623,4 +623,3 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	}
 	return fams
 }
-
