@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -306,8 +307,15 @@ func (a *App) presence(c echo.Context) error {
 // reconnects with Last-Event-ID misses nothing.
 func (a *App) events(c echo.Context) error {
 	ag := agentOf(c)
+	ctx := c.Request().Context()
+	// Pin the channels the client has no position in before saying
+	// "connected": from then on nothing is missed, and every event id
+	// names a position in every channel, so a resume misses nothing either.
 	cur := queue.ParseCursor(c.Request().Header.Get("Last-Event-ID"))
-	sent := queue.ParseCursor(c.Request().Header.Get("Last-Event-ID"))
+	if err := a.engine.store.PinCursor(ctx, ag.channels, cur); err != nil {
+		return err
+	}
+	sent := maps.Clone(cur)
 	w := c.Response()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -315,7 +323,6 @@ func (a *App) events(c echo.Context) error {
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, ": connected\n\n")
 	w.Flush()
-	ctx := c.Request().Context()
 	lastWrite := time.Now()
 	for ctx.Err() == nil {
 		notices, err := a.engine.store.ReadEvents(ctx, ag.channels, cur, time.Second)

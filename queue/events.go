@@ -51,33 +51,43 @@ func (c Cursor) String(channels []string) string {
 	return b.String()
 }
 
+// PinCursor sets every channel missing from cur to its stream's last
+// event, so that ReadEvents with cur misses nothing published after this
+// call. Errors wrap ErrUnavailable.
+func (s *Store) PinCursor(ctx context.Context, chans []string, cur Cursor) error {
+	for _, ch := range chans {
+		if _, ok := cur[ch]; ok {
+			continue
+		}
+		last, err := s.lastEventID(ctx, ch)
+		if err != nil {
+			return unavailable(err)
+		}
+		cur[ch] = last
+	}
+	return nil
+}
+
 // ReadEvents blocks up to block for notices of the given channels after the
-// cursor (channels missing from it start at "now"), advancing the cursor.
-// It returns no notices and no error when nothing came.
+// cursor (channels missing from it start where PinCursor puts them: after
+// the last notice published before the call), advancing the cursor. It
+// returns no notices and no error when nothing came.
 func (s *Store) ReadEvents(ctx context.Context, chans []string, cur Cursor, block time.Duration) ([]Notice, error) {
+	if cur == nil {
+		cur = Cursor{}
+	}
+	if err := s.PinCursor(ctx, chans, cur); err != nil {
+		return nil, err
+	}
 	streams := make([]string, 0, 2*len(chans))
 	for _, ch := range chans {
 		streams = append(streams, s.keys.events(ch))
 	}
 	for _, ch := range chans {
-		id, ok := cur[ch]
-		if !ok {
-			id = "$"
-		}
-		streams = append(streams, id)
+		streams = append(streams, cur[ch])
 	}
 	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: streams, Block: block, Count: 100}).Result()
 	if errors.Is(err, redis.Nil) {
-		if cur != nil {
-			// "$" means "from now": pin it so the next call misses nothing.
-			for _, ch := range chans {
-				if _, ok := cur[ch]; !ok {
-					if last, err := s.lastEventID(ctx, ch); err == nil {
-						cur[ch] = last
-					}
-				}
-			}
-		}
 		return nil, nil
 	}
 	if err != nil {
