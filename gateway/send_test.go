@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/channels/channeltest"
+	"switchboard/queue"
+	"switchboard/routing"
+)
+
+// findEntry returns a conversation's transcript entry with text.
+func (h *harness) findEntry(convID, text string) (queue.Entry, bool) {
+	h.t.Helper()
+	for _, e := range h.transcript(convID) {
+		if e.Text == text {
+			return e, true
+		}
+	}
+	return queue.Entry{}, false
+}
+
+// entryWithText is findEntry that fails the test when there is none.
+func (h *harness) entryWithText(convID, text string) queue.Entry {
+	h.t.Helper()
+	e, ok := h.findEntry(convID, text)
+	if !ok {
+		h.t.Fatalf("no transcript entry %q in %s", text, convID)
+	}
+	return e
+}
+
+// waitDelivery waits until the entry with text has the delivery status.
+func (h *harness) waitDelivery(convID, text, want string) {
+	h.t.Helper()
+	h.eventually(fmt.Sprintf("%q is %s", text, want), func() bool {
+		e, ok := h.findEntry(convID, text)
+		return ok && e.Delivery == want
+	})
+}
+
+const graphServerError = `{"error":{"message":"(#131000) Something went wrong","type":"OAuthException","code":131000,"fbtrace_id":"Az8or2yhqkZfEZ"}}`
+
+const graphWindowClosed = `{"error":{"message":"(#131047) Re-engagement message","type":"OAuthException","code":131047,` +
+	`"error_data":{"messaging_product":"whatsapp","details":"Message failed to send because more than 24 hours have passed since the customer last replied to this number."},"fbtrace_id":"Az8or2yhqkZfEZ"}}`
+
+// TestSendRetriedUntilDelivered: a send the Graph API fails twice with a
+// server error is retried and delivered exactly once.
+func TestSendRetriedUntilDelivered(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.graph.Respond(func(n int, r channeltest.Request) (int, string) {
+		if n <= 2 {
+			return http.StatusInternalServerError, graphServerError
+		}
+		return channeltest.Success(n, r)
+	})
+	h.postOK("whatsapp", ana.text("wamid.RT1", "agent", insideHours))
+	h.waitDelivery(ana.conv(), msgTransferred, "sent")
+	h.settle()
+	if got := h.countSent(msgTransferred); got != 3 {
+		t.Errorf("Graph API got the message %d times, want 3 (2 failures, 1 success)", got)
+	}
+	if got := h.countEntries(ana.conv(), routing.AuthorSystem, msgTransferred); got != 1 {
+		t.Errorf("transcript has the message %d times, want 1", got)
+	}
+}
+
+// TestSendWindowClosedNotRetried: 131047 is permanent: one attempt, the
+// entry is marked failed and agents get a message.failed notice.
+func TestSendWindowClosedNotRetried(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.graph.Respond(channeltest.Fail(http.StatusBadRequest, graphWindowClosed))
+	h.postOK("whatsapp", ana.text("wamid.WC1", "agent", insideHours))
+	h.waitDelivery(ana.conv(), msgTransferred, "failed")
+	h.settle()
+	if got := h.countSent(msgTransferred); got != 1 {
+		t.Errorf("Graph API got the message %d times, want 1 (not retried)", got)
+	}
+	e := h.entryWithText(ana.conv(), msgTransferred)
+	if !strings.Contains(e.DeliveryError, "window_closed") {
+		t.Errorf("delivery error = %q, want the window_closed reason", e.DeliveryError)
+	}
+	found := false
+	for _, n := range h.notices("wa-main") {
+		if n.Type == noticeSendFailed && n.Conversation == ana.conv() && strings.Contains(n.Text, e.ID) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no message.failed notice for %s among %+v", e.ID, h.notices("wa-main"))
+	}
+}
+
+// TestDeliveryStatusesMoveForward: status webhooks move a sent message to
+// delivered and read; a late "delivered" does not move it back.
+func TestDeliveryStatusesMoveForward(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.postOK("whatsapp", ana.text("wamid.ST1", "agent", insideHours))
+	h.waitDelivery(ana.conv(), msgTransferred, "sent")
+	h.settle()
+	// The fake Graph API answered the n-th request with the id "mid.<n>".
+	wamid := ""
+	for i, r := range h.graph.Requests() {
+		if sendText(r) == msgTransferred {
+			wamid = fmt.Sprintf("mid.%d", i+1)
+		}
+	}
+	steps := []struct{ status, want string }{
+		{"delivered", "delivered"},
+		{"read", "read"},
+		{"delivered", "read"}, // late: ignored
+		{"sent", "read"},      // late: ignored
+	}
+	for i, s := range steps {
+		h.postOK("whatsapp", waStatus(wamid, s.status, ana.id, insideHours.Add(time.Duration(i+1)*time.Second)))
+		h.settle()
+		if got := h.entryWithText(ana.conv(), msgTransferred).Delivery; got != s.want {
+			t.Errorf("after status %q (step %d): delivery %q, want %q", s.status, i+1, got, s.want)
+		}
+	}
+}
+
+// TestReadiness: /readyz and the webhooks follow Redis: 503 while it is
+// down, back to normal when it returns.
+func TestReadiness(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	if status, body := h.api(http.MethodGet, "/readyz", "", nil); status != http.StatusOK {
+		t.Fatalf("/readyz = %d %s, want 200", status, body)
+	}
+	h.redis.Stop()
+	if status, body := h.api(http.MethodGet, "/readyz", "", nil); status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with Redis down = %d %s, want 503", status, body)
+	}
+	if got := h.post("whatsapp", ana.text("wamid.RD1", "hello", insideHours), waSecret); got != http.StatusServiceUnavailable {
+		t.Errorf("webhook with Redis down = %d, want 503 (so Meta retries)", got)
+	}
+	if status, _ := h.api(http.MethodGet, "/healthz", "", nil); status != http.StatusOK {
+		t.Errorf("/healthz with Redis down = %d, want 200 (the process is alive)", status)
+	}
+	h.redis.Restart()
+	h.eventually("/readyz answers 200 again", func() bool {
+		status, _ := h.api(http.MethodGet, "/readyz", "", nil)
+		return status == http.StatusOK
+	})
+	// Meta's retry of the refused webhook is now accepted and processed.
+	h.postOK("whatsapp", ana.text("wamid.RD1", "hello", insideHours))
+	h.waitSent(msgGreeting, 1)
+}
+
+// TestWebhookRejects: a bad signature is 401, bad JSON 400, an unknown
+// account 200 (and nothing happens).
+func TestWebhookRejects(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	body := ana.text("wamid.WR1", "hello", insideHours)
+	if got := h.post("whatsapp", body, "wrong-secret"); got != http.StatusUnauthorized {
+		t.Errorf("bad signature = %d, want 401", got)
+	}
+	if got := h.post("whatsapp", body, fbSecret); got != http.StatusUnauthorized {
+		t.Errorf("another platform's secret = %d, want 401", got)
+	}
+	if got := h.post("whatsapp", []byte(`{"object":`), waSecret); got != http.StatusBadRequest {
+		t.Errorf("malformed JSON = %d, want 400", got)
+	}
+	unknown := strings.Replace(string(body), waPhoneID, "999999999999999", 1)
+	if got := h.post("whatsapp", []byte(unknown), waSecret); got != http.StatusOK {
+		t.Errorf("unknown phone number id = %d, want 200", got)
+	}
+	h.settle()
+	if n := len(h.graph.Requests()); n != 0 {
+		t.Errorf("rejected webhooks caused %d sends", n)
+	}
+	if rec := h.record(ana.conv()); rec.Version != 0 {
+		t.Errorf("a rejected webhook created the conversation: %+v", rec)
+	}
+}
