@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 )
 
 // claim takes the oldest waiting conversation as agent and checks it is
@@ -115,6 +117,34 @@ func TestAfterHoursStory(t *testing.T) {
 func TestAgentReleaseHandbackReopen(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, options{})
+
+	t.Run("long_poll_claim", func(t *testing.T) {
+		u := g.newUser(chOpen)
+		claimed := make(chan Conversation, 1)
+		start := time.Now()
+		go func() {
+			var c Conversation
+			// t.Fatal may not be called here: a bad status shows as an empty id.
+			if status := g.api(t, "ana", http.MethodPost, "/api/v1/queue/claim?wait=20s", nil, &c); status != http.StatusOK {
+				c.ID = fmt.Sprintf("status %d", status)
+			}
+			claimed <- c
+		}()
+		u.Says(t, "agent")
+		select {
+		case c := <-claimed:
+			if c.ID != u.ConversationID() || c.State != "assigned" {
+				t.Errorf("long-polling claim got %q in state %q, want %s assigned", c.ID, c.State, u.ConversationID())
+			}
+			t.Logf("claimed %s after the long poll started", time.Since(start).Round(time.Millisecond))
+		case <-time.After(waitFor):
+			t.Fatalf("a long-polling claim did not return when a conversation joined the line")
+		}
+		u.Receives(t, txtAssignedAna)
+		g.mustAPI(t, http.StatusOK, "ana", http.MethodPost, conv(u, "/close"), nil, nil)
+		// With nothing waiting a short long poll ends in 204.
+		g.mustAPI(t, http.StatusNoContent, "ana", http.MethodPost, "/api/v1/queue/claim?wait=100ms", nil, nil)
+	})
 
 	t.Run("release", func(t *testing.T) {
 		u := g.newUser(chClosed)

@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
+	"unicode/utf16"
+
+	"switchboard/channels/meta"
 )
 
 // offer refers the user on a closed channel and returns the offer sent.
@@ -253,12 +257,34 @@ func TestMessengerOffer(t *testing.T) {
 	tapper.Receives(t, txtAttention)
 	g.waitState(t, tapper.ConversationID(), "waiting")
 
+	// "sí" signed the way Meta documents it, over the body with non-ASCII
+	// characters escaped (\u00ed).
 	typer := g.newUser(chFB)
 	offer(t, typer)
-	typer.Says(t, "sí")
+	body, _ := typer.body("sí", "", "")
+	sig := meta.Sign(escapeNonASCII(body), g.Secrets[chFB+".app"])
+	if status, resp := g.do(t, http.MethodPost, "/webhooks/messenger", "", http.Header{meta.SignatureHeader: {sig}}, body); status != http.StatusOK {
+		t.Fatalf("webhook signed over the escaped body: %d %s", status, resp)
+	}
 	typer.Receives(t, txtAttention)
 	g.waitState(t, typer.ConversationID(), "waiting")
 	if line := g.line(t); len(line) != 2 || line[0].Platform != "messenger" {
 		t.Errorf("line %+v, want both Messenger users", line)
 	}
+}
+
+// escapeNonASCII writes every non-ASCII character of b as \uXXXX (lowercase
+// hex, UTF-16 surrogate pairs), the form Meta signs.
+func escapeNonASCII(b []byte) []byte {
+	var out []byte
+	for _, r := range string(b) {
+		if r < 0x80 {
+			out = append(out, byte(r))
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			out = fmt.Appendf(out, "\\u%04x", u)
+		}
+	}
+	return out
 }
