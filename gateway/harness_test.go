@@ -469,7 +469,7 @@ func (h *harness) waitSent(text string, n int) {
 	})
 }
 
-// sendsTo returns the Graph API requests whose body holds the string s
+// requestsWith returns the Graph API requests whose body holds the string s
 // (a recipient id, a text).
 func (h *harness) requestsWith(s string) []channeltest.Request {
 	var out []channeltest.Request
@@ -557,7 +557,7 @@ func (h *harness) notices(channel string) []queue.Notice {
 	return got
 }
 
-// inLine reports a conversation's place in its line (0: not in it).
+// position reports a conversation's place in its line (0: not in it).
 func (h *harness) position(convID string) int64 {
 	h.t.Helper()
 	pos, err := h.app.engine.store.Position(context.Background(), convID)
