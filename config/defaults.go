@@ -22,8 +22,9 @@ const (
 
 var (
 	defaultHandoffKeywords = []string{"agent", "human"}
-	defaultYesWords        = []string{"yes", "y", "ok", "wait"}
-	defaultNoWords         = []string{"no", "n"}
+	// Matched ignoring case and accents, so "si" also reads "Sí".
+	defaultYesWords = []string{"yes", "y", "si", "sim", "oui", "ok", "okay", "wait"}
+	defaultNoWords  = []string{"no", "n", "nao", "non", "nope"}
 )
 
 // defaultMessages are the English texts of design.md §6.

@@ -387,6 +387,9 @@ func (d *decision) expire() {
 	}
 	if d.c.State == StateWaiting {
 		d.line = append(d.line, Effect{Kind: EffectLeaveLine})
+		if d.c.Session == nil {
+			d.c.Session = &Session{ID: fmt.Sprintf("%s-w%d", d.c.ID, d.c.Sessions), Kind: SessionWaiting, Start: d.c.WaitingSince}
+		}
 	}
 	d.endSession(ResolutionExpired)
 	d.end()

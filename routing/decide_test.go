@@ -651,10 +651,13 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name: "expire while waiting leaves the line",
+			name: "expire while only waiting leaves the line and records the wait",
 			conv: waitingConv(), in: Input{Kind: InExpire}, now: expireAt,
-			want:    change(waitingConv(), justExpired),
-			effects: []Effect{leave(), notify(NoticeEnded)},
+			want: change(waitingConv(), justExpired),
+			effects: []Effect{
+				endSession(&Session{ID: waitingConv().ID + "-w1", Kind: SessionWaiting, Start: waitingConv().WaitingSince}, ResolutionExpired, expireAt),
+				leave(), notify(NoticeEnded),
+			},
 		},
 		{
 			name: "expire while waiting and chatting ends the bot session too",

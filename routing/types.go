@@ -40,6 +40,10 @@ type SessionKind string
 const (
 	SessionBot   SessionKind = "bot"
 	SessionAgent SessionKind = "agent"
+	// SessionWaiting is recorded only for a user who waited in line with no
+	// bot or agent session open and expired there, so that abandonment in
+	// the line shows in the chat report.
+	SessionWaiting SessionKind = "waiting"
 )
 
 // Resolution is how a session ended (the chat report's column).
