@@ -90,6 +90,13 @@ type Engine struct {
 	// DedupeTTL is how long an event id is remembered to drop Meta's
 	// redeliveries. Default 48h.
 	DedupeTTL time.Duration `yaml:"dedupe_ttl"`
+	// RetryBase is the delay before a failed send is tried again; it
+	// doubles with each attempt (a platform's own advice, such as the pair
+	// rate limit's, is the floor). Default 1s.
+	RetryBase time.Duration `yaml:"retry_base"`
+	// SendAttempts bounds the tries of one send before it is marked failed.
+	// Default 10.
+	SendAttempts int `yaml:"send_attempts"`
 }
 
 // Agent is a human agent.

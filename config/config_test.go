@@ -112,7 +112,7 @@ func TestDefaults(t *testing.T) {
 		Log:             Log{Level: "info", Format: "json"},
 		Redis:           Redis{Prefix: "gw:"},
 		Meta:            Meta{GraphURL: "https://graph.facebook.com/v24.0", RateLimit: 80, SendTimeout: 10 * time.Second},
-		Engine:          Engine{Workers: 20, SweepInterval: time.Minute, DedupeTTL: 48 * time.Hour},
+		Engine:          Engine{Workers: 20, SweepInterval: time.Minute, DedupeTTL: 48 * time.Hour, RetryBase: time.Second, SendAttempts: 10},
 		AdminToken:      "admin-secret",
 		Bot: Bot{
 			Type:            BotKeywords,

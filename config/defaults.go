@@ -15,6 +15,8 @@ const (
 	defaultWorkers           = 20
 	defaultSweepInterval     = time.Minute
 	defaultDedupeTTL         = 48 * time.Hour
+	defaultRetryBase         = time.Second
+	defaultSendAttempts      = 10
 	defaultMaxConversations  = 5
 	defaultBotTimeout        = 5 * time.Second
 	defaultInactivityTimeout = 24 * time.Hour
@@ -78,6 +80,8 @@ func (c *Config) applyDefaults() {
 	orDefault(&c.Engine.Workers, defaultWorkers)
 	orDefault(&c.Engine.SweepInterval, defaultSweepInterval)
 	orDefault(&c.Engine.DedupeTTL, defaultDedupeTTL)
+	orDefault(&c.Engine.RetryBase, defaultRetryBase)
+	orDefault(&c.Engine.SendAttempts, defaultSendAttempts)
 
 	for i := range c.Agents {
 		a := &c.Agents[i]

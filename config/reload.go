@@ -20,5 +20,7 @@ func RestartRequired(running, next *Config) []string {
 	check("redis.prefix", running.Redis.Prefix != next.Redis.Prefix)
 	check("engine.workers", running.Engine.Workers != next.Engine.Workers)
 	check("engine.sweep_interval", running.Engine.SweepInterval != next.Engine.SweepInterval)
+	check("engine.retry_base", running.Engine.RetryBase != next.Engine.RetryBase)
+	check("engine.send_attempts", running.Engine.SendAttempts != next.Engine.SendAttempts)
 	return paths
 }

@@ -67,6 +67,8 @@ func (v *validator) config(c *Config) {
 	positive(v, "engine.workers", c.Engine.Workers)
 	positive(v, "engine.sweep_interval", c.Engine.SweepInterval)
 	positive(v, "engine.dedupe_ttl", c.Engine.DedupeTTL)
+	positive(v, "engine.retry_base", c.Engine.RetryBase)
+	positive(v, "engine.send_attempts", c.Engine.SendAttempts)
 	v.secret("admin_token", c.AdminToken)
 	v.bot(&c.Bot)
 	v.channels(c)

@@ -25,9 +25,6 @@ type Options struct {
 	// Now is the clock; default time.Now. Tests pass their own.
 	Now    func() time.Time
 	Logger *slog.Logger
-	// SendRetryBase is the first delay before a failed send is tried
-	// again; it doubles on each retry. Default 1s; tests shorten it.
-	SendRetryBase time.Duration
 	// Ops are the options of reload and notifications (reload.go).
 	Ops OpsOptions
 }
@@ -73,7 +70,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		a.log.Warn("redis.url is empty: using an embedded in-memory Redis; nothing survives a restart")
 	}
 	a.redis = r
-	a.tasks = r.Tasks(queue.TaskConfig{Concurrency: cfg.Engine.Workers, ShutdownTimeout: cfg.ShutdownTimeout, RetryBase: opts.SendRetryBase, Logger: a.log})
+	a.tasks = r.Tasks(queue.TaskConfig{Concurrency: cfg.Engine.Workers, ShutdownTimeout: cfg.ShutdownTimeout, RetryBase: cfg.Engine.RetryBase, MaxSendAttempts: cfg.Engine.SendAttempts, Logger: a.log})
 	bot, err := newBot(cfg, a.now)
 	if err != nil {
 		r.Close()

@@ -41,6 +41,7 @@ meta:
 engine:
   workers: 8
   sweep_interval: 1h   # tests call Engine.Tick themselves
+  retry_base: 10ms
 admin_token: test-admin-token
 agents:
   - id: ana
@@ -223,7 +224,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, SendRetryBase: 10 * time.Millisecond})
+	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

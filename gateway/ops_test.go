@@ -66,7 +66,7 @@ func newOpsHarness(t *testing.T, waExtra string, env map[string]string, roots *x
 		t.Fatalf("test config: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := New(context.Background(), cfg, Options{Now: h.clock.Now, Logger: logger, SendRetryBase: 10 * time.Millisecond,
+	app, err := New(context.Background(), cfg, Options{Now: h.clock.Now, Logger: logger,
 		Ops: OpsOptions{ConfigPath: o.path, Getenv: o.getenv, LogLevel: new(slog.LevelVar), SMTPRootCAs: roots}})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -147,7 +147,7 @@ func (a *App) webhook(c echo.Context) error {
 			a.log.Error("event not stored; answering 503 so Meta retries", "channel", ch.id, "event_id", ev.ID, "err", err)
 			return reject("unavailable", errUnavailable)
 		}
-		if res == queue.AcceptedDuplicate {
+		if res != queue.AcceptedNew { // a redelivery, processed or still in the inbox
 			a.metrics.duplicates.WithLabelValues(string(p)).Inc()
 		}
 	}

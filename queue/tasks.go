@@ -95,16 +95,18 @@ func (r *Redis) Tasks(cfg TaskConfig) *Tasks {
 	return t
 }
 
-// retryDelay doubles from RetryBase up to RetryMax, or follows the
-// platform's advice (RetryAfter) when the error carries one.
+// retryDelay doubles from RetryBase (n is the number of retries so far) up
+// to RetryMax; the platform's advice (SendError.RetryAfter, e.g. WhatsApp's
+// pair rate limit) is a floor, never a shortcut. asynq schedules retries
+// with one-second resolution, so sub-second delays round down.
 func (t *Tasks) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
-	var se *channels.SendError
-	if errors.As(err, &se) && se.RetryAfter > 0 {
-		return se.RetryAfter
-	}
 	d := time.Duration(float64(t.cfg.RetryBase) * math.Pow(2, float64(n)))
 	if d > t.cfg.RetryMax || d <= 0 {
 		d = t.cfg.RetryMax
+	}
+	var se *channels.SendError
+	if errors.As(err, &se) && se.RetryAfter > d {
+		d = se.RetryAfter
 	}
 	return d
 }
