@@ -160,6 +160,7 @@ func (a *App) Start(ctx context.Context) error {
 		l.Close()
 		return fmt.Errorf("task workers: %w", err)
 	}
+	a.engine.enqueuer = newEnqueuer(a.tasks, a.log, 4)
 	noticeCtx, cancel := context.WithCancel(context.Background())
 	a.stopNotices = cancel
 	go a.waiters.run(a.redis.LineNotices(noticeCtx))
@@ -199,8 +200,9 @@ func (a *App) tick() {
 
 // Shutdown stops the gateway in a fixed order: stop accepting HTTP and
 // finish in-flight requests (bounded by shutdown_timeout), stop the sweep,
-// stop the task workers (running tasks finish or go back to the queue),
-// then close Redis.
+// queue the processing tasks of accepted events still buffered, stop the
+// task workers (running tasks finish or go back to the queue), then close
+// Redis.
 func (a *App) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -214,6 +216,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.stopNotices != nil {
 		a.stopNotices()
 		a.waiters.close()
+	}
+	if a.engine.enqueuer != nil {
+		a.engine.enqueuer.stop()
 	}
 	a.tasks.Shutdown()
 	errs = append(errs, a.redis.Close())

@@ -38,6 +38,8 @@ type Engine struct {
 	setup atomic.Pointer[setup]
 	// notifier delivers escalation notifications (notify.go).
 	notifier *notifier
+	// enqueuer queues processing tasks off the webhook path.
+	enqueuer *enqueuer
 }
 
 // setup is what the configuration decides: channels, agents, bot texts.
@@ -89,7 +91,7 @@ func (e *Engine) Ingest(ctx context.Context, ev *channels.Event) (queue.Accepted
 	if res == queue.AcceptedDuplicate {
 		return res, nil
 	}
-	return res, e.tasks.EnqueueProcess(ctx, convID)
+	return res, e.enqueuer.add(ctx, convID)
 }
 
 // Process drains one conversation's inbox in order. A task that finds the
