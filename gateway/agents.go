@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"switchboard/channels"
@@ -29,12 +30,14 @@ func (e *Engine) Claim(ctx context.Context, a *agent, only string) (*queue.Recor
 		}
 		chans = []string{only}
 	}
-	held, err := e.assigned(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	if a.maxConversations > 0 && len(held) >= a.maxConversations {
-		return nil, ErrAtCapacity
+	if a.maxConversations > 0 {
+		held, err := e.store.Held(ctx, a.channels)
+		if err != nil {
+			return nil, err
+		}
+		if held[a.id] >= a.maxConversations {
+			return nil, ErrAtCapacity
+		}
 	}
 	for {
 		ch, ok, err := e.oldestHead(ctx, chans)
@@ -66,17 +69,12 @@ func (e *Engine) Claim(ctx context.Context, a *agent, only string) (*queue.Recor
 
 // oldestHead returns the channel whose line head has waited longest.
 func (e *Engine) oldestHead(ctx context.Context, chans []string) (string, bool, error) {
-	best, found := queue.Waiting{}, false
-	for _, ch := range chans {
-		head, err := e.store.Line(ctx, ch, 1)
-		if err != nil {
-			return "", false, err
-		}
-		if len(head) == 1 && (!found || head[0].Since.Before(best.Since)) {
-			best, found = head[0], true
-		}
+	heads, err := e.store.Heads(ctx, chans)
+	if err != nil || len(heads) == 0 {
+		return "", false, err
 	}
-	return best.Channel, found, nil
+	best := slices.MinFunc(heads, func(x, y queue.Waiting) int { return x.Since.Compare(y.Since) })
+	return best.Channel, true, nil
 }
 
 // assigned lists the conversations an agent holds on its channels.

@@ -111,22 +111,17 @@ func (e *Engine) candidates(ctx context.Context, channelID string) ([]candidate,
 		return nil, nil
 	}
 	s := e.setup.Load()
-	loads := map[string]int{}
-	seen := map[string]bool{}
+	var chans []string
 	for _, id := range ids {
 		for _, chID := range s.agents[id].channels {
-			if seen[chID] {
-				continue
-			}
-			seen[chID] = true
-			byAgent, err := e.store.AssignedTo(ctx, chID)
-			if err != nil {
-				return nil, err
-			}
-			for agentID, convs := range byAgent {
-				loads[agentID] += len(convs)
+			if !slices.Contains(chans, chID) {
+				chans = append(chans, chID)
 			}
 		}
+	}
+	loads, err := e.store.Held(ctx, chans)
+	if err != nil {
+		return nil, err
 	}
 	idle, err := e.store.AgentActivity(ctx, ids)
 	if err != nil {

@@ -50,6 +50,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 	ids := p.SMembers(ctx, s.keys.ids(channel, convID))
 	tx := p.LRange(ctx, s.keys.transcript(channel, convID), 0, -1)
 	outbox := p.HGetAll(ctx, s.keys.outbox(channel))
+	holder := p.HGet(ctx, s.keys.assigned(channel), convID)
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		s.rdb.Del(ctx, lock)
 		return convID, out, unavailable(err)
@@ -96,6 +97,9 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 			p.ZRem(ctx, k.line(channel), convID), p.ZRem(ctx, k.claiming(channel), convID),
 			p.ZRem(ctx, k.deadlines(channel), convID), p.SRem(ctx, k.pending(channel), convID),
 			p.HDel(ctx, k.assigned(channel), convID))
+		if agent := holder.Val(); agent != "" {
+			p.HIncrBy(ctx, k.held(channel), agent, -1)
+		}
 		p.Del(ctx, lock)
 		return nil
 	})

@@ -29,6 +29,26 @@ func (s *Store) Line(ctx context.Context, channel string, n int) ([]Waiting, err
 	return out, nil
 }
 
+// Heads returns the oldest waiting conversation of each channel that has
+// one, in one round trip.
+func (s *Store) Heads(ctx context.Context, channels []string) ([]Waiting, error) {
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, len(channels))
+	for i, ch := range channels {
+		cmds[i] = p.ZRangeWithScores(ctx, s.keys.line(ch), 0, 0)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, unavailable(err)
+	}
+	var out []Waiting
+	for i, c := range cmds {
+		if zs := c.Val(); len(zs) == 1 {
+			out = append(out, Waiting{Conversation: zs[0].Member.(string), Channel: channels[i], Since: time.UnixMilli(int64(zs[0].Score))})
+		}
+	}
+	return out, nil
+}
+
 // LineLength is the number of conversations waiting on a channel.
 func (s *Store) LineLength(ctx context.Context, channel string) (int64, error) {
 	n, err := s.rdb.ZCard(ctx, s.keys.line(channel)).Result()
@@ -104,6 +124,27 @@ func (s *Store) AssignedTo(ctx context.Context, channel string) (map[string][]st
 	out := map[string][]string{}
 	for conv, agent := range m {
 		out[agent] = append(out[agent], conv)
+	}
+	return out, nil
+}
+
+// Held returns how many conversations each agent holds on the given
+// channels, in one round trip.
+func (s *Store) Held(ctx context.Context, channels []string) (map[string]int, error) {
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(channels))
+	for i, ch := range channels {
+		cmds[i] = p.HGetAll(ctx, s.keys.held(ch))
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, unavailable(err)
+	}
+	out := map[string]int{}
+	for _, c := range cmds {
+		for agent, n := range c.Val() {
+			v, _ := strconv.Atoi(n)
+			out[agent] += v
+		}
 	}
 	return out, nil
 }

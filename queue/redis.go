@@ -148,6 +148,7 @@ func (k keys) line(ch string) string        { return k.tag(ch) + "line" }
 func (k keys) claiming(ch string) string    { return k.tag(ch) + "claiming" }
 func (k keys) deadlines(ch string) string   { return k.tag(ch) + "deadlines" }
 func (k keys) assigned(ch string) string    { return k.tag(ch) + "assigned" }
+func (k keys) held(ch string) string        { return k.tag(ch) + "held" }
 func (k keys) outbox(ch string) string      { return k.tag(ch) + "outbox" }
 func (k keys) sessions(ch string) string    { return k.tag(ch) + "sessions" }
 func (k keys) events(ch string) string      { return k.tag(ch) + "events" }

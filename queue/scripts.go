@@ -52,7 +52,9 @@ return 1
 // KEYS[1] conversation hash, KEYS[2] transcript, KEYS[3] line, KEYS[4]
 // claiming, KEYS[5] deadlines, KEYS[6] inbox, KEYS[7] inbox payloads, KEYS[8]
 // outbox, KEYS[9] sessions stream, KEYS[10] events stream, KEYS[11] assigned
-// (conversation -> agent), KEYS[12] the user's session index.
+// (conversation -> agent), KEYS[12] the user's session index, KEYS[13] held
+// (agent -> number of conversations assigned to it, kept in step with
+// KEYS[11] so capacity checks cost one small read).
 // ARGV[1] expected version (0: must not exist), ARGV[2] a JSON object:
 // {id, conv, line: "join"|"leave"|"", score, deadline (ms, 0 removes),
 // ack, tx: [json], outbox: [[id, json]], sessions: [json], events: [json],
@@ -89,10 +91,16 @@ end
 for _, e in ipairs(c.events) do
   redis.call('XADD', KEYS[10], 'MAXLEN', '~', '10000', '*', 'data', e)
 end
+local prev = redis.call('HGET', KEYS[11], c.id)
 if c.agent ~= '' then
-  redis.call('HSET', KEYS[11], c.id, c.agent)
-else
+  if prev ~= c.agent then
+    redis.call('HSET', KEYS[11], c.id, c.agent)
+    redis.call('HINCRBY', KEYS[13], c.agent, 1)
+    if prev then redis.call('HINCRBY', KEYS[13], prev, -1) end
+  end
+elseif prev then
   redis.call('HDEL', KEYS[11], c.id)
+  redis.call('HINCRBY', KEYS[13], prev, -1)
 end
 return cur + 1
 `)

@@ -322,6 +322,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		s.keys.conv(ch, id), s.keys.transcript(ch, id), s.keys.line(ch), s.keys.claiming(ch),
 		s.keys.deadlines(ch), s.keys.inbox(ch, id), s.keys.inboxData(ch, id), s.keys.outbox(ch),
 		s.keys.sessions(ch), s.keys.events(ch), s.keys.assigned(ch), s.keys.userSessions(ch, id),
+		s.keys.held(ch),
 	}
 	v, err := commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg)).Int64()
 	if err != nil {

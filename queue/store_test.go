@@ -288,3 +288,32 @@ func TestEventsResumeFromCursor(t *testing.T) {
 		t.Fatalf("after resuming = %+v, want only the new notice", got)
 	}
 }
+
+func TestHeldCountsFollowAssignments(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	commit := func(id, state, agent string) {
+		t.Helper()
+		rec, err := st.Load(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.State, rec.AssignedTo = routing.State(state), agent
+		if err := st.Commit(ctx, &queue.Commit{Record: rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := queue.ConversationID("wa", "u1"), queue.ConversationID("fb", "u2")
+	commit(a, "assigned", "ana")
+	commit(b, "assigned", "ana")
+	commit(a, "assigned", "ana") // a new version for the same holder: not counted twice
+	if held, _ := st.Held(ctx, []string{"wa", "fb"}); held["ana"] != 2 {
+		t.Fatalf("held = %v, want ana 2", held)
+	}
+	commit(a, "assigned", "bruno") // taken over
+	commit(b, "ended", "")         // closed
+	held, err := st.Held(ctx, []string{"wa", "fb"})
+	if err != nil || held["ana"] != 0 || held["bruno"] != 1 {
+		t.Fatalf("held = %v, %v; want ana 0, bruno 1", held, err)
+	}
+}
