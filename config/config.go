@@ -33,6 +33,14 @@ type Config struct {
 	Bot        Bot    `yaml:"bot"`
 	// Channels are the accounts the gateway serves; at least one.
 	Channels []Channel `yaml:"channels"`
+	Debug    Debug     `yaml:"debug"`
+}
+
+// Debug holds diagnostics that are off by default.
+type Debug struct {
+	// Pprof, when set, serves net/http/pprof on this loopback host:port
+	// (e.g. 127.0.0.1:6060), apart from the public listener. Empty: off.
+	Pprof string `yaml:"pprof"`
 }
 
 // Log configures the gateway's logger.

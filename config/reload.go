@@ -21,6 +21,7 @@ func RestartRequired(running, next *Config) []string {
 	check("engine.workers", running.Engine.Workers != next.Engine.Workers)
 	check("engine.sweep_interval", running.Engine.SweepInterval != next.Engine.SweepInterval)
 	check("engine.retry_base", running.Engine.RetryBase != next.Engine.RetryBase)
+	check("debug.pprof", running.Debug.Pprof != next.Debug.Pprof)
 	check("engine.send_attempts", running.Engine.SendAttempts != next.Engine.SendAttempts)
 	return paths
 }

@@ -53,6 +53,7 @@ func (v *validator) reportItem(path string, i int, format string, args ...any) {
 
 func (v *validator) config(c *Config) {
 	v.listen(c.Listen)
+	v.pprof(c.Debug.Pprof)
 	positive(v, "shutdown_timeout", c.ShutdownTimeout)
 	if _, ok := logLevels[c.Log.Level]; !ok {
 		v.report("log.level", "%q is not debug, info, warn or error", c.Log.Level)
@@ -73,6 +74,20 @@ func (v *validator) config(c *Config) {
 	v.bot(&c.Bot)
 	v.channels(c)
 	v.agents(c)
+}
+
+func (v *validator) pprof(addr string) {
+	if addr == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	ip := net.ParseIP(host)
+	if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+		v.report("debug.pprof", "%q is not a loopback host:port (such as 127.0.0.1:6060): profiles must not be public", addr)
+	}
 }
 
 func (v *validator) listen(listen string) {

@@ -45,7 +45,8 @@ type App struct {
 	waiters *waiters
 
 	listener    net.Listener
-	unknownSeen sync.Map // platform/account pairs already logged
+	pprof       *http.Server // debug.pprof, nil when off
+	unknownSeen sync.Map     // platform/account pairs already logged
 	stopNotices context.CancelFunc
 	lastTick    time.Time
 	ops         *ops // reload (reload.go)
@@ -160,7 +161,7 @@ func (a *App) Start(ctx context.Context) error {
 		l.Close()
 		return fmt.Errorf("task workers: %w", err)
 	}
-	a.engine.enqueuer = newEnqueuer(a.tasks, a.log, 4)
+	a.engine.processor = newProcessor(a.engine.Process, a.tasks, a.log, a.cfg.Engine.Workers)
 	noticeCtx, cancel := context.WithCancel(context.Background())
 	a.stopNotices = cancel
 	go a.waiters.run(a.redis.LineNotices(noticeCtx))
@@ -174,6 +175,9 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.cron.Start()
 
+	if err := a.startPprof(); err != nil {
+		return err
+	}
 	a.http = &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -199,10 +203,10 @@ func (a *App) tick() {
 }
 
 // Shutdown stops the gateway in a fixed order: stop accepting HTTP and
-// finish in-flight requests (bounded by shutdown_timeout), stop the sweep,
-// queue the processing tasks of accepted events still buffered, stop the
-// task workers (running tasks finish or go back to the queue), then close
-// Redis.
+// finish in-flight requests (bounded by shutdown_timeout), finish the
+// conversations being processed and hand the buffered ones to the task
+// queue, stop the sweep, stop the task workers (running tasks finish or go
+// back to the queue), then close Redis.
 func (a *App) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -210,15 +214,18 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
 	}
+	if a.pprof != nil {
+		errs = append(errs, a.pprof.Close())
+	}
+	if a.engine.processor != nil {
+		a.engine.processor.stop()
+	}
 	if a.cron != nil {
 		<-a.cron.Stop().Done()
 	}
 	if a.stopNotices != nil {
 		a.stopNotices()
 		a.waiters.close()
-	}
-	if a.engine.enqueuer != nil {
-		a.engine.enqueuer.stop()
 	}
 	a.tasks.Shutdown()
 	errs = append(errs, a.redis.Close())

@@ -38,8 +38,8 @@ type Engine struct {
 	setup atomic.Pointer[setup]
 	// notifier delivers escalation notifications (notify.go).
 	notifier *notifier
-	// enqueuer queues processing tasks off the webhook path.
-	enqueuer *enqueuer
+	// processor drains inboxes in-process, off the webhook path.
+	processor *processor
 }
 
 // setup is what the configuration decides: channels, agents, bot texts.
@@ -84,14 +84,14 @@ func (e *Engine) channel(id string) (*channel, bool) {
 // Redis cannot be reached: the webhook must then answer 503.
 func (e *Engine) Ingest(ctx context.Context, ev *channels.Event) (queue.Accepted, error) {
 	convID := queue.ConversationID(ev.Channel, ev.User.ID)
-	res, err := e.store.Accept(ctx, ev, convID, e.setup.Load().dedupeTTL)
+	res, err := e.store.Accept(ctx, ev, convID, e.setup.Load().dedupeTTL, e.now())
 	if err != nil {
 		return res, err
 	}
 	if res == queue.AcceptedDuplicate {
 		return res, nil
 	}
-	return res, e.enqueuer.add(ctx, convID)
+	return res, e.processor.add(ctx, convID)
 }
 
 // Process drains one conversation's inbox in order. A task that finds the
@@ -236,7 +236,7 @@ func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ac
 		if err != nil {
 			return nil, err
 		}
-		e.dispatch(ctx, c)
+		e.dispatch(ctx, c, ack != "")
 		e.afterReach(ctx, ch, in, c)
 		e.afterCommit(ctx, ch, in, before, c)
 		return rec, nil
@@ -277,7 +277,7 @@ func (e *Engine) carryOut(ctx context.Context, ch *channel, c *queue.Commit, con
 		switch ef.Kind {
 		case routing.EffectSend:
 			if send == nil {
-				send = &queue.SendJob{ID: queue.NewEntryID(), Channel: ch.id, Conversation: conv.ID}
+				send = &queue.SendJob{ID: queue.NewEntryID(), Channel: ch.id, Conversation: conv.ID, At: now}
 			}
 			entry := queue.Entry{ID: queue.NewEntryID(), At: now, Author: ef.From, Kind: "message", Text: ef.Message.Text, Choices: ef.Message.Choices}
 			c.Entries = append(c.Entries, entry)
@@ -344,10 +344,20 @@ func (e *Engine) askBot(ctx context.Context, ch *channel, rec *queue.Record, con
 	return reply
 }
 
-// dispatch hands a committed decision's sends to the task queue. A send
-// that cannot be queued now stays in the outbox; the sweep queues it later.
-func (e *Engine) dispatch(ctx context.Context, c *queue.Commit) {
+// dispatch sends a committed decision's messages. A decision on an inbox
+// event runs on a processing worker that holds the conversation, so it
+// sends at once and the replies go out in order; other decisions (agent
+// actions, the sweep) hand their sends to the task queue. A send that fails
+// and may be retried goes to the task queue too; one that cannot even be
+// queued stays in the outbox, where the sweep finds it.
+func (e *Engine) dispatch(ctx context.Context, c *queue.Commit, inline bool) {
 	for _, job := range c.Sends {
+		if inline {
+			err := e.Send(ctx, job, false)
+			if err == nil || queue.IsPermanent(err) {
+				continue
+			}
+		}
 		if err := e.tasks.EnqueueSend(ctx, job); err != nil {
 			e.log.Warn("send queued later by the sweep", "channel", job.Channel, "conversation", job.Conversation, "err", err)
 		}

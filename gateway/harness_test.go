@@ -399,8 +399,8 @@ func (h *harness) settle() {
 	st := h.app.engine.store
 	h.eventually("inboxes and outboxes are empty", func() bool {
 		for id := range h.app.engine.setup.Load().channels {
-			pending, err := st.PendingConversations(ctx, id)
-			if err != nil || len(pending) > 0 {
+			pending, err := st.HasPending(ctx, id)
+			if err != nil || pending {
 				return false
 			}
 			jobs, err := st.Outbox(ctx, id)

@@ -13,6 +13,11 @@ import (
 // next tick takes the rest.
 const sweepBatch = 500
 
+// lostAfter is how long a committed send or a non-empty inbox may wait
+// before the sweep assumes the gateway handling it died and queues it again.
+// It is longer than any send (meta.send_timeout) or bot call can take.
+const lostAfter = 2 * time.Minute
+
 // staleClaimAge is how long a claim may stay uncommitted before the sweep
 // assumes its gateway died and puts the conversation back in line.
 const staleClaimAge = time.Minute
@@ -117,16 +122,20 @@ func (e *Engine) returnStaleClaims(ctx context.Context, ch *channel, now time.Ti
 // make a send queued twice run once; a second processing task finds an
 // empty inbox.
 func (e *Engine) requeueLost(ctx context.Context, ch *channel) error {
+	cutoff := e.now().Add(-lostAfter)
 	jobs, err := e.store.Outbox(ctx, ch.id)
 	if err != nil {
 		return err
 	}
 	for _, job := range jobs {
+		if job.At.After(cutoff) {
+			continue // a worker may still be sending it
+		}
 		if err := e.tasks.EnqueueSend(ctx, job); err != nil {
 			return err
 		}
 	}
-	pending, err := e.store.PendingConversations(ctx, ch.id)
+	pending, err := e.store.PendingConversations(ctx, ch.id, cutoff)
 	if err != nil {
 		return err
 	}

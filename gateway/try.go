@@ -396,8 +396,8 @@ func (s *trySession) settle(ctx context.Context) error {
 // progress. The inbox is checked first: a commit fills the outbox before
 // it empties the inbox, so nothing slips between the two reads.
 func (s *trySession) idle(ctx context.Context) (bool, error) {
-	pending, err := s.app.engine.store.PendingConversations(ctx, s.ch.id)
-	if err != nil || len(pending) > 0 {
+	pending, err := s.app.engine.store.HasPending(ctx, s.ch.id)
+	if err != nil || pending {
 		return false, err
 	}
 	outbox, err := s.app.engine.store.Outbox(ctx, s.ch.id)

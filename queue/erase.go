@@ -79,7 +79,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		k := s.keys
 		keyCmds = append(keyCmds, p.Del(ctx, k.conv(channel, convID), k.transcript(channel, convID), k.delivery(channel, convID),
-			k.inbox(channel, convID), k.inboxData(channel, convID), k.inboxSeq(channel, convID),
+			k.inbox(channel, convID), k.inboxData(channel, convID),
 			k.userSessions(channel, convID), k.ids(channel, convID)))
 		for _, id := range platformIDs {
 			keyCmds = append(keyCmds, p.Del(ctx, k.seen(channel, id), k.messageID(channel, id)))
@@ -95,7 +95,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 		}
 		entryCmds = append(entryCmds,
 			p.ZRem(ctx, k.line(channel), convID), p.ZRem(ctx, k.claiming(channel), convID),
-			p.ZRem(ctx, k.deadlines(channel), convID), p.SRem(ctx, k.pending(channel), convID),
+			p.ZRem(ctx, k.deadlines(channel), convID), p.ZRem(ctx, k.pending(channel), convID),
 			p.HDel(ctx, k.assigned(channel), convID))
 		if agent := holder.Val(); agent != "" {
 			p.HIncrBy(ctx, k.held(channel), agent, -1)

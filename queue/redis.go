@@ -126,7 +126,7 @@ func (k keys) transcript(ch, id string) string { return k.tag(ch) + "tx:" + id }
 func (k keys) delivery(ch, id string) string   { return k.tag(ch) + "dlv:" + id }
 func (k keys) inbox(ch, id string) string      { return k.tag(ch) + "inbox:" + id }
 func (k keys) inboxData(ch, id string) string  { return k.tag(ch) + "inboxdata:" + id }
-func (k keys) inboxSeq(ch, id string) string   { return k.tag(ch) + "seq:" + id }
+func (k keys) inboxSeq(ch string) string       { return k.tag(ch) + "seq" }
 func (k keys) lock(ch, id string) string       { return k.tag(ch) + "lock:" + id }
 func (k keys) seen(ch, eventID string) string  { return k.tag(ch) + "seen:" + eventID }
 func (k keys) messageID(ch, mid string) string { return k.tag(ch) + "mid:" + mid }

@@ -6,11 +6,13 @@ import "github.com/redis/go-redis/v9"
 // the event was seen before.
 //
 // KEYS[1] seen marker, KEYS[2] inbox (zset: event id -> order), KEYS[3] inbox
-// payloads (hash), KEYS[4] the conversation's arrival counter, KEYS[5] the
-// channel's pending set (conversations with a non-empty inbox), KEYS[6] the
+// payloads (hash), KEYS[4] the channel's arrival counter (breaks timestamp
+// ties in arrival order), KEYS[5] the channel's pending set (conversation ->
+// when its inbox last went from empty to not empty), KEYS[6] the
 // conversation's id index (for erasure).
 // ARGV[1] event id, ARGV[2] event time in ms, ARGV[3] payload, ARGV[4] dedupe
-// TTL in ms, ARGV[5] conversation id, ARGV[6] the id index's TTL in ms.
+// TTL in ms, ARGV[5] conversation id, ARGV[6] the id index's TTL in ms,
+// ARGV[7] now in ms.
 // Returns 1 (new), 2 (duplicate still waiting in the inbox), 0 (duplicate, done).
 var acceptScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
@@ -19,7 +21,7 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
   local seq = redis.call('INCR', KEYS[4]) % 4096
   redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) * 4096 + seq, ARGV[1])
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-  redis.call('SADD', KEYS[5], ARGV[5])
+  redis.call('ZADD', KEYS[5], 'NX', ARGV[7], ARGV[5])
   return 1
 end
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 2 end
@@ -40,7 +42,7 @@ if redis.call('ZCARD', KEYS[2]) > 0 then
   return 0
 end
 redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[3], ARGV[3])
+redis.call('ZREM', KEYS[3], ARGV[3])
 return 1
 `)
 

@@ -75,7 +75,7 @@ func (s *Store) ChannelActive(ctx context.Context, channel string) (bool, error)
 	p := s.rdb.Pipeline()
 	cmds := []*redis.IntCmd{
 		p.ZCard(ctx, s.keys.line(channel)), p.ZCard(ctx, s.keys.claiming(channel)),
-		p.ZCard(ctx, s.keys.deadlines(channel)), p.SCard(ctx, s.keys.pending(channel)),
+		p.ZCard(ctx, s.keys.deadlines(channel)), p.ZCard(ctx, s.keys.pending(channel)),
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		return false, unavailable(err)

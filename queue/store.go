@@ -100,6 +100,9 @@ type SendJob struct {
 	Channel      string     `json:"channel"`
 	Conversation string     `json:"conversation"`
 	Parts        []SendPart `json:"parts"`
+	// At is when the job was committed; the sweep recovers only jobs old
+	// enough that no worker can still be sending them.
+	At time.Time `json:"at"`
 }
 
 // SendPart is one message of a SendJob and its transcript entry.
@@ -181,15 +184,15 @@ const (
 // Accept makes an inbound event durable in its conversation's inbox, unless
 // its id was seen within dedupeTTL. Errors wrap ErrUnavailable when Redis
 // cannot be reached.
-func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration) (Accepted, error) {
+func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (Accepted, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return 0, err
 	}
 	ch := ev.Channel
 	res, err := acceptScript.Run(ctx, s.rdb,
-		[]string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch, convID), s.keys.pending(ch), s.keys.ids(ch, convID)},
-		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, max(dedupeTTL, idIndexTTL).Milliseconds()).Int()
+		[]string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch), s.keys.ids(ch, convID)},
+		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, max(dedupeTTL, idIndexTTL).Milliseconds(), now.UnixMilli()).Int()
 	if err != nil {
 		return 0, unavailable(err)
 	}
@@ -254,11 +257,19 @@ func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Durat
 	return res != 0, nil
 }
 
-// PendingConversations lists conversations of a channel whose inbox is not
-// empty (for the sweep that recovers lost processing tasks).
-func (s *Store) PendingConversations(ctx context.Context, channel string) ([]string, error) {
-	ids, err := s.rdb.SMembers(ctx, s.keys.pending(channel)).Result()
+// PendingConversations lists conversations of a channel whose inbox has
+// not been empty since before the given time (for the sweep that recovers
+// processing lost with a crashed gateway).
+func (s *Store) PendingConversations(ctx context.Context, channel string, before time.Time) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.keys.pending(channel), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(before.UnixMilli(), 10)}).Result()
 	return ids, unavailable(err)
+}
+
+// HasPending reports whether any conversation of a channel has events
+// waiting in its inbox.
+func (s *Store) HasPending(ctx context.Context, channel string) (bool, error) {
+	n, err := s.rdb.ZCard(ctx, s.keys.pending(channel)).Result()
+	return n > 0, unavailable(err)
 }
 
 // Load returns a conversation; a missing one comes back as a Record with

@@ -53,7 +53,7 @@ func TestAcceptDeduplicates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := st.Accept(ctx, ev, conv, time.Hour)
+			res, err := st.Accept(ctx, ev, conv, time.Hour, t0)
 			if err != nil {
 				t.Error(err)
 			}
@@ -81,7 +81,7 @@ func TestAcceptDeduplicates(t *testing.T) {
 	if err := st.Commit(ctx, &queue.Commit{Record: rec, Ack: ev.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if res, _ := st.Accept(ctx, ev, conv, time.Hour); res != queue.AcceptedDuplicate {
+	if res, _ := st.Accept(ctx, ev, conv, time.Hour, t0); res != queue.AcceptedDuplicate {
 		t.Fatalf("redelivery after processing = %v, want AcceptedDuplicate", res)
 	}
 }
@@ -92,7 +92,7 @@ func TestInboxOrdersByTimestampThenArrival(t *testing.T) {
 	conv := queue.ConversationID("wa", "u1")
 	add := func(id string, at time.Time) {
 		ev := &channels.Event{ID: id, Channel: "wa", User: channels.User{ID: "u1"}, Kind: channels.KindText, Timestamp: at}
-		if _, err := st.Accept(ctx, ev, conv, time.Hour); err != nil {
+		if _, err := st.Accept(ctx, ev, conv, time.Hour, t0); err != nil {
 			t.Fatal(err)
 		}
 	}

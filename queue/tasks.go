@@ -119,7 +119,8 @@ func (t *Tasks) EnqueueProcess(ctx context.Context, convID string) error {
 }
 
 // EnqueueSend queues a message for sending. The job id is the task id, so
-// queuing the same job twice sends it once.
+// queuing a job that is still queued or being retried does nothing; a job
+// queued again after it ran skips the parts already delivered.
 func (t *Tasks) EnqueueSend(ctx context.Context, job SendJob) error {
 	payload, err := json.Marshal(job)
 	if err != nil {
@@ -127,7 +128,7 @@ func (t *Tasks) EnqueueSend(ctx context.Context, job SendJob) error {
 	}
 	_, err = t.client.EnqueueContext(ctx, asynq.NewTask(taskSend, payload),
 		asynq.Queue(queueOutbound), asynq.TaskID(job.ID), asynq.MaxRetry(t.cfg.MaxSendAttempts-1),
-		asynq.Timeout(time.Minute), asynq.Retention(24*time.Hour))
+		asynq.Timeout(time.Minute))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
@@ -136,6 +137,9 @@ func (t *Tasks) EnqueueSend(ctx context.Context, job SendJob) error {
 
 // Permanent marks a task failure that must not be retried.
 func Permanent(err error) error { return fmt.Errorf("%w: %w", err, asynq.SkipRetry) }
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool { return errors.Is(err, asynq.SkipRetry) }
 
 // Start runs the workers in the background.
 func (t *Tasks) Start(h Handlers) error {

@@ -78,8 +78,9 @@ func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformID
 			p.SAdd(ctx, s.keys.ids(job.Channel, job.Conversation), ids...)
 			p.PExpire(ctx, s.keys.ids(job.Channel, job.Conversation), idIndexTTL)
 		}
-		deliveryScript.Eval(ctx, p, []string{s.keys.delivery(job.Channel, job.Conversation)},
-			part.Entry, string(channels.StatusSent), rank(channels.StatusSent), "")
+		// The first status of a part: set only if a status webhook did not
+		// come first (statuses never move back).
+		p.HSetNX(ctx, s.keys.delivery(job.Channel, job.Conversation), part.Entry, rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|")
 		return nil
 	})
 	return unavailable(err)
