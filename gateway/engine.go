@@ -98,64 +98,74 @@ func (e *Engine) Ingest(ctx context.Context, ev *channels.Event) (queue.Accepted
 // conversation locked returns at once: the lock holder sees its event
 // before it lets go (see queue.Store.Unlock).
 func (e *Engine) Process(ctx context.Context, convID string) error {
-	token, err := e.store.Lock(ctx, convID, lockTTL)
-	if err != nil || token == "" {
+	token := queue.NewEntryID()
+	batch, ok, err := e.store.Take(ctx, convID, token, lockTTL, inboxBatch, true)
+	if err != nil || !ok {
 		return err
 	}
 	for {
-		events, err := e.store.Inbox(ctx, convID, 20)
-		if err != nil {
-			return err
-		}
-		for i := range events {
-			err := e.handle(ctx, convID, &events[i])
+		// Each decision commits the conversation it returns, so the next
+		// event starts from it without reading it again.
+		rec := batch.Record
+		for i := range batch.Events {
+			ev := &batch.Events[i]
+			next, err := e.handle(ctx, convID, ev, rec)
 			if errors.Is(err, queue.ErrUnavailable) || ctx.Err() != nil {
 				// Redis is down (or we are shutting down): the event stays in the
 				// inbox and the task is retried once the lock expires.
-				return fmt.Errorf("conversation %s, event %s: %w", convID, events[i].ID, err)
+				return fmt.Errorf("conversation %s, event %s: %w", convID, ev.ID, err)
 			}
 			if err != nil {
 				// Not an outage: retrying would fail the same way and block the
 				// conversation. Log it with its id and move on.
-				e.log.Error("event could not be processed; dropped", "conversation", convID, "event_id", events[i].ID, "err", err)
+				e.log.Error("event could not be processed; dropped", "conversation", convID, "event_id", ev.ID, "err", err)
 				e.metrics.eventsDropped.Inc()
-				if err := e.store.Ack(ctx, convID, events[i].ID); err != nil {
+				if err := e.store.Ack(ctx, convID, ev.ID); err != nil {
 					return err
 				}
+				next = nil
 			}
+			rec = next
 		}
 		released, err := e.store.Unlock(ctx, convID, token, lockTTL)
 		if err != nil || released {
 			return err
 		}
+		if batch, ok, err = e.store.Take(ctx, convID, token, lockTTL, inboxBatch, false); err != nil || !ok {
+			return err
+		}
 	}
 }
 
-// handle processes one inbound event of a conversation.
-func (e *Engine) handle(ctx context.Context, convID string, ev *channels.Event) error {
+// inboxBatch is how many inbox events one read takes.
+const inboxBatch = 20
+
+// handle processes one inbound event of a conversation. rec, when not nil,
+// is the conversation as last read or committed; handle returns it as it
+// stands after the event (nil when unknown).
+func (e *Engine) handle(ctx context.Context, convID string, ev *channels.Event, rec *queue.Record) (*queue.Record, error) {
 	start := time.Now()
 	defer func() { e.metrics.observeEvent(ev, time.Since(start)) }()
 	switch {
 	case ev.Kind == channels.KindStatus:
-		return e.applyStatus(ctx, convID, ev)
+		return rec, e.applyStatus(ctx, convID, ev)
 	case ev.Kind.IsUserMessage() && !ev.Standby:
-		_, err := e.decide(ctx, convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil)
-		return err
+		return e.decide(ctx, convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil, rec)
 	case ev.Kind == channels.KindEcho:
 		// An echo of our own send is already in the transcript. Its metadata
 		// (Payload) is our entry id; the platform id covers echoes that lost it.
 		if strings.HasPrefix(ev.Payload, queue.EntryIDPrefix) {
-			return e.store.Ack(ctx, convID, ev.ID)
+			return rec, e.store.Ack(ctx, convID, ev.ID)
 		}
 		if known, err := e.store.KnownMessage(ctx, ev.Channel, ev.ID); err != nil || known {
 			if err == nil {
 				err = e.store.Ack(ctx, convID, ev.ID)
 			}
-			return err
+			return rec, err
 		}
 	}
 	// Everything else is recorded for the agent, never routed.
-	return e.store.Record(ctx, convID, ev.ID, userEntry(ev))
+	return rec, e.store.Record(ctx, convID, ev.ID, userEntry(ev))
 }
 
 // applyStatus moves the delivery status of the messages a status names.
@@ -192,21 +202,25 @@ const noticeSendFailed routing.Notice = "message.failed"
 // routing error (routing.ErrNotWaiting, ...) when the input does not apply,
 // and ErrNotFound for an unknown conversation.
 func (e *Engine) Apply(ctx context.Context, convID string, in routing.Input) (*queue.Record, error) {
-	return e.decide(ctx, convID, in, "", nil)
+	return e.decide(ctx, convID, in, "", nil, nil)
 }
 
 // decide loads the conversation, decides, calls the bot as often as routing
 // asks, and commits everything at once; on a concurrent change it starts
 // over with the fresh state. extra adds entries and sends of the caller's
-// own (an agent's reply) to the same commit.
-func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ack string, extra *queue.Commit) (*queue.Record, error) {
+// own (an agent's reply) to the same commit. preloaded, when not nil, is the
+// conversation as the caller last read it, used for the first attempt.
+func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ack string, extra *queue.Commit, preloaded *queue.Record) (*queue.Record, error) {
 	ch, ok := e.channel(queue.ChannelOf(convID))
 	if !ok {
 		return nil, e.orphan(ctx, convID, ack)
 	}
 	botReplies := map[string]routing.BotReply{} // kept across retries: the bot is asked once per message
 	for attempt := 0; ; attempt++ {
-		rec, err := e.store.Load(ctx, convID)
+		rec, err := preloaded, error(nil)
+		if rec == nil || attempt > 0 {
+			rec, err = e.store.Load(ctx, convID)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -353,7 +367,7 @@ func (e *Engine) askBot(ctx context.Context, ch *channel, rec *queue.Record, con
 func (e *Engine) dispatch(ctx context.Context, c *queue.Commit, inline bool) {
 	for _, job := range c.Sends {
 		if inline {
-			err := e.Send(ctx, job, false)
+			err := e.send(ctx, job, false, false)
 			if err == nil || queue.IsPermanent(err) {
 				continue
 			}

@@ -180,7 +180,7 @@ func (e *Engine) ReplyMessage(ctx context.Context, a *agent, convID, text string
 	out.Attachment, out.Ref = att, entry.ID
 	job := queue.SendJob{ID: queue.NewEntryID(), Channel: ch.id, Conversation: convID, Parts: []queue.SendPart{{Entry: entry.ID, Message: out}}, At: now}
 	extra := &queue.Commit{Entries: []queue.Entry{entry}, Sends: []queue.SendJob{job}}
-	_, err = e.decide(ctx, convID, routing.Input{Kind: routing.InAgentMessage, Agent: a.id}, "", extra)
+	_, err = e.decide(ctx, convID, routing.Input{Kind: routing.InAgentMessage, Agent: a.id}, "", extra, nil)
 	return entry, err
 }
 

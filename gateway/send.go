@@ -14,26 +14,38 @@ import (
 // for the task queue to retry with backoff; a permanent one, or the last
 // attempt's, marks the part failed, tells the agents and stops the job.
 func (e *Engine) Send(ctx context.Context, job queue.SendJob, last bool) error {
+	return e.send(ctx, job, last, true)
+}
+
+// send is Send; retried=false says the job was just committed and nothing
+// of it can have been sent yet, which saves a read per part.
+func (e *Engine) send(ctx context.Context, job queue.SendJob, last, retried bool) error {
 	ch, ok := e.channel(job.Channel)
 	if !ok {
 		e.log.Warn("send for a channel that is not configured; dropped", "channel", job.Channel, "conversation", job.Conversation)
 		return e.store.Done(ctx, job)
 	}
-	for _, part := range job.Parts {
-		done, err := e.store.Delivered(ctx, job, part)
-		if err != nil {
-			return err
-		}
-		if done {
-			continue
+	for i, part := range job.Parts {
+		if retried {
+			done, err := e.store.Delivered(ctx, job, part)
+			if err != nil {
+				return err
+			}
+			if done {
+				continue
+			}
 		}
 		start := time.Now()
 		res, err := ch.sender.Send(ctx, part.Message)
 		e.metrics.graphLatency.WithLabelValues(string(ch.platform)).Observe(time.Since(start).Seconds())
 		if err == nil {
 			e.metrics.sends.WithLabelValues(string(ch.platform), "ok").Inc()
-			if err := e.store.Sent(ctx, job, part, res.MessageIDs); err != nil {
+			finished := i == len(job.Parts)-1
+			if err := e.store.Sent(ctx, job, part, res.MessageIDs, finished); err != nil {
 				return err
+			}
+			if finished {
+				return nil
 			}
 			continue
 		}

@@ -28,6 +28,34 @@ if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 2 end
 return 0
 `)
 
+// takeScript starts (or continues) draining a conversation's inbox in one
+// round trip: it takes the processing lock, unless the caller holds it
+// already, and reads the oldest events and the conversation.
+//
+// KEYS[1] lock, KEYS[2] inbox, KEYS[3] inbox payloads, KEYS[4] conversation.
+// ARGV[1] holder token, ARGV[2] lock TTL in ms, ARGV[3] how many events,
+// ARGV[4] "1" to take the lock, "0" when the caller holds it.
+// Returns false when another worker holds the lock, else {version, data,
+// id1, payload1, id2, payload2, ...} ("" for a missing conversation).
+var takeScript = redis.NewScript(`
+if ARGV[4] == '1' then
+  if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+elseif redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return false
+end
+local conv = redis.call('HMGET', KEYS[4], 'v', 'data')
+local out = {conv[1] or '', conv[2] or ''}
+local ids = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+if #ids > 0 then
+  local payloads = redis.call('HMGET', KEYS[3], unpack(ids))
+  for i, id in ipairs(ids) do
+    out[#out + 1] = id
+    out[#out + 1] = payloads[i] or ''
+  end
+end
+return out
+`)
+
 // releaseScript releases a conversation's processing lock, unless events
 // arrived meanwhile: then the holder keeps it and drains again. This is what
 // makes a task that found the lock taken safe to drop.

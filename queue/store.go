@@ -205,43 +205,48 @@ func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, d
 	return AcceptedDuplicate, nil
 }
 
-// Inbox returns up to n events of a conversation's inbox, oldest first.
-func (s *Store) Inbox(ctx context.Context, convID string, n int) ([]channels.Event, error) {
-	ch := ChannelOf(convID)
-	ids, err := s.rdb.ZRange(ctx, s.keys.inbox(ch, convID), 0, int64(n-1)).Result()
-	if err != nil || len(ids) == 0 {
-		return nil, unavailable(err)
-	}
-	raws, err := s.rdb.HMGet(ctx, s.keys.inboxData(ch, convID), ids...).Result()
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	events := make([]channels.Event, 0, len(ids))
-	for i, raw := range raws {
-		str, ok := raw.(string)
-		var ev channels.Event
-		if !ok || json.Unmarshal([]byte(str), &ev) != nil {
-			// A payload we cannot read would block the inbox forever: drop it.
-			s.rdb.ZRem(ctx, s.keys.inbox(ch, convID), ids[i])
-			continue
-		}
-		events = append(events, ev)
-	}
-	return events, nil
+// Batch is what one Take read: the conversation and its oldest events.
+type Batch struct {
+	Record *Record
+	Events []channels.Event
 }
 
-// Lock takes a conversation's processing lock for ttl. It returns a token
-// for Unlock, or "" when another worker holds the lock.
-func (s *Store) Lock(ctx context.Context, convID string, ttl time.Duration) (string, error) {
-	token := NewEntryID()
-	ok, err := s.rdb.SetNX(ctx, s.keys.lock(ChannelOf(convID), convID), token, ttl).Result()
+// Take reads up to n of a conversation's oldest inbox events together with
+// the conversation, in one round trip. With acquire it first takes the
+// processing lock for ttl under token; without, the caller must hold it.
+// ok is false when another worker holds the lock (or, without acquire, when
+// the caller lost it). A payload that cannot be read is dropped from the
+// inbox, so it cannot block the conversation.
+func (s *Store) Take(ctx context.Context, convID, token string, ttl time.Duration, n int, acquire bool) (b Batch, ok bool, err error) {
+	ch := ChannelOf(convID)
+	if ch == "" {
+		return Batch{}, false, ErrNotFound
+	}
+	flag := "0"
+	if acquire {
+		flag = "1"
+	}
+	res, err := takeScript.Run(ctx, s.rdb,
+		[]string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.conv(ch, convID)},
+		token, ttl.Milliseconds(), n, flag).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return Batch{}, false, nil
+	}
 	if err != nil {
-		return "", unavailable(err)
+		return Batch{}, false, unavailable(err)
 	}
-	if !ok {
-		return "", nil
+	if b.Record, err = decodeRecord(convID, res[0], res[1]); err != nil {
+		return Batch{}, false, err
 	}
-	return token, nil
+	for i := 2; i+1 < len(res); i += 2 {
+		var ev channels.Event
+		if json.Unmarshal([]byte(res[i+1]), &ev) != nil {
+			s.rdb.ZRem(ctx, s.keys.inbox(ch, convID), res[i])
+			continue
+		}
+		b.Events = append(b.Events, ev)
+	}
+	return b, true, nil
 }
 
 // Unlock releases the processing lock unless the inbox filled up again;
@@ -283,14 +288,21 @@ func (s *Store) Load(ctx context.Context, convID string) (*Record, error) {
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	version, _ := vals[0].(string)
+	data, _ := vals[1].(string)
+	return decodeRecord(convID, version, data)
+}
+
+// decodeRecord builds a Record from its stored version and JSON.
+func decodeRecord(convID, version, data string) (*Record, error) {
 	rec := &Record{}
-	if data, ok := vals[1].(string); ok {
+	if data != "" {
 		if err := json.Unmarshal([]byte(data), rec); err != nil {
 			return nil, fmt.Errorf("conversation %s: %w", convID, err)
 		}
-		rec.Version, _ = strconv.ParseInt(vals[0].(string), 10, 64)
+		rec.Version, _ = strconv.ParseInt(version, 10, 64)
 	}
-	rec.ID, rec.Channel = convID, ch
+	rec.ID, rec.Channel = convID, ChannelOf(convID)
 	return rec, nil
 }
 

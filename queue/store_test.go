@@ -72,9 +72,12 @@ func TestAcceptDeduplicates(t *testing.T) {
 	if news != 1 {
 		t.Fatalf("%d of 5 concurrent deliveries accepted as new, want 1", news)
 	}
-	inbox, err := st.Inbox(ctx, conv, 10)
-	if err != nil || len(inbox) != 1 || inbox[0].Text != "hi" {
-		t.Fatalf("inbox = %+v, %v; want the one event", inbox, err)
+	batch, ok, err := st.Take(ctx, conv, "worker-1", time.Minute, 10, true)
+	if err != nil || !ok || len(batch.Events) != 1 || batch.Events[0].Text != "hi" || batch.Record.Version != 0 {
+		t.Fatalf("take = %+v, %v, %v; want the one event of a new conversation", batch, ok, err)
+	}
+	if _, ok, _ := st.Take(ctx, conv, "worker-2", time.Minute, 10, true); ok {
+		t.Fatal("a second worker took a locked conversation")
 	}
 	// Once consumed, a redelivery is a plain duplicate.
 	rec, _ := st.Load(ctx, conv)
@@ -100,9 +103,9 @@ func TestInboxOrdersByTimestampThenArrival(t *testing.T) {
 	add("same-b", t0)
 	add("same-a", t0) // same second, arrived later: stays after same-b
 	add("early", t0.Add(-time.Second))
-	inbox, _ := st.Inbox(ctx, conv, 10)
+	batch, _, _ := st.Take(ctx, conv, "worker-1", time.Minute, 10, true)
 	var got []string
-	for _, e := range inbox {
+	for _, e := range batch.Events {
 		got = append(got, e.ID)
 	}
 	if fmt.Sprint(got) != "[early same-b same-a late]" {
@@ -235,7 +238,7 @@ func TestDeliveryStatusOnlyMovesForward(t *testing.T) {
 	if err := st.Append(ctx, conv, queue.Entry{ID: "m_1", Author: routing.AuthorBot, Kind: "message", Text: "hi"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Sent(ctx, job, part, []string{"wamid.OUT"}); err != nil {
+	if err := st.Sent(ctx, job, part, []string{"wamid.OUT"}, true); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {

@@ -64,9 +64,13 @@ func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) err
 }
 
 // Sent records that one part of a job reached the platform: its platform
-// ids map back to the entry, for status webhooks.
-func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformIDs []string) error {
+// ids map back to the entry, for status webhooks. finished also removes the
+// job from the outbox (its last part was sent).
+func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformIDs []string, finished bool) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if finished {
+			p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
+		}
 		for _, mid := range platformIDs {
 			p.Set(ctx, s.keys.messageID(job.Channel, mid), job.Conversation+" "+part.Entry, messageIDTTL)
 		}
