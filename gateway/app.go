@@ -161,7 +161,7 @@ func (a *App) Start(ctx context.Context) error {
 		l.Close()
 		return fmt.Errorf("task workers: %w", err)
 	}
-	a.engine.processor = newProcessor(a.engine.Process, a.tasks, a.log, a.cfg.Engine.Workers)
+	a.engine.processor = newProcessor(a.engine.Process, a.engine.pending, a.tasks, a.log, a.cfg.Engine.Workers, processorBuffer)
 	noticeCtx, cancel := context.WithCancel(context.Background())
 	a.stopNotices = cancel
 	go a.waiters.run(a.redis.LineNotices(noticeCtx))

@@ -137,6 +137,23 @@ func (e *Engine) Process(ctx context.Context, convID string) error {
 	}
 }
 
+// pending lists up to n conversations with events waiting, across the
+// configured channels, for the processor's refill after an overflow.
+func (e *Engine) pending(ctx context.Context, n int) ([]string, error) {
+	var out []string
+	for id := range e.setup.Load().channels {
+		ids, err := e.store.Pending(ctx, id, n-len(out))
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ids...)
+		if len(out) >= n {
+			break
+		}
+	}
+	return out, nil
+}
+
 // inboxBatch is how many inbox events one read takes.
 const inboxBatch = 20
 

@@ -5,25 +5,32 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"switchboard/queue"
 )
 
 // processor drains conversations' inboxes in-process, off the webhook's
 // response path. The webhook answers 200 once the event is in its
-// conversation's inbox: that write is the durable step (the conversation is
-// also in its channel's pending set). A worker here then drains the inbox
-// and sends the replies. When the buffer is full, when processing fails,
-// or when the gateway stops with conversations still buffered, the work
-// goes to the durable task queue instead; and if the process dies first,
-// the sweep finds the pending inbox and queues it (Engine.requeueLost). An
-// event may be late; it is never lost.
+// conversation's inbox: that write is the durable step, and it also puts
+// the conversation in its channel's pending set, a durable list of the
+// conversations with work. A worker here then drains the inbox and sends
+// the replies.
+//
+// The webhook hands the conversation to the workers through a buffer. When
+// the buffer is full (a burst) it hands nothing: the refill loop feeds the
+// workers from the pending sets as they catch up. When processing fails,
+// the conversation goes to the durable task queue, which retries it; and if
+// the process dies, the sweep finds the pending inbox and queues it
+// (Engine.requeueLost). An event may be late; it is never lost.
 //
 // Doing the common case in-process, rather than through a task per event,
 // saves the task queue's enqueue, dequeue and completion scripts: Redis
 // was the bottleneck of the message path (BENCHMARKS.md).
 type processor struct {
 	process func(ctx context.Context, convID string) error
+	// pending lists up to n conversations with work, from Redis.
+	pending func(ctx context.Context, n int) ([]string, error)
 	tasks   *queue.Tasks
 	log     *slog.Logger
 	queue   chan string
@@ -34,17 +41,41 @@ type processor struct {
 	mu       sync.RWMutex
 	closed   bool
 	stopping atomic.Bool
+	// overflowed is set when add found the buffer full: the refill loop
+	// then reads the pending sets until they are empty.
+	overflowed atomic.Bool
+	done       chan struct{}
+
+	// accepting counts webhook requests in flight. While it is above
+	// acceptPressure the machine is busy answering Meta, and workers wait
+	// (up to maxYield per conversation) before taking more work: accepting
+	// comes first, since a slow answer makes Meta retry and, after an hour,
+	// unsubscribe, while accepted events only wait, durable, in Redis.
+	accepting atomic.Int64
 }
 
-// processorBuffer bounds the conversations waiting for a worker.
-const processorBuffer = 4096
+const (
+	// processorBuffer bounds the conversations waiting for a worker.
+	processorBuffer = 4096
+	// refillEvery is how often the refill loop looks for room after an
+	// overflow.
+	refillEvery = 20 * time.Millisecond
 
-func newProcessor(process func(context.Context, string) error, tasks *queue.Tasks, log *slog.Logger, workers int) *processor {
-	p := &processor{process: process, tasks: tasks, log: log, queue: make(chan string, processorBuffer)}
+	// Back-pressure from accepting webhooks (see processor.accepting).
+	acceptPressure = 8
+	maxYield       = 50 * time.Millisecond
+	yieldStep      = time.Millisecond
+)
+
+func newProcessor(process func(context.Context, string) error, pending func(context.Context, int) ([]string, error),
+	tasks *queue.Tasks, log *slog.Logger, workers, buffer int) *processor {
+	p := &processor{process: process, pending: pending, tasks: tasks, log: log,
+		queue: make(chan string, buffer), done: make(chan struct{})}
 	for range max(workers, 1) {
 		p.wg.Add(1)
 		go p.run()
 	}
+	go p.refill()
 	return p
 }
 
@@ -52,6 +83,9 @@ func (p *processor) run() {
 	defer p.wg.Done()
 	ctx := context.Background()
 	for convID := range p.queue {
+		for waited := time.Duration(0); p.accepting.Load() > acceptPressure && waited < maxYield; waited += yieldStep {
+			time.Sleep(yieldStep)
+		}
 		if !p.stopping.Load() {
 			err := p.process(ctx, convID)
 			if err == nil {
@@ -66,23 +100,65 @@ func (p *processor) run() {
 }
 
 // add asks for a conversation's inbox to be drained. It never blocks: when
-// the buffer is full, or after stop, the work goes to the task queue.
+// the buffer is full the refill loop picks the conversation up from Redis;
+// after stop the work goes to the task queue.
 func (p *processor) add(ctx context.Context, convID string) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if !p.closed {
-		select {
-		case p.queue <- convID:
-			return nil
-		default:
-		}
+	if p.closed {
+		return p.tasks.EnqueueProcess(ctx, convID)
 	}
-	return p.tasks.EnqueueProcess(ctx, convID)
+	select {
+	case p.queue <- convID:
+	default:
+		p.overflowed.Store(true)
+	}
+	return nil
+}
+
+// refill feeds the workers from the pending sets after an overflow, as
+// room frees up, until the sets are empty.
+func (p *processor) refill() {
+	tick := time.NewTicker(refillEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		}
+		room := cap(p.queue) - len(p.queue)
+		if !p.overflowed.Load() || room < cap(p.queue)/2 {
+			continue
+		}
+		ids, err := p.pending(context.Background(), room)
+		if err != nil {
+			p.log.Warn("pending conversations not read; retrying", "err", err)
+			continue
+		}
+		if len(ids) == 0 {
+			p.overflowed.Store(false)
+			continue
+		}
+		p.mu.RLock()
+		for _, id := range ids {
+			if p.closed {
+				break
+			}
+			select {
+			case p.queue <- id:
+			default:
+			}
+		}
+		p.mu.RUnlock()
+	}
 }
 
 // stop waits for the conversations being processed and hands the buffered
-// ones to the task queue.
+// ones to the task queue; what is only in the pending sets stays there for
+// the sweep of whichever gateway runs next.
 func (p *processor) stop() {
+	close(p.done)
 	p.stopping.Store(true)
 	p.mu.Lock()
 	p.closed = true

@@ -66,6 +66,9 @@ func Open(ctx context.Context, o Options) (*Redis, error) {
 		r.opt = opt
 	}
 	r.opt.PoolSize = 64
+	// RESP2: the gateway uses no push notifications, and RESP3 clients check
+	// for them on every read.
+	r.opt.Protocol = 2
 	r.rdb = redis.NewClient(r.opt)
 	pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

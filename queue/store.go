@@ -270,6 +270,13 @@ func (s *Store) PendingConversations(ctx context.Context, channel string, before
 	return ids, unavailable(err)
 }
 
+// Pending lists up to n conversations of a channel with events in their
+// inbox, those waiting longest first.
+func (s *Store) Pending(ctx context.Context, channel string, n int) ([]string, error) {
+	ids, err := s.rdb.ZRange(ctx, s.keys.pending(channel), 0, int64(n-1)).Result()
+	return ids, unavailable(err)
+}
+
 // HasPending reports whether any conversation of a channel has events
 // waiting in its inbox.
 func (s *Store) HasPending(ctx context.Context, channel string) (bool, error) {
