@@ -34,6 +34,7 @@ func (a *App) newServer() *echo.Echo {
 	e.GET("/webhooks/:platform", a.handshake)
 	e.POST("/webhooks/:platform", a.webhook)
 
+	e.GET("/api/v1/openapi.yaml", serveOpenAPI)
 	a.registerAgentAPI(e)
 	a.registerAdminAPI(e)
 	return e
