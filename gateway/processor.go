@@ -46,12 +46,11 @@ type processor struct {
 	overflowed atomic.Bool
 	done       chan struct{}
 
-	// accepting counts webhook requests in flight. While it is above
-	// acceptPressure the machine is busy answering Meta, and workers wait
-	// (up to maxYield per conversation) before taking more work: accepting
-	// comes first, since a slow answer makes Meta retry and, after an hour,
-	// unsubscribe, while accepted events only wait, durable, in Redis.
-	accepting atomic.Int64
+	// queuedMu guards queued, the conversations in the buffer: one entry
+	// each, however many of its events arrive before a worker takes it (the
+	// worker drains them all).
+	queuedMu sync.Mutex
+	queued   map[string]struct{}
 }
 
 const (
@@ -60,17 +59,14 @@ const (
 	// refillEvery is how often the refill loop looks for room after an
 	// overflow.
 	refillEvery = 20 * time.Millisecond
-
-	// Back-pressure from accepting webhooks (see processor.accepting).
-	acceptPressure = 8
-	maxYield       = 50 * time.Millisecond
-	yieldStep      = time.Millisecond
+	// refillBatch bounds the pending conversations one refill reads.
+	refillBatch = 1024
 )
 
 func newProcessor(process func(context.Context, string) error, pending func(context.Context, int) ([]string, error),
 	tasks *queue.Tasks, log *slog.Logger, workers, buffer int) *processor {
 	p := &processor{process: process, pending: pending, tasks: tasks, log: log,
-		queue: make(chan string, buffer), done: make(chan struct{})}
+		queue: make(chan string, buffer), done: make(chan struct{}), queued: map[string]struct{}{}}
 	for range max(workers, 1) {
 		p.wg.Add(1)
 		go p.run()
@@ -83,9 +79,11 @@ func (p *processor) run() {
 	defer p.wg.Done()
 	ctx := context.Background()
 	for convID := range p.queue {
-		for waited := time.Duration(0); p.accepting.Load() > acceptPressure && waited < maxYield; waited += yieldStep {
-			time.Sleep(yieldStep)
-		}
+		// Forget it before draining: an event accepted from now on queues
+		// the conversation again (or is seen by this drain, see Unlock).
+		p.queuedMu.Lock()
+		delete(p.queued, convID)
+		p.queuedMu.Unlock()
 		if !p.stopping.Load() {
 			err := p.process(ctx, convID)
 			if err == nil {
@@ -108,12 +106,27 @@ func (p *processor) add(ctx context.Context, convID string) error {
 	if p.closed {
 		return p.tasks.EnqueueProcess(ctx, convID)
 	}
-	select {
-	case p.queue <- convID:
-	default:
+	if !p.enqueue(convID) {
 		p.overflowed.Store(true)
 	}
 	return nil
+}
+
+// enqueue puts a conversation in the buffer unless it is there already; it
+// reports false when the buffer is full. The caller holds p.mu (read).
+func (p *processor) enqueue(convID string) bool {
+	p.queuedMu.Lock()
+	defer p.queuedMu.Unlock()
+	if _, ok := p.queued[convID]; ok {
+		return true
+	}
+	select {
+	case p.queue <- convID:
+		p.queued[convID] = struct{}{}
+		return true
+	default:
+		return false
+	}
 }
 
 // refill feeds the workers from the pending sets after an overflow, as
@@ -131,7 +144,7 @@ func (p *processor) refill() {
 		if !p.overflowed.Load() || room < cap(p.queue)/2 {
 			continue
 		}
-		ids, err := p.pending(context.Background(), room)
+		ids, err := p.pending(context.Background(), min(room, refillBatch))
 		if err != nil {
 			p.log.Warn("pending conversations not read; retrying", "err", err)
 			continue
@@ -142,12 +155,8 @@ func (p *processor) refill() {
 		}
 		p.mu.RLock()
 		for _, id := range ids {
-			if p.closed {
+			if p.closed || !p.enqueue(id) {
 				break
-			}
-			select {
-			case p.queue <- id:
-			default:
 			}
 		}
 		p.mu.RUnlock()

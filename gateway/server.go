@@ -110,10 +110,6 @@ func (a *App) webhook(c echo.Context) error {
 		return errUnknownPlatform
 	}
 	a.metrics.webhooksReceived.WithLabelValues(string(p)).Inc()
-	if pr := a.engine.processor; pr != nil {
-		pr.accepting.Add(1)
-		defer pr.accepting.Add(-1)
-	}
 	reject := func(reason string, err error) error {
 		a.metrics.webhooksRejected.WithLabelValues(string(p), reason).Inc()
 		return err
