@@ -22,7 +22,8 @@ import (
 
 // Options are what the process gives the application besides its config.
 type Options struct {
-	// Now is the clock; default time.Now. Tests pass their own.
+	// Now is the clock; default time.Now in UTC, to the millisecond. Tests
+	// pass their own.
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Ops are the options of reload and notifications (reload.go).
@@ -61,7 +62,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	}
 	a.log = withContextAttrs(a.log)
 	if a.now == nil {
-		a.now = time.Now
+		// Milliseconds in UTC: what is stored and shown needs no more, and
+		// every stored timestamp is shorter for it.
+		a.now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 	}
 	r, err := queue.Open(ctx, queue.Options{URL: cfg.Redis.URL.Reveal(), Prefix: cfg.Redis.Prefix, Now: a.now})
 	if err != nil {

@@ -418,8 +418,8 @@ func userEntry(ev *channels.Event) queue.Entry {
 		author = routing.AuthorBusiness
 	}
 	return queue.Entry{
-		ID: "u_" + ev.ID, At: ev.Timestamp, Author: author, Kind: string(ev.Kind), Text: summary(ev),
-		Payload: ev.Payload, Attachments: ev.Attachments, Location: ev.Location, EventID: ev.ID,
+		ID: queue.InboundEntryID(ev.ID), At: ev.Timestamp, Author: author, Kind: string(ev.Kind), Text: summary(ev),
+		Payload: ev.Payload, Attachments: ev.Attachments, Location: ev.Location,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -26,12 +27,14 @@ const eraseLockTTL = 30 * time.Second
 
 // Erase removes everything stored about one user of a channel: the
 // conversation, its transcript, delivery statuses, inbox, processing lock,
-// its sessions in the channel's sessions stream (listed by the user's
-// session index), its notices in the events stream, its place in the line,
-// the claiming set, the deadlines and the assignments, its outbox jobs, and
-// the dedupe markers and message-id mappings of every platform id it had
-// (listed by the conversation's id index, and the transcript's event ids
-// for data older than the index). It takes the conversation's processing
+// its sessions in the channel's sessions stream (listed in the
+// conversation's hash), its notices in the events stream, its place in the
+// line, the claiming set, the deadlines and the assignments, its outbox
+// jobs, and the dedupe markers and message-id mappings of its platform ids
+// (the transcript's event ids, and the sent message ids listed in the
+// conversation's hash). Dedupe markers are named by a hash of the event id,
+// so one that is not found (a Messenger read, named after its watermark)
+// holds no personal data and expires with dedupe_ttl. It takes the conversation's processing
 // lock for the duration and returns ErrBusy when a worker holds it. Tasks
 // are not touched: see Redis.EraseTasks, to be called first.
 func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Erased, error) {
@@ -46,8 +49,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 		return convID, out, ErrBusy
 	}
 	p := s.rdb.Pipeline()
-	usess := p.LRange(ctx, s.keys.userSessions(channel, convID), 0, -1)
-	ids := p.SMembers(ctx, s.keys.ids(channel, convID))
+	fields := p.HGetAll(ctx, s.keys.conv(channel, convID))
 	tx := p.LRange(ctx, s.keys.transcript(channel, convID), 0, -1)
 	outbox := p.HGetAll(ctx, s.keys.outbox(channel))
 	holder := p.HGet(ctx, s.keys.assigned(channel), convID)
@@ -55,11 +57,25 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 		s.rdb.Del(ctx, lock)
 		return convID, out, unavailable(err)
 	}
-	platformIDs := ids.Val()
+	// The platform ids: inbound event ids from the transcript, and the ids
+	// of sent messages (with their statuses' event ids, "<id>:<status>").
+	var platformIDs []string
+	for field, ids := range fields.Val() {
+		if strings.HasPrefix(field, "m:") {
+			for _, mid := range strings.Fields(ids) {
+				platformIDs = append(platformIDs, mid)
+				for _, st := range []string{"sent", "delivered", "read", "played", "failed"} {
+					platformIDs = append(platformIDs, mid+":"+st)
+				}
+			}
+		}
+	}
 	for _, raw := range tx.Val() {
 		var e Entry
-		if json.Unmarshal([]byte(raw), &e) == nil && e.EventID != "" {
-			platformIDs = append(platformIDs, e.EventID)
+		if json.Unmarshal([]byte(raw), &e) == nil {
+			if id, ok := strings.CutPrefix(e.ID, inboundPrefix); ok {
+				platformIDs = append(platformIDs, id)
+			}
 		}
 	}
 	var jobs []string
@@ -78,13 +94,12 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 	var keyCmds, entryCmds []*redis.IntCmd
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		k := s.keys
-		keyCmds = append(keyCmds, p.Del(ctx, k.conv(channel, convID), k.transcript(channel, convID), k.delivery(channel, convID),
-			k.inbox(channel, convID), k.inboxData(channel, convID),
-			k.userSessions(channel, convID), k.ids(channel, convID)))
+		keyCmds = append(keyCmds, p.Del(ctx, k.conv(channel, convID), k.state(channel, convID), k.transcript(channel, convID),
+			k.inbox(channel, convID), k.inboxData(channel, convID)))
 		for _, id := range platformIDs {
 			keyCmds = append(keyCmds, p.Del(ctx, k.seen(channel, id), k.messageID(channel, id)))
 		}
-		if sids := usess.Val(); len(sids) > 0 {
+		if sids := sessionIDs(fields.Val()[sessionsField]); len(sids) > 0 {
 			entryCmds = append(entryCmds, p.XDel(ctx, k.sessions(channel), sids...))
 		}
 		if len(notices) > 0 {
@@ -113,7 +128,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 	for _, c := range entryCmds {
 		out.Entries += c.Val()
 	}
-	out.Sessions = len(usess.Val())
+	out.Sessions = len(sessionIDs(fields.Val()[sessionsField]))
 	return convID, out, nil
 }
 
@@ -196,4 +211,12 @@ func taskOf(t *asynq.TaskInfo) string {
 		return j.Conversation
 	}
 	return ""
+}
+
+// sessionIDs splits a conversation's session index ("id,id,...").
+func sessionIDs(index string) []string {
+	if index == "" {
+		return nil
+	}
+	return strings.Split(index, ",")
 }

@@ -2,6 +2,8 @@ package queue
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -126,21 +128,35 @@ func (k keys) tag(channel string) string { return k.prefix + "{" + channel + "}:
 
 func (k keys) conv(ch, id string) string       { return k.tag(ch) + "conv:" + id }
 func (k keys) transcript(ch, id string) string { return k.tag(ch) + "tx:" + id }
-func (k keys) delivery(ch, id string) string   { return k.tag(ch) + "dlv:" + id }
 func (k keys) inbox(ch, id string) string      { return k.tag(ch) + "inbox:" + id }
 func (k keys) inboxData(ch, id string) string  { return k.tag(ch) + "inboxdata:" + id }
 func (k keys) inboxSeq(ch string) string       { return k.tag(ch) + "seq" }
 func (k keys) lock(ch, id string) string       { return k.tag(ch) + "lock:" + id }
-func (k keys) seen(ch, eventID string) string  { return k.tag(ch) + "seen:" + eventID }
+func (k keys) seen(ch, eventID string) string  { return k.tag(ch) + "seen:" + shortHash(eventID) }
 func (k keys) messageID(ch, mid string) string { return k.tag(ch) + "mid:" + mid }
-func (k keys) userSessions(ch, id string) string {
-	return k.tag(ch) + "usess:" + id
-}
 
-// ids indexes a conversation's platform ids (inbound event ids, whose
-// seen: markers dedupe, and sent message ids, whose mid: keys map statuses
-// back), so that erasing a contact deletes them without scanning.
-func (k keys) ids(ch, id string) string { return k.tag(ch) + "ids:" + id }
+// A conversation is two keys: its state (the routing state as JSON, a
+// string) and a hash with its version ("v"), the delivery status and the
+// platform ids of each sent entry, and the stream ids of its ended sessions
+// (for erasure). The hash's values are short, so Redis keeps it in its
+// compact encoding; the state, hundreds of bytes, would not fit in it.
+func (k keys) state(ch, id string) string { return k.tag(ch) + "state:" + id }
+
+const sessionsField = "s"
+
+func deliveryField(entryID string) string { return "d:" + entryID }
+
+// sentField lists the platform ids of a sent entry (for erasure).
+func sentField(entryID string) string { return "m:" + entryID }
+
+// shortHash names a dedupe marker: event ids are long (a wamid is ~60
+// characters) and some name the user (a Messenger read is
+// "read:<PSID>:<watermark>"); 96 bits of SHA-256 keep markers short and
+// free of personal data, with collisions out of reach.
+func shortHash(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
 
 // daily counts a channel's transfers, declines, expiries... of one day
 // (YYYY-MM-DD in the channel's zone); waits holds that day's wait times.

@@ -8,20 +8,16 @@ import "github.com/redis/go-redis/v9"
 // KEYS[1] seen marker, KEYS[2] inbox (zset: event id -> order), KEYS[3] inbox
 // payloads (hash), KEYS[4] the channel's arrival counter (breaks timestamp
 // ties in arrival order), KEYS[5] the channel's pending set (conversation ->
-// when its inbox last went from empty to not empty), KEYS[6] the
-// conversation's id index (for erasure).
+// when its inbox last went from empty to not empty).
 // ARGV[1] event id, ARGV[2] event time in ms, ARGV[3] payload, ARGV[4] dedupe
-// TTL in ms, ARGV[5] conversation id, ARGV[6] the id index's TTL in ms,
-// ARGV[7] now in ms.
+// TTL in ms, ARGV[5] conversation id, ARGV[6] now in ms.
 // Returns 1 (new), 2 (duplicate still waiting in the inbox), 0 (duplicate, done).
 var acceptScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
-  redis.call('SADD', KEYS[6], ARGV[1])
-  redis.call('PEXPIRE', KEYS[6], ARGV[6])
   local seq = redis.call('INCR', KEYS[4]) % 4096
   redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) * 4096 + seq, ARGV[1])
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-  redis.call('ZADD', KEYS[5], 'NX', ARGV[7], ARGV[5])
+  redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[5])
   return 1
 end
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 2 end
@@ -32,7 +28,8 @@ return 0
 // round trip: it takes the processing lock, unless the caller holds it
 // already, and reads the oldest events and the conversation.
 //
-// KEYS[1] lock, KEYS[2] inbox, KEYS[3] inbox payloads, KEYS[4] conversation.
+// KEYS[1] lock, KEYS[2] inbox, KEYS[3] inbox payloads, KEYS[4] conversation
+// hash, KEYS[5] conversation state.
 // ARGV[1] holder token, ARGV[2] lock TTL in ms, ARGV[3] how many events,
 // ARGV[4] "1" to take the lock, "0" when the caller holds it.
 // Returns false when another worker holds the lock, else {version, data,
@@ -43,8 +40,7 @@ if ARGV[4] == '1' then
 elseif redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return false
 end
-local conv = redis.call('HMGET', KEYS[4], 'v', 'data')
-local out = {conv[1] or '', conv[2] or ''}
+local out = {redis.call('HGET', KEYS[4], 'v') or '', redis.call('GET', KEYS[5]) or ''}
 local ids = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
 if #ids > 0 then
   local payloads = redis.call('HMGET', KEYS[3], unpack(ids))
@@ -82,9 +78,11 @@ return 1
 // KEYS[1] conversation hash, KEYS[2] transcript, KEYS[3] line, KEYS[4]
 // claiming, KEYS[5] deadlines, KEYS[6] inbox, KEYS[7] inbox payloads, KEYS[8]
 // outbox, KEYS[9] sessions stream, KEYS[10] events stream, KEYS[11] assigned
-// (conversation -> agent), KEYS[12] the user's session index, KEYS[13] held
-// (agent -> number of conversations assigned to it, kept in step with
-// KEYS[11] so capacity checks cost one small read).
+// (conversation -> agent), KEYS[12] held (agent -> number of conversations
+// assigned to it, kept in step with KEYS[11] so capacity checks cost one
+// small read), KEYS[13] the conversation's state. KEYS[1] is the
+// conversation's hash: its version, and (appended) the stream ids of the
+// sessions it ends, for erasure.
 // ARGV[1] expected version (0: must not exist), ARGV[2] a JSON object:
 // {id, conv, line: "join"|"leave"|"", score, deadline (ms, 0 removes),
 // ack, tx: [json], outbox: [[id, json]], sessions: [json], events: [json],
@@ -94,7 +92,8 @@ var commitScript = redis.NewScript(`
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if cur ~= tonumber(ARGV[1]) then return -1 end
 local c = cjson.decode(ARGV[2])
-redis.call('HSET', KEYS[1], 'v', cur + 1, 'data', c.conv)
+redis.call('HSET', KEYS[1], 'v', cur + 1)
+redis.call('SET', KEYS[13], c.conv)
 for _, e in ipairs(c.tx) do redis.call('RPUSH', KEYS[2], e) end
 if c.line == 'join' then
   redis.call('ZADD', KEYS[3], c.score, c.id)
@@ -116,7 +115,9 @@ end
 for _, o in ipairs(c.outbox) do redis.call('HSET', KEYS[8], o[1], o[2]) end
 for _, s in ipairs(c.sessions) do
   local sid = redis.call('XADD', KEYS[9], 'MAXLEN', '~', '1000000', '*', 'data', s)
-  redis.call('RPUSH', KEYS[12], sid)
+  local index = redis.call('HGET', KEYS[1], 's')
+  if index then sid = index .. ',' .. sid end
+  redis.call('HSET', KEYS[1], 's', sid)
 end
 for _, e in ipairs(c.events) do
   redis.call('XADD', KEYS[10], 'MAXLEN', '~', '10000', '*', 'data', e)
@@ -125,12 +126,12 @@ local prev = redis.call('HGET', KEYS[11], c.id)
 if c.agent ~= '' then
   if prev ~= c.agent then
     redis.call('HSET', KEYS[11], c.id, c.agent)
-    redis.call('HINCRBY', KEYS[13], c.agent, 1)
-    if prev then redis.call('HINCRBY', KEYS[13], prev, -1) end
+    redis.call('HINCRBY', KEYS[12], c.agent, 1)
+    if prev then redis.call('HINCRBY', KEYS[12], prev, -1) end
   end
 elseif prev then
   redis.call('HDEL', KEYS[11], c.id)
-  redis.call('HINCRBY', KEYS[13], prev, -1)
+  redis.call('HINCRBY', KEYS[12], prev, -1)
 end
 return cur + 1
 `)
@@ -153,7 +154,7 @@ return r
 // deliveryScript moves a sent message's delivery status forward only:
 // sent < delivered < read, failed terminal.
 //
-// KEYS[1] the conversation's delivery hash. ARGV[1] entry id, ARGV[2] status,
+// KEYS[1] the conversation's hash. ARGV[1] the entry's delivery field, ARGV[2] status,
 // ARGV[3] its rank, ARGV[4] detail (error text, may be empty).
 // Returns 1 when it changed, 0 when ignored as a regression.
 var deliveryScript = redis.NewScript(`

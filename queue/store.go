@@ -75,12 +75,22 @@ type Entry struct {
 	Choices     []channels.Choice     `json:"choices,omitempty"`
 	Attachments []channels.Attachment `json:"attachments,omitempty"`
 	Location    *channels.Location    `json:"location,omitempty"`
-	EventID     string                `json:"event_id,omitempty"`
+	// EventID is the platform id of the inbound event an entry records;
+	// not stored, since the entry's id says it (InboundEntryID).
+	EventID string `json:"event_id,omitempty"`
 	// Delivery is filled when reading: sent, delivered, read or failed.
 	Delivery string `json:"delivery,omitempty"`
 	// DeliveryError explains a failed delivery.
 	DeliveryError string `json:"delivery_error,omitempty"`
 }
+
+// inboundPrefix starts the entry id of an inbound event.
+const inboundPrefix = "u_"
+
+// InboundEntryID is the transcript entry id of an inbound event: derived
+// from the event's id, so recording the event twice (a retry) cannot make
+// two different entries.
+func InboundEntryID(eventID string) string { return inboundPrefix + eventID }
 
 // EntryIDPrefix starts every id NewEntryID makes; the gateway passes entry
 // ids to Meta as message metadata, which comes back in echoes.
@@ -113,9 +123,11 @@ type SendPart struct {
 
 // SessionRecord is one ended session, as the chat report lists it.
 type SessionRecord struct {
-	ID           string              `json:"id"`
-	Conversation string              `json:"conversation"`
-	Channel      string              `json:"channel"`
+	ID string `json:"id"`
+	// Conversation and Channel are not stored (the session id and the
+	// stream's key say them); Sessions fills them in.
+	Conversation string              `json:"conversation,omitempty"`
+	Channel      string              `json:"channel,omitempty"`
 	User         string              `json:"user"`
 	Kind         routing.SessionKind `json:"kind"`
 	Agent        string              `json:"agent,omitempty"`
@@ -191,8 +203,8 @@ func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, d
 	}
 	ch := ev.Channel
 	res, err := acceptScript.Run(ctx, s.rdb,
-		[]string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch), s.keys.ids(ch, convID)},
-		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, max(dedupeTTL, idIndexTTL).Milliseconds(), now.UnixMilli()).Int()
+		[]string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch)},
+		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli()).Int()
 	if err != nil {
 		return 0, unavailable(err)
 	}
@@ -227,7 +239,7 @@ func (s *Store) Take(ctx context.Context, convID, token string, ttl time.Duratio
 		flag = "1"
 	}
 	res, err := takeScript.Run(ctx, s.rdb,
-		[]string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.conv(ch, convID)},
+		[]string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.conv(ch, convID), s.keys.state(ch, convID)},
 		token, ttl.Milliseconds(), n, flag).StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return Batch{}, false, nil
@@ -291,13 +303,13 @@ func (s *Store) Load(ctx context.Context, convID string) (*Record, error) {
 	if ch == "" {
 		return nil, ErrNotFound
 	}
-	vals, err := s.rdb.HMGet(ctx, s.keys.conv(ch, convID), "v", "data").Result()
-	if err != nil {
+	p := s.rdb.Pipeline()
+	version := p.HGet(ctx, s.keys.conv(ch, convID), "v")
+	data := p.Get(ctx, s.keys.state(ch, convID))
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(err)
 	}
-	version, _ := vals[0].(string)
-	data, _ := vals[1].(string)
-	return decodeRecord(convID, version, data)
+	return decodeRecord(convID, version.Val(), data.Val())
 }
 
 // decodeRecord builds a Record from its stored version and JSON.
@@ -343,6 +355,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		arg.Outbox = append(arg.Outbox, [2]string{j.ID, mustJSON(j)})
 	}
 	for _, r := range c.Sessions {
+		r.Conversation, r.Channel = "", ""
 		arg.Sessions = append(arg.Sessions, mustJSON(r))
 	}
 	for _, n := range c.Notices {
@@ -351,8 +364,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	keys := []string{
 		s.keys.conv(ch, id), s.keys.transcript(ch, id), s.keys.line(ch), s.keys.claiming(ch),
 		s.keys.deadlines(ch), s.keys.inbox(ch, id), s.keys.inboxData(ch, id), s.keys.outbox(ch),
-		s.keys.sessions(ch), s.keys.events(ch), s.keys.assigned(ch), s.keys.userSessions(ch, id),
-		s.keys.held(ch),
+		s.keys.sessions(ch), s.keys.events(ch), s.keys.assigned(ch), s.keys.held(ch), s.keys.state(ch, id),
 	}
 	v, err := commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg)).Int64()
 	if err != nil {

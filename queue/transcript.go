@@ -18,18 +18,13 @@ import (
 // to 7 days).
 const messageIDTTL = 8 * 24 * time.Hour
 
-// idIndexTTL is how long a conversation's id index outlives its last id:
-// longer than the seen: and mid: keys it lists (unless dedupe_ttl is
-// longer, then that).
-const idIndexTTL = 30 * 24 * time.Hour
-
 // Transcript returns a conversation's entries, oldest first, each with its
 // current delivery status.
 func (s *Store) Transcript(ctx context.Context, convID string) ([]Entry, error) {
 	ch := ChannelOf(convID)
 	p := s.rdb.Pipeline()
 	lr := p.LRange(ctx, s.keys.transcript(ch, convID), 0, -1)
-	hg := p.HGetAll(ctx, s.keys.delivery(ch, convID))
+	hg := p.HGetAll(ctx, s.keys.conv(ch, convID))
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, unavailable(err)
 	}
@@ -40,7 +35,11 @@ func (s *Store) Transcript(ctx context.Context, convID string) ([]Entry, error) 
 		if json.Unmarshal([]byte(raw), &e) != nil {
 			continue
 		}
-		if d, ok := dlv[e.ID]; ok {
+		e.EventID, _ = strings.CutPrefix(e.ID, inboundPrefix)
+		if e.EventID == e.ID {
+			e.EventID = ""
+		}
+		if d, ok := dlv[deliveryField(e.ID)]; ok {
 			// "<rank>|<status>|<detail>"
 			parts := strings.SplitN(d, "|", 3)
 			if len(parts) == 3 {
@@ -75,16 +74,11 @@ func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformID
 			p.Set(ctx, s.keys.messageID(job.Channel, mid), job.Conversation+" "+part.Entry, messageIDTTL)
 		}
 		if len(platformIDs) > 0 {
-			ids := make([]any, len(platformIDs))
-			for i, mid := range platformIDs {
-				ids[i] = mid
-			}
-			p.SAdd(ctx, s.keys.ids(job.Channel, job.Conversation), ids...)
-			p.PExpire(ctx, s.keys.ids(job.Channel, job.Conversation), idIndexTTL)
+			p.HSet(ctx, s.keys.conv(job.Channel, job.Conversation), sentField(part.Entry), strings.Join(platformIDs, " "))
 		}
 		// The first status of a part: set only if a status webhook did not
 		// come first (statuses never move back).
-		p.HSetNX(ctx, s.keys.delivery(job.Channel, job.Conversation), part.Entry, rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|")
+		p.HSetNX(ctx, s.keys.conv(job.Channel, job.Conversation), deliveryField(part.Entry), rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|")
 		return nil
 	})
 	return unavailable(err)
@@ -92,15 +86,15 @@ func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformID
 
 // SendFailed records that a part will never be delivered.
 func (s *Store) SendFailed(ctx context.Context, job SendJob, part SendPart, reason string) error {
-	_, err := deliveryScript.Run(ctx, s.rdb, []string{s.keys.delivery(job.Channel, job.Conversation)},
-		part.Entry, string(channels.StatusFailed), rank(channels.StatusFailed), reason).Result()
+	_, err := deliveryScript.Run(ctx, s.rdb, []string{s.keys.conv(job.Channel, job.Conversation)},
+		deliveryField(part.Entry), string(channels.StatusFailed), rank(channels.StatusFailed), reason).Result()
 	return unavailable(err)
 }
 
 // Delivered reports whether a part already has a delivery status (it was
 // sent, or failed for good): a retried job skips it.
 func (s *Store) Delivered(ctx context.Context, job SendJob, part SendPart) (bool, error) {
-	ok, err := s.rdb.HExists(ctx, s.keys.delivery(job.Channel, job.Conversation), part.Entry).Result()
+	ok, err := s.rdb.HExists(ctx, s.keys.conv(job.Channel, job.Conversation), deliveryField(part.Entry)).Result()
 	return ok, unavailable(err)
 }
 
@@ -127,7 +121,7 @@ func (s *Store) DeliveredUpTo(ctx context.Context, convID string, watermark time
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, e := range entries {
 			if e.Delivery != "" && !e.At.After(watermark) {
-				deliveryScript.Eval(ctx, p, []string{s.keys.delivery(ch, convID)}, e.ID, string(st), rank(st), "")
+				deliveryScript.Eval(ctx, p, []string{s.keys.conv(ch, convID)}, deliveryField(e.ID), string(st), rank(st), "")
 			}
 		}
 		return nil
@@ -185,8 +179,8 @@ func (s *Store) UpdateDelivery(ctx context.Context, channel, platformID string, 
 		return "", "", false, unavailable(err)
 	}
 	convID, entryID, _ = strings.Cut(ref, " ")
-	changed, err := deliveryScript.Run(ctx, s.rdb, []string{s.keys.delivery(channel, convID)},
-		entryID, string(st), rank(st), detail).Int()
+	changed, err := deliveryScript.Run(ctx, s.rdb, []string{s.keys.conv(channel, convID)},
+		deliveryField(entryID), string(st), rank(st), detail).Int()
 	if err != nil {
 		return "", "", false, unavailable(err)
 	}
@@ -228,6 +222,10 @@ func (s *Store) Sessions(ctx context.Context, channel string, from, to time.Time
 		last = m.ID
 		var r SessionRecord
 		if data, ok := m.Values["data"].(string); ok && json.Unmarshal([]byte(data), &r) == nil {
+			r.Channel = channel
+			if i := strings.LastIndexByte(r.ID, '-'); i > 0 {
+				r.Conversation = r.ID[:i] // session ids are "<conversation>-<n>"
+			}
 			out = append(out, r)
 		}
 	}

@@ -75,8 +75,9 @@ type Session struct {
 
 // Conversation is the routing state of one user on one channel.
 type Conversation struct {
-	ID       string            `json:"id"`
-	Channel  string            `json:"channel"`
+	// ID and Channel are not stored with the state: the store's key says them.
+	ID       string            `json:"-"`
+	Channel  string            `json:"-"`
 	Platform channels.Platform `json:"platform"`
 	User     channels.User     `json:"user"`
 	State    State             `json:"state"`
