@@ -165,6 +165,10 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("task workers: %w", err)
 	}
 	a.engine.processor = newProcessor(a.engine.Process, a.engine.pending, a.tasks, a.log, a.cfg.Engine.Workers, processorBuffer)
+	// Inboxes a crashed gateway left are drained now rather than at the
+	// sweep's grace period: draining twice is harmless (the conversation
+	// lock), unlike sending twice, so the outbox keeps its grace period.
+	a.engine.processor.recover()
 	noticeCtx, cancel := context.WithCancel(context.Background())
 	a.stopNotices = cancel
 	go a.waiters.run(a.redis.LineNotices(noticeCtx))

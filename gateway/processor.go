@@ -129,6 +129,10 @@ func (p *processor) enqueue(convID string) bool {
 	}
 }
 
+// recover makes the refill loop read the pending sets once, as after an
+// overflow: at start, for what a gateway that died left behind.
+func (p *processor) recover() { p.overflowed.Store(true) }
+
 // refill feeds the workers from the pending sets after an overflow, as
 // room frees up, until the sets are empty.
 func (p *processor) refill() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -96,11 +97,12 @@ func InboundEntryID(eventID string) string { return inboundPrefix + eventID }
 // ids to Meta as message metadata, which comes back in echoes.
 const EntryIDPrefix = "gw_"
 
-// NewEntryID returns a fresh, unique transcript entry id.
+// NewEntryID returns a fresh, unique transcript entry id: 96 random bits
+// in 16 URL-safe characters (ids are stored several times per message).
 func NewEntryID() string {
-	var b [10]byte
+	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return EntryIDPrefix + hex.EncodeToString(b[:])
+	return EntryIDPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // SendJob is what one decision says to a user: one or more messages, sent
