@@ -267,9 +267,11 @@ func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ac
 		if err != nil {
 			return nil, err
 		}
+		// Count and announce what was committed before sending it, so that
+		// whoever sees the reply also sees the metrics and notices.
+		e.afterCommit(ctx, ch, in, before, c)
 		e.dispatch(ctx, c, ack != "")
 		e.afterReach(ctx, ch, in, c)
-		e.afterCommit(ctx, ch, in, before, c)
 		return rec, nil
 	}
 }
