@@ -254,7 +254,6 @@ type Template struct {
 	Name       string            `json:"name"`
 	Language   string            `json:"language"`
 	Parameters []TemplateParam   `json:"parameters,omitempty"`
-	Extra      map[string]string `json:"extra,omitempty"`
 }
 
 // TemplateParam is one body parameter; Name is set for named parameters.
