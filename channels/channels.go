@@ -251,9 +251,9 @@ type Outbound struct {
 
 // Template is a WhatsApp message template.
 type Template struct {
-	Name       string            `json:"name"`
-	Language   string            `json:"language"`
-	Parameters []TemplateParam   `json:"parameters,omitempty"`
+	Name       string          `json:"name"`
+	Language   string          `json:"language"`
+	Parameters []TemplateParam `json:"parameters,omitempty"`
 }
 
 // TemplateParam is one body parameter; Name is set for named parameters.
