@@ -21,7 +21,7 @@ E2E_RATE=${BENCH_E2E_RATE:-3000}
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
-freeport() { local p; for _ in $(seq 1 50); do p=$((20000 + RANDOM % 20000)); (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; exit 2; }
+source scripts/ports.sh
 GW=${GATEWAY_BIN:-}; LT=${LOADTEST_BIN:-}
 if [[ -z $GW ]]; then GW=$WORK/gateway; go build -o "$GW" ./cmd/gateway || exit 2; fi
 if [[ -z $LT ]]; then LT=$WORK/loadtest; go build -o "$LT" ./cmd/loadtest || exit 2; fi

@@ -41,18 +41,7 @@ trap cleanup EXIT
 
 log() { printf '\n### %s\n' "$*" >&2; }
 
-freeport() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 20000))
-		if ! (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	echo "no free port" >&2
-	exit 2
-}
+source scripts/ports.sh
 
 GW=${GATEWAY_BIN:-}
 LT=${LOADTEST_BIN:-}
