@@ -4,7 +4,8 @@
 // feeds the answer back to routing as an InBotReply. When Reply fails the
 // engine sends the configured fallback instead.
 //
-// bots imports only the routing and channels packages of this module.
+// bots imports only the routing, channels and internal/outbound packages
+// of this module.
 //
 // # The HTTP bot contract
 //
@@ -66,7 +67,8 @@
 // answer ({}) is valid: the bot says nothing.
 //
 // The gateway waits at most the configured timeout (default 5 s). A
-// timeout, a network error, a status other than 2xx, a body that is not
+// timeout, a network error, a redirect (never followed: the request goes to
+// the configured URL only), a status other than 2xx, a body that is not
 // this JSON (or is larger than 1 MiB) or a message without text counts as
 // a failure: the user gets the configured fallback message. The gateway
 // does not retry a failed call.

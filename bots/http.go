@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"switchboard/internal/outbound"
 	"switchboard/routing"
 )
 
@@ -60,8 +61,6 @@ type HTTPConfig struct {
 	Secret string
 	// Timeout bounds each call; 0 means DefaultTimeout.
 	Timeout time.Duration
-	// Client sends the requests; nil means a new http.Client.
-	Client *http.Client
 	// Now is the clock of the timestamp header; nil means time.Now.
 	Now func() time.Time
 }
@@ -83,18 +82,19 @@ var _ Bot = (*HTTPBot)(nil)
 func NewHTTP(cfg HTTPConfig) (*HTTPBot, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("http bot: url %q is not an absolute http(s) URL", cfg.URL)
+		// The URL may hold a key: show only its scheme and host.
+		return nil, fmt.Errorf("http bot: url %s is not an absolute http(s) URL", outbound.Redact(cfg.URL))
 	}
 	if cfg.Secret == "" {
 		return nil, errors.New("http bot: a secret is required")
 	}
-	b := &HTTPBot{url: cfg.URL, secret: []byte(cfg.Secret), timeout: cfg.Timeout, client: cfg.Client, now: cfg.Now}
+	b := &HTTPBot{url: cfg.URL, secret: []byte(cfg.Secret), timeout: cfg.Timeout, now: cfg.Now}
 	if b.timeout == 0 {
 		b.timeout = DefaultTimeout
 	}
-	if b.client == nil {
-		b.client = &http.Client{}
-	}
+	// The call's context carries the timeout; the client refuses
+	// redirects, so the request and its signature reach only this URL.
+	b.client = outbound.NewClient(outbound.Options{})
 	if b.now == nil {
 		b.now = time.Now
 	}
@@ -132,9 +132,11 @@ type wireReply struct {
 }
 
 // Reply posts req to the bot and returns its answer. Errors: the context's
-// (wrapped) on timeout or cancellation, a network error, *StatusError for a
-// status other than 2xx, ErrMalformedReply (wrapped) for a body that breaks
-// the contract.
+// (wrapped) on timeout or cancellation, a network error,
+// *outbound.RedirectError (wrapped) for a redirect, which is not followed,
+// *StatusError for another status other than 2xx, ErrMalformedReply
+// (wrapped) for a body that breaks the contract. No error's text holds more
+// of the URL than its scheme and host.
 func (b *HTTPBot) Reply(ctx context.Context, req Request) (routing.BotReply, error) {
 	body, err := json.Marshal(toWire(req))
 	if err != nil {
@@ -144,7 +146,7 @@ func (b *HTTPBot) Reply(ctx context.Context, req Request) (routing.BotReply, err
 	defer cancel()
 	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(body))
 	if err != nil {
-		return routing.BotReply{}, fmt.Errorf("http bot: %w", err)
+		return routing.BotReply{}, fmt.Errorf("http bot: %w", outbound.RedactError(err))
 	}
 	timestamp := b.now().Unix()
 	httpReq.Header.Set("Content-Type", "application/json")
@@ -153,7 +155,7 @@ func (b *HTTPBot) Reply(ctx context.Context, req Request) (routing.BotReply, err
 
 	resp, err := b.client.Do(httpReq)
 	if err != nil {
-		return routing.BotReply{}, fmt.Errorf("http bot: %w", err)
+		return routing.BotReply{}, fmt.Errorf("http bot: %w", outbound.RedactError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -1,20 +1,24 @@
 package bots
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"switchboard/channels"
+	"switchboard/internal/outbound"
 	"switchboard/routing"
 )
 
@@ -233,12 +237,58 @@ func isMalformed(err error) bool { return errors.Is(err, ErrMalformedReply) }
 func TestHTTPBotNetworkError(t *testing.T) {
 	srv := httptest.NewServer(answer(http.StatusOK, `{}`))
 	srv.Close() // nothing listens any more
-	bot, err := NewHTTP(HTTPConfig{URL: srv.URL, Secret: testSecret})
+	bot, err := NewHTTP(HTTPConfig{URL: srv.URL + "/hook?api_key=k3y", Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bot.Reply(context.Background(), testRequest); err == nil {
-		t.Error("Reply() to a closed server succeeded")
+	_, err = bot.Reply(context.Background(), testRequest)
+	if err == nil {
+		t.Fatal("Reply() to a closed server succeeded")
+	}
+	if want := `http bot: Post "` + srv.URL + `": `; !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "k3y") {
+		t.Errorf("Reply() error = %q, want it to start with %q and to hide the query", err, want)
+	}
+}
+
+// TestHTTPBotRefusesRedirects: a bot that answers with a redirect has
+// failed (the engine sends the fallback); the request, signed and holding
+// the user's message, never reaches the target, and the error names the
+// hosts only.
+func TestHTTPBotRefusesRedirects(t *testing.T) {
+	var hits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		io.WriteString(w, `{"messages":[{"text":"from the target"}]}`)
+	}))
+	defer target.Close()
+	bot := newBot(t, 0, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/collect?token=t0k", http.StatusTemporaryRedirect)
+	})
+	bot.url += "/hook?api_key=k3y"
+
+	got, err := bot.Reply(context.Background(), testRequest)
+	var re *outbound.RedirectError
+	targetHost := strings.TrimPrefix(target.URL, "http://")
+	if !errors.As(err, &re) || re.StatusCode != http.StatusTemporaryRedirect || re.Host != targetHost {
+		t.Fatalf("Reply() error = %v, want a 307 *outbound.RedirectError to %s", err, targetHost)
+	}
+	if diff := cmp.Diff(routing.BotReply{}, got); diff != "" {
+		t.Errorf("a redirected Reply returned a reply:\n%s", diff)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the redirect target got %d requests", n)
+	}
+
+	// The engine logs the error as it is.
+	var log bytes.Buffer
+	slog.New(slog.NewTextHandler(&log, nil)).Warn("bot failed; sending the fallback", "err", err)
+	if !strings.Contains(log.String(), "307 to "+targetHost) {
+		t.Errorf("the log does not name the target's host: %s", log.String())
+	}
+	for _, secret := range []string{"k3y", "t0k", "/hook", "/collect"} {
+		if strings.Contains(log.String(), secret) {
+			t.Errorf("the log holds %q: %s", secret, log.String())
+		}
 	}
 }
 
@@ -248,8 +298,8 @@ func TestNewHTTPErrors(t *testing.T) {
 		cfg  HTTPConfig
 		want string
 	}{
-		{"relative URL", HTTPConfig{URL: "/bot", Secret: "s"}, `url "/bot"`},
-		{"other scheme", HTTPConfig{URL: "ftp://bot.example/x", Secret: "s"}, `url "ftp://bot.example/x"`},
+		{"relative URL", HTTPConfig{URL: "/bot?api_key=k3y", Secret: "s"}, "url [redacted URL] is not"},
+		{"other scheme", HTTPConfig{URL: "ftp://bot.example/x?api_key=k3y", Secret: "s"}, "url ftp://bot.example is not"},
 		{"no secret", HTTPConfig{URL: "https://bot.example/x"}, "secret is required"},
 	}
 	for _, tt := range tests {
