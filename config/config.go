@@ -4,8 +4,10 @@
 // each with its file and line.
 //
 // config is the only package of the module that reads the environment, and
-// only through the getenv function its caller passes. It imports no package
-// of this module: only the standard library and gopkg.in/yaml.v3.
+// only through the getenv function its caller passes. Of this module it
+// imports only routing: the configuration decodes into routing's types
+// (ranges, dates, messages) and validation builds each channel's calendar,
+// so what passes here is what the gateway decides with.
 package config
 
 import (
@@ -13,6 +15,8 @@ import (
 	"log/slog"
 	"net/url"
 	"time"
+
+	"switchboard/routing"
 )
 
 // Config is the whole configuration. A zero field means its default; Load
@@ -275,13 +279,15 @@ const (
 	TargetLive Target = "live" // the waiting line and the agents
 )
 
-// AfterHours is what a referral outside business hours does.
-type AfterHours string
+// AfterHours is what a referral outside business hours does: ask (offer
+// to wait, the asynchronous mode) or reject (the off-hours message; the
+// bot continues).
+type AfterHours = routing.AfterHours
 
 // After-hours modes.
 const (
-	AfterHoursAsk    AfterHours = "ask"    // offer to wait (the asynchronous mode)
-	AfterHoursReject AfterHours = "reject" // the off-hours message; the bot continues
+	AfterHoursAsk    = routing.AfterHoursAsk
+	AfterHoursReject = routing.AfterHoursReject
 )
 
 // Derivation is a channel's referral rules (design.md §3).
@@ -312,22 +318,9 @@ type Derivation struct {
 	Call *Call `yaml:"call"`
 }
 
-// Messages are a channel's texts to users.
-type Messages struct {
-	Offer          string `yaml:"offer"`           // after hours: no agent online; wait?
-	Yes            string `yaml:"yes"`             // the title of the "wait" choice
-	No             string `yaml:"no"`              // the title of the "no, thanks" choice
-	Attention      string `yaml:"attention"`       // after yes: you are in line
-	Declined       string `yaml:"declined"`        // after no: the bot goes on
-	Transferred    string `yaml:"transferred"`     // a referral inside hours
-	AlreadyWaiting string `yaml:"already_waiting"` // a second referral while waiting
-	AgentAvailable string `yaml:"agent_available"` // an agent is available now
-	OffHours       string `yaml:"off_hours"`       // after_hours: reject
-	KeptForAgent   string `yaml:"kept_for_agent"`  // direct mode: a message while waiting
-	Assigned       string `yaml:"assigned"`        // an agent took it; {agent} is the agent's name
-	Closed         string `yaml:"closed"`          // an agent closed it
-	HandedBack     string `yaml:"handed_back"`     // an agent handed it back to the bot
-}
+// Messages are a channel's texts to users (derivation.messages), decoded
+// into the type routing decides with.
+type Messages = routing.Messages
 
 // Channel returns the channel with the given id.
 func (c *Config) Channel(id string) (*Channel, bool) {
