@@ -24,7 +24,7 @@ var (
 	timeoutBounds    = bounds[time.Duration]{min: 10 * time.Millisecond, max: 10 * time.Minute}
 	sweepBounds      = bounds[time.Duration]{min: time.Second, max: day, why: "the sweep is scheduled in whole seconds"}
 	dedupeBounds     = bounds[time.Duration]{min: time.Second, max: 30 * day, why: "it is a Redis expiry, in whole seconds"}
-	retryBaseBounds  = bounds[time.Duration]{min: time.Millisecond, max: time.Hour}
+	retryBaseBounds  = bounds[time.Duration]{min: time.Millisecond, max: 5 * time.Minute, why: "a retry waits at most 5m"}
 	inactivityBounds = bounds[time.Duration]{min: time.Second, max: 365 * day}
 	ackBounds        = bounds[time.Duration]{min: time.Second, max: 7 * day}
 

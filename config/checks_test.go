@@ -57,7 +57,7 @@ func TestBounds(t *testing.T) {
 		`testdata/bounds.yaml:8: engine.workers: 2000000000 is above the maximum of 1024 (each worker is a goroutine with its own Redis connection)`,
 		`testdata/bounds.yaml:9: engine.sweep_interval: 1ns is below the minimum of 1s (the sweep is scheduled in whole seconds)`,
 		`testdata/bounds.yaml:10: engine.dedupe_ttl: 500µs is below the minimum of 1s (it is a Redis expiry, in whole seconds)`,
-		`testdata/bounds.yaml:11: engine.retry_base: 2h is above the maximum of 1h`,
+		`testdata/bounds.yaml:11: engine.retry_base: 2h is above the maximum of 5m (a retry waits at most 5m)`,
 		`testdata/bounds.yaml:12: engine.send_attempts: 1000 is above the maximum of 100`,
 		`testdata/bounds.yaml:14: bot.timeout: 1h is above the maximum of 10m`,
 		`testdata/bounds.yaml:19: agents[0].max_conversations: 2000000 is above the maximum of 1000000`,

@@ -24,7 +24,10 @@ import (
 type Config struct {
 	// Listen is the HTTP server's host:port. Default ":8080".
 	Listen string `yaml:"listen"`
-	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
+	// ShutdownTimeout bounds a graceful shutdown. Default 10s; 1s to 1h.
+	//
+	// Every duration and count has bounds (bounds.go); a value outside is
+	// a problem naming the bound.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	Log             Log           `yaml:"log"`
 	Redis           Redis         `yaml:"redis"`
@@ -95,12 +98,14 @@ type Meta struct {
 
 // Engine configures the processing of events and the periodic jobs.
 type Engine struct {
-	// Workers is how many tasks run at once (asynq concurrency). Default 20.
+	// Workers is how many tasks run at once (asynq concurrency). Default
+	// 20; 1 to 1024.
 	Workers int `yaml:"workers"`
-	// SweepInterval is how often the inactivity sweep runs. Default 1m.
+	// SweepInterval is how often the inactivity sweep runs. Default 1m; 1s
+	// to 24h.
 	SweepInterval time.Duration `yaml:"sweep_interval"`
 	// DedupeTTL is how long an event id is remembered to drop Meta's
-	// redeliveries. Default 48h.
+	// redeliveries: a Redis expiry. Default 48h; 1s to 30 days.
 	DedupeTTL time.Duration `yaml:"dedupe_ttl"`
 	// RetryBase is the delay before a failed send is tried again; it
 	// doubles with each attempt (a platform's own advice, such as the pair

@@ -126,7 +126,7 @@ func (v *validator) redisDatabase(u *url.URL) {
 	if db == "" {
 		return
 	}
-	if n, err := strconv.Atoi(db); err != nil || n < 0 || !isDigits(db) {
+	if _, err := strconv.Atoi(db); err != nil || !isDigits(db) { // Atoi takes signs
 		v.report("redis.url", "the path is the database number: /0 or another number from 0 up, not %q", u.Path)
 	}
 }
