@@ -4,8 +4,10 @@
 // each with its file and line.
 //
 // config is the only package of the module that reads the environment, and
-// only through the getenv function its caller passes. It imports no package
-// of this module: only the standard library and gopkg.in/yaml.v3.
+// only through the getenv function its caller passes. Of this module it
+// imports only routing: the configuration decodes into routing's types
+// (ranges, dates, messages) and validation builds each channel's calendar,
+// so what passes here is what the gateway decides with.
 package config
 
 import (
@@ -13,6 +15,8 @@ import (
 	"log/slog"
 	"net/url"
 	"time"
+
+	"switchboard/routing"
 )
 
 // Config is the whole configuration. A zero field means its default; Load
@@ -20,7 +24,10 @@ import (
 type Config struct {
 	// Listen is the HTTP server's host:port. Default ":8080".
 	Listen string `yaml:"listen"`
-	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
+	// ShutdownTimeout bounds a graceful shutdown. Default 10s; 1s to 1h.
+	//
+	// Every duration and count has bounds (bounds.go); a value outside is
+	// a problem naming the bound.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	Log             Log           `yaml:"log"`
 	Redis           Redis         `yaml:"redis"`
@@ -91,12 +98,14 @@ type Meta struct {
 
 // Engine configures the processing of events and the periodic jobs.
 type Engine struct {
-	// Workers is how many tasks run at once (asynq concurrency). Default 20.
+	// Workers is how many tasks run at once (asynq concurrency). Default
+	// 20; 1 to 1024.
 	Workers int `yaml:"workers"`
-	// SweepInterval is how often the inactivity sweep runs. Default 1m.
+	// SweepInterval is how often the inactivity sweep runs. Default 1m; 1s
+	// to 24h.
 	SweepInterval time.Duration `yaml:"sweep_interval"`
 	// DedupeTTL is how long an event id is remembered to drop Meta's
-	// redeliveries. Default 48h.
+	// redeliveries: a Redis expiry. Default 48h; 1s to 30 days.
 	DedupeTTL time.Duration `yaml:"dedupe_ttl"`
 	// RetryBase is the delay before a failed send is tried again; it
 	// doubles with each attempt (a platform's own advice, such as the pair
@@ -275,13 +284,15 @@ const (
 	TargetLive Target = "live" // the waiting line and the agents
 )
 
-// AfterHours is what a referral outside business hours does.
-type AfterHours string
+// AfterHours is what a referral outside business hours does: ask (offer
+// to wait, the asynchronous mode) or reject (the off-hours message; the
+// bot continues).
+type AfterHours = routing.AfterHours
 
 // After-hours modes.
 const (
-	AfterHoursAsk    AfterHours = "ask"    // offer to wait (the asynchronous mode)
-	AfterHoursReject AfterHours = "reject" // the off-hours message; the bot continues
+	AfterHoursAsk    = routing.AfterHoursAsk
+	AfterHoursReject = routing.AfterHoursReject
 )
 
 // Derivation is a channel's referral rules (design.md §3).
@@ -312,22 +323,9 @@ type Derivation struct {
 	Call *Call `yaml:"call"`
 }
 
-// Messages are a channel's texts to users.
-type Messages struct {
-	Offer          string `yaml:"offer"`           // after hours: no agent online; wait?
-	Yes            string `yaml:"yes"`             // the title of the "wait" choice
-	No             string `yaml:"no"`              // the title of the "no, thanks" choice
-	Attention      string `yaml:"attention"`       // after yes: you are in line
-	Declined       string `yaml:"declined"`        // after no: the bot goes on
-	Transferred    string `yaml:"transferred"`     // a referral inside hours
-	AlreadyWaiting string `yaml:"already_waiting"` // a second referral while waiting
-	AgentAvailable string `yaml:"agent_available"` // an agent is available now
-	OffHours       string `yaml:"off_hours"`       // after_hours: reject
-	KeptForAgent   string `yaml:"kept_for_agent"`  // direct mode: a message while waiting
-	Assigned       string `yaml:"assigned"`        // an agent took it; {agent} is the agent's name
-	Closed         string `yaml:"closed"`          // an agent closed it
-	HandedBack     string `yaml:"handed_back"`     // an agent handed it back to the bot
-}
+// Messages are a channel's texts to users (derivation.messages), decoded
+// into the type routing decides with.
+type Messages = routing.Messages
 
 // Channel returns the channel with the given id.
 func (c *Config) Channel(id string) (*Channel, bool) {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
+
+	"switchboard/routing"
 )
 
 // env returns a getenv that reads m.
@@ -39,14 +41,14 @@ func TestExampleRunsWithoutEnvironment(t *testing.T) {
 	if got := wa.Hours.Location.String(); got != "America/Argentina/Buenos_Aires" {
 		t.Errorf("wa-main location = %q", got)
 	}
-	saturday := []TimeRange{{Start: 10 * 60, End: 13 * 60}}
+	saturday := []routing.Range{{Start: 10 * 60, End: 13 * 60}}
 	if diff := cmp.Diff(saturday, wa.Hours.Weekly.On(time.Saturday)); diff != "" {
 		t.Errorf("wa-main saturday (-want +got):\n%s", diff)
 	}
 	if got := wa.Hours.Weekly.On(time.Sunday); got != nil {
 		t.Errorf("wa-main sunday = %v, want closed", got)
 	}
-	closed := []Date{{2026, time.December, 25}, {2027, time.January, 1}}
+	closed := []routing.Date{{Year: 2026, Month: time.December, Day: 25}, {Year: 2027, Month: time.January, Day: 1}}
 	if diff := cmp.Diff(closed, wa.Hours.Closed); diff != "" {
 		t.Errorf("wa-main closed (-want +got):\n%s", diff)
 	}
@@ -84,11 +86,21 @@ func TestExampleRunsWithoutEnvironment(t *testing.T) {
 	}
 }
 
+// productionEnv sets every variable of example.yaml for a real Redis.
+func productionEnv() map[string]string {
+	m := map[string]string{"REDIS_URL": "redis://cache:6379/1", "LISTEN": ":8080"}
+	for _, name := range []string{"ADMIN_TOKEN", "AGENT_ANA_TOKEN", "AGENT_BRUNO_TOKEN",
+		"WA_APP_SECRET", "WA_VERIFY_TOKEN", "WA_ACCESS_TOKEN", "FB_APP_SECRET", "FB_VERIFY_TOKEN",
+		"FB_ACCESS_TOKEN", "IG_APP_SECRET", "IG_VERIFY_TOKEN", "IG_ACCESS_TOKEN"} {
+		m[name] = strings.ToLower(name) + "-0123456789abcdef"
+	}
+	return m
+}
+
 func TestExampleTakesEnvironment(t *testing.T) {
-	cfg, err := Load("example.yaml", env(map[string]string{
-		"REDIS_URL":     "redis://cache:6379/1",
-		"WA_APP_SECRET": "from-env",
-	}))
+	environment := productionEnv()
+	environment["WA_APP_SECRET"] = "from-env-0123456789abcdef"
+	cfg, err := Load("example.yaml", env(environment))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -96,7 +108,7 @@ func TestExampleTakesEnvironment(t *testing.T) {
 		t.Errorf("redis.url = %q", got)
 	}
 	wa, _ := cfg.Channel("wa-main")
-	if got := wa.AppSecret.Reveal(); got != "from-env" {
+	if got := wa.AppSecret.Reveal(); got != "from-env-0123456789abcdef" {
 		t.Errorf("wa-main app_secret = %q, want the environment's", got)
 	}
 }
@@ -172,14 +184,14 @@ func TestProblems(t *testing.T) {
 			`testdata/types.yaml:11: agents[0].max_conversations: "2.5" is not an integer`,
 			`testdata/types.yaml:16: channels[0].app_secret: want a string, got a list`,
 			`testdata/types.yaml:19: channels[0].human_agent_tag: "maybe" is not true or false`,
-			`testdata/types.yaml:23: channels[0].hours.weekly.mon: "9-18" is not a HH:MM-HH:MM range`,
+			`testdata/types.yaml:23: channels[0].hours.weekly.mon: "9-18" is not a HH:MM-HH:MM range (00:00 to 24:00)`,
 			`testdata/types.yaml:24: channels[0].hours.weekly.tue: want a list, got a single value`,
-			`testdata/types.yaml:25: channels[0].hours.weekly.wed: "09:00-09:00" starts and ends at the same time`,
-			`testdata/types.yaml:25: channels[0].hours.weekly.wed: "24:00-25:00" is not a HH:MM-HH:MM range`,
+			`testdata/types.yaml:25: channels[0].hours.weekly.wed: range 09:00-09:00 starts and ends at the same time`,
+			`testdata/types.yaml:25: channels[0].hours.weekly.wed: "24:00-25:00" is not a HH:MM-HH:MM range (00:00 to 24:00)`,
 			`testdata/types.yaml:26: channels[0].hours.closed: "2026-02-30" is not a YYYY-MM-DD date`,
 			`testdata/types.yaml:26: channels[0].hours.closed: "tomorrow" is not a YYYY-MM-DD date`,
 			`testdata/types.yaml:28: channels[0].hours.special.2026-13-01: "2026-13-01" is not a YYYY-MM-DD date`,
-			`testdata/types.yaml:29: channels[0].hours.special.2026-12-24: "10:00 - 12:00" is not a HH:MM-HH:MM range`,
+			`testdata/types.yaml:29: channels[0].hours.special.2026-12-24: "10:00 - 12:00" is not a HH:MM-HH:MM range (00:00 to 24:00)`,
 		},
 	}, {
 		file: "channels.yaml",
@@ -192,15 +204,15 @@ func TestProblems(t *testing.T) {
 			`testdata/channels.yaml:17: channels[1].id: duplicate channel id "wa" (first at line 7)`,
 			`testdata/channels.yaml:19: channels[1].phone_number_id: duplicate phone_number_id "1" (first at line 9)`,
 			`testdata/channels.yaml:23: channels[1].graph_url: "graph.local" is not an http:// or https:// URL`,
-			`testdata/channels.yaml:24: channels[1].rate_limit: must be positive, not -5`,
+			`testdata/channels.yaml:24: channels[1].rate_limit: -5 is below the minimum of 1`,
 			`testdata/channels.yaml:25: channels[1].hours.timezone: missing: an IANA time zone such as America/Argentina/Buenos_Aires`,
 			`testdata/channels.yaml:28: channels[2].id: "Bad.Id" is not a valid channel id: use a-z, 0-9, _ and -, starting with a letter or digit`,
 			`testdata/channels.yaml:29: channels[2].type: unknown channel type "telegram" (want whatsapp, messenger or instagram)`,
 			`testdata/channels.yaml:33: channels[3].page_id: missing: a messenger channel needs it`,
 			`testdata/channels.yaml:39: channels[3].derivation.target: unknown target "webhook" (want live)`,
 			`testdata/channels.yaml:40: channels[3].derivation.after_hours: ask (offer to wait) is allowed only with target live on an asynchronous channel (whatsapp, messenger, instagram); use reject`,
-			`testdata/channels.yaml:41: channels[3].derivation.inactivity_timeout: must be positive, not -1h0m0s`,
-			`testdata/channels.yaml:42: channels[3].derivation.ack_interval: must not be negative, not -1s`,
+			`testdata/channels.yaml:41: channels[3].derivation.inactivity_timeout: -1h is below the minimum of 1s`,
+			`testdata/channels.yaml:42: channels[3].derivation.ack_interval: -1s is below the minimum of 1s`,
 			`testdata/channels.yaml:50: channels[4].derivation.after_hours: "later" is not ask or reject`,
 		},
 	}, {
@@ -212,7 +224,7 @@ func TestProblems(t *testing.T) {
 			`testdata/agents.yaml:9: agents[2].id: "Bruno" is not a valid agent id: use a-z, 0-9, _ and -, starting with a letter or digit`,
 			`testdata/agents.yaml:9: agents[2].token: missing secret`,
 			`testdata/agents.yaml:10: agents[2].channels: missing: list the ids of the channels the agent serves`,
-			`testdata/agents.yaml:11: agents[2].max_conversations: must be positive, not -1`,
+			`testdata/agents.yaml:11: agents[2].max_conversations: -1 is below the minimum of 1`,
 			`testdata/agents.yaml:12: agents[3].id: missing`,
 			`testdata/agents.yaml:13: agents[3].token: missing secret: ${NOBODY_TOKEN} is unset or empty`,
 			`testdata/agents.yaml:16: agents[3].channels: unknown channel "ig"`,
@@ -228,7 +240,7 @@ func TestProblems(t *testing.T) {
 			`testdata/top.yaml:6: redis.url: "http://:xxxxx@cache.internal:6379/0" is not a redis:// or rediss:// URL`,
 			`testdata/top.yaml:7: redis.prefix: "{gw}:" may not contain { or }: keys use them as cluster hash tags`,
 			`testdata/top.yaml:9: meta.graph_url: "not a url" is not an http:// or https:// URL`,
-			`testdata/top.yaml:10: meta.send_timeout: must be positive, not -10s`,
+			`testdata/top.yaml:10: meta.send_timeout: -10s is below the minimum of 10ms`,
 			`testdata/top.yaml:11: bot.url: missing: an http bot needs it`,
 			`testdata/top.yaml:11: bot.secret: missing secret`,
 			`testdata/top.yaml:15: bot.answers[0].text: missing`,
@@ -293,7 +305,7 @@ func TestProblemFields(t *testing.T) {
 	if !errors.As(err, &cfgErr) {
 		t.Fatalf("Parse: %v, want an *Error", err)
 	}
-	want := Problem{File: "config/example.yaml", Line: 4, Path: "channels[0].hours.weekly.mon", Message: `"9-18" is not a HH:MM-HH:MM range`}
+	want := Problem{File: "config/example.yaml", Line: 4, Path: "channels[0].hours.weekly.mon", Message: `"9-18" is not a HH:MM-HH:MM range (00:00 to 24:00)`}
 	for _, p := range cfgErr.Problems {
 		if p == want {
 			return
@@ -411,39 +423,6 @@ func TestExpand(t *testing.T) {
 		got, vars, err := expand(tt.in, getenv)
 		if err != tt.wantErr || got != tt.want || !cmp.Equal(vars, tt.wantVars) {
 			t.Errorf("expand(%q) = %q, %q, %v; want %q, %q, %v", tt.in, got, vars, err, tt.want, tt.wantVars, tt.wantErr)
-		}
-	}
-}
-
-func TestTimeRange(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    TimeRange
-		wantErr string
-	}{
-		{in: "09:00-18:00", want: TimeRange{Start: 9 * 60, End: 18 * 60}},
-		{in: "22:00-02:00", want: TimeRange{Start: 22 * 60, End: 2 * 60}},
-		{in: "18:30-00:00", want: TimeRange{Start: 18*60 + 30, End: 0}},
-		{in: "9-18", wantErr: `"9-18" is not a HH:MM-HH:MM range`},
-		{in: "09:00", wantErr: `"09:00" is not a HH:MM-HH:MM range`},
-		{in: "09:00-18:60", wantErr: `"09:00-18:60" is not a HH:MM-HH:MM range`},
-		{in: "+9:00-18:00", wantErr: `"+9:00-18:00" is not a HH:MM-HH:MM range`},
-		{in: "12:00-12:00", wantErr: `"12:00-12:00" starts and ends at the same time`},
-	}
-	for _, tt := range tests {
-		var got TimeRange
-		err := got.UnmarshalText([]byte(tt.in))
-		if tt.wantErr != "" {
-			if err == nil || err.Error() != tt.wantErr {
-				t.Errorf("UnmarshalText(%q) error = %v, want %s", tt.in, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-		if got.String() != tt.in {
-			t.Errorf("TimeRange(%q).String() = %q", tt.in, got.String())
 		}
 	}
 }

@@ -111,7 +111,7 @@ func (c *Config) applyDefaults() {
 		orDefault(&d.InactivityTimeout, defaultInactivityTimeout)
 		orDefaultList(&d.YesWords, defaultYesWords)
 		orDefaultList(&d.NoWords, defaultNoWords)
-		d.Messages.applyDefaults()
+		messagesDefaults(&d.Messages)
 		if ch.Notify != nil {
 			ch.Notify.applyDefaults()
 		}
@@ -119,7 +119,7 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-func (m *Messages) applyDefaults() {
+func messagesDefaults(m *Messages) {
 	orDefault(&m.Offer, defaultMessages.Offer)
 	orDefault(&m.Yes, defaultMessages.Yes)
 	orDefault(&m.No, defaultMessages.No)

@@ -73,6 +73,14 @@ func (p *problems) at(path string) bool {
 	return slices.ContainsFunc(p.list, func(q Problem) bool { return q.Path == path })
 }
 
+// under reports whether a problem was already found at path or inside it.
+func (p *problems) under(path string) bool {
+	return slices.ContainsFunc(p.list, func(q Problem) bool {
+		rest, found := strings.CutPrefix(q.Path, path)
+		return found && (rest == "" || rest[0] == '.' || rest[0] == '[')
+	})
+}
+
 // Load reads the configuration file at path; see Parse. A file that cannot
 // be read is an error other than *Error.
 func Load(path string, getenv func(string) string) (*Config, error) {

@@ -70,7 +70,7 @@ func (v *validator) notify(n *Notify, path string) {
 	if n.Webhook == nil && n.Email == nil {
 		v.report(path, "set webhook, email or both")
 	}
-	positive(v, path+".transcript_entries", n.TranscriptEntries)
+	within(v, path+".transcript_entries", n.TranscriptEntries, transcriptBounds)
 	if w := n.Webhook; w != nil {
 		p := path + ".webhook"
 		if w.URL == "" {
@@ -79,7 +79,7 @@ func (v *validator) notify(n *Notify, path string) {
 			v.httpURL(p+".url", w.URL)
 		}
 		v.secret(p+".secret", w.Secret)
-		positive(v, p+".timeout", w.Timeout)
+		within(v, p+".timeout", w.Timeout, timeoutBounds)
 	}
 	if e := n.Email; e != nil {
 		p := path + ".email"
@@ -100,7 +100,7 @@ func (v *validator) notify(n *Notify, path string) {
 				v.reportItem(p+".to", i, "%q is not an email address", to)
 			}
 		}
-		positive(v, p+".timeout", e.Timeout)
+		within(v, p+".timeout", e.Timeout, timeoutBounds)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"switchboard/routing"
 )
 
 // Assignment is how a channel's waiting conversations reach agents.
@@ -70,17 +72,9 @@ type Call struct {
 	Messages CallMessages `yaml:"messages"`
 }
 
-// CallMessages are the texts of the call option.
-type CallMessages struct {
-	Choose        string `yaml:"choose"`          // chat or phone?
-	Chat          string `yaml:"chat"`            // the chat choice's title
-	Phone         string `yaml:"phone"`           // the phone choice's title
-	AskNumber     string `yaml:"ask_number"`      // which number should we call?
-	UseThisNumber string `yaml:"use_this_number"` // the title of the "this number" choice (WhatsApp)
-	Confirmed     string `yaml:"confirmed"`       // the provider accepted the request
-	Apology       string `yaml:"apology"`         // the provider failed: the chat is offered
-	OfferChat     string `yaml:"offer_chat"`      // the chat offered after the numbers ran out
-}
+// CallMessages are the texts of the call option (derivation.call.messages),
+// decoded into the type routing decides with.
+type CallMessages = routing.CallMessages
 
 // Content types of a call request.
 const (
@@ -222,9 +216,9 @@ func (v *validator) call(c *Call, path string) {
 			break
 		}
 	}
-	positive(v, path+".timeout", c.Timeout)
-	positive(v, path+".attempts", c.Attempts)
-	positive(v, path+".max_tries", c.MaxTries)
+	within(v, path+".timeout", c.Timeout, timeoutBounds)
+	within(v, path+".attempts", c.Attempts, attemptsBounds)
+	within(v, path+".max_tries", c.MaxTries, maxTriesBounds)
 }
 
 // callBody checks the fields a body uses and, for JSON, that it renders

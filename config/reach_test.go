@@ -17,7 +17,7 @@ func TestReachProblems(t *testing.T) {
 		`testdata/reach.yaml:15: channels[0].derivation.call.content_type: "text/plain" is not application/json or application/x-www-form-urlencoded`,
 		`testdata/reach.yaml:16: channels[0].derivation.call.body: unknown field {{nickname}}: use {{phone}}, {{name}}, {{conversation_id}}, {{channel}}`,
 		`testdata/reach.yaml:17: channels[0].derivation.call.error_path: "error..message" is not a dotted path such as message or error.message`,
-		`testdata/reach.yaml:18: channels[0].derivation.call.max_tries: must be positive, not -1`,
+		`testdata/reach.yaml:18: channels[0].derivation.call.max_tries: -1 is below the minimum of 1`,
 		`testdata/reach.yaml:26: channels[1].derivation.call.url: missing: the provider's endpoint that requests a call`,
 		`testdata/reach.yaml:28: channels[1].derivation.call.headers.Authorization: missing secret: ${CCAAS_AUTH} is unset or empty`,
 		`testdata/reach.yaml:29: channels[1].derivation.call.body: not valid JSON once filled in (write string fields inside quotes: "{{phone}}")`,

@@ -8,8 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
-	_ "time/tzdata" // the zone database, for minimal images without one
 )
 
 // validator checks a decoded Config with its defaults applied and reports
@@ -54,7 +52,7 @@ func (v *validator) reportItem(path string, i int, format string, args ...any) {
 func (v *validator) config(c *Config) {
 	v.listen(c.Listen)
 	v.pprof(c.Debug.Pprof)
-	positive(v, "shutdown_timeout", c.ShutdownTimeout)
+	within(v, "shutdown_timeout", c.ShutdownTimeout, shutdownBounds)
 	if _, ok := logLevels[c.Log.Level]; !ok {
 		v.report("log.level", "%q is not debug, info, warn or error", c.Log.Level)
 	}
@@ -63,17 +61,20 @@ func (v *validator) config(c *Config) {
 	}
 	v.redis(c.Redis)
 	v.httpURL("meta.graph_url", c.Meta.GraphURL)
-	positive(v, "meta.rate_limit", c.Meta.RateLimit)
-	positive(v, "meta.send_timeout", c.Meta.SendTimeout)
-	positive(v, "engine.workers", c.Engine.Workers)
-	positive(v, "engine.sweep_interval", c.Engine.SweepInterval)
-	positive(v, "engine.dedupe_ttl", c.Engine.DedupeTTL)
-	positive(v, "engine.retry_base", c.Engine.RetryBase)
-	positive(v, "engine.send_attempts", c.Engine.SendAttempts)
+	within(v, "meta.rate_limit", c.Meta.RateLimit, rateLimitBounds)
+	within(v, "meta.send_timeout", c.Meta.SendTimeout, timeoutBounds)
+	within(v, "engine.workers", c.Engine.Workers, workersBounds)
+	within(v, "engine.sweep_interval", c.Engine.SweepInterval, sweepBounds)
+	within(v, "engine.dedupe_ttl", c.Engine.DedupeTTL, dedupeBounds)
+	within(v, "engine.retry_base", c.Engine.RetryBase, retryBaseBounds)
+	within(v, "engine.send_attempts", c.Engine.SendAttempts, attemptsBounds)
 	v.secret("admin_token", c.AdminToken)
 	v.bot(&c.Bot)
 	v.channels(c)
 	v.agents(c)
+	if !c.Redis.Embedded() {
+		v.production(c)
+	}
 }
 
 func (v *validator) pprof(addr string) {
@@ -109,6 +110,8 @@ func (v *validator) redis(r Redis) {
 			v.report("redis.url", "not a valid URL")
 		case u.Scheme != "redis" && u.Scheme != "rediss":
 			v.report("redis.url", "%q is not a redis:// or rediss:// URL", u.Redacted())
+		default:
+			v.redisDatabase(u)
 		}
 	}
 	if strings.ContainsAny(r.Prefix, "{}") {
@@ -116,18 +119,31 @@ func (v *validator) redis(r Redis) {
 	}
 }
 
+// redisDatabase checks the database number, the URL's path: none, / or
+// /N with N a number from 0 up.
+func (v *validator) redisDatabase(u *url.URL) {
+	db := strings.TrimPrefix(u.Path, "/")
+	if db == "" {
+		return
+	}
+	if _, err := strconv.Atoi(db); err != nil || !isDigits(db) { // Atoi takes signs
+		v.report("redis.url", "the path is the database number: /0 or another number from 0 up, not %q", u.Path)
+	}
+}
+
+func isDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func (v *validator) httpURL(path, s string) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		v.report(path, "%q is not an http:// or https:// URL", s)
-	}
-}
-
-// positive reports a value at path that is not greater than zero. Zero
-// values were replaced by defaults, so it catches negative ones.
-func positive[T int | time.Duration](v *validator, path string, value T) {
-	if value <= 0 {
-		v.report(path, "must be positive, not %v", value)
 	}
 }
 
@@ -177,7 +193,7 @@ func (v *validator) bot(b *Bot) {
 	default:
 		v.report("bot.type", "%q is not keywords or http", b.Type)
 	}
-	positive(v, "bot.timeout", b.Timeout)
+	within(v, "bot.timeout", b.Timeout, timeoutBounds)
 	for i, a := range b.Answers {
 		path := fmt.Sprintf("bot.answers[%d]", i)
 		if len(a.Keywords) == 0 {
@@ -206,7 +222,7 @@ func (v *validator) channels(c *Config) {
 		if ch.GraphURL != c.Meta.GraphURL {
 			v.httpURL(path+".graph_url", ch.GraphURL)
 		}
-		positive(v, path+".rate_limit", ch.RateLimit)
+		within(v, path+".rate_limit", ch.RateLimit, rateLimitBounds)
 		if ch.HumanAgentTag && ch.Type == WhatsApp {
 			v.report(path+".human_agent_tag", "only messenger and instagram channels have it")
 		}
@@ -253,19 +269,6 @@ func (v *validator) accountID(ch *Channel, path string, seen map[string]string) 
 	seen[string(ch.Type)+" "+id] = keyPath
 }
 
-func (v *validator) hours(h *Hours, path string) {
-	if h.Timezone == "" {
-		v.report(path+".timezone", "missing: an IANA time zone such as America/Argentina/Buenos_Aires")
-		return
-	}
-	loc, err := time.LoadLocation(h.Timezone)
-	if err != nil {
-		v.report(path+".timezone", "unknown time zone %q", h.Timezone)
-		return
-	}
-	h.Location = loc
-}
-
 func (v *validator) derivation(ch *Channel, path string) {
 	d := &ch.Derivation
 	if d.Target != TargetLive {
@@ -280,9 +283,9 @@ func (v *validator) derivation(ch *Channel, path string) {
 	default:
 		v.report(path+".after_hours", "%q is not ask or reject", d.AfterHours)
 	}
-	positive(v, path+".inactivity_timeout", d.InactivityTimeout)
-	if d.AckInterval < 0 {
-		v.report(path+".ack_interval", "must not be negative, not %v", d.AckInterval)
+	within(v, path+".inactivity_timeout", d.InactivityTimeout, inactivityBounds)
+	if d.AckInterval != 0 { // 0: once per waiting period
+		within(v, path+".ack_interval", d.AckInterval, ackBounds)
 	}
 }
 
@@ -308,7 +311,7 @@ func (v *validator) agents(c *Config) {
 				v.reportItem(path+".channels", k, "unknown channel %q", id)
 			}
 		}
-		positive(v, path+".max_conversations", a.MaxConversations)
+		within(v, path+".max_conversations", a.MaxConversations, maxConversationsBounds)
 	}
 }
 

@@ -53,17 +53,13 @@ func callOffer(c *config.Call) *routing.CallOffer {
 	if c == nil {
 		return nil
 	}
-	m := c.Messages
 	return &routing.CallOffer{
 		AfterHours: c.AfterHours,
 		MaxTries:   c.MaxTries,
 		ThisNumber: c.ThisNumber == nil || *c.ThisNumber,
 		ChatWords:  c.ChatWords,
 		PhoneWords: c.PhoneWords,
-		Messages: routing.CallMessages{
-			Choose: m.Choose, Chat: m.Chat, Phone: m.Phone, AskNumber: m.AskNumber, UseThisNumber: m.UseThisNumber,
-			Confirmed: m.Confirmed, Apology: m.Apology, OfferChat: m.OfferChat,
-		},
+		Messages:   c.Messages,
 	}
 }
 

@@ -3,7 +3,6 @@ package gateway
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"switchboard/channels"
 	"switchboard/channels/instagram"
@@ -40,10 +39,7 @@ var parsers = map[channels.Platform]channels.Parser{
 
 // newChannel builds a channel's runtime from its configuration.
 func newChannel(cfg *config.Config, ch *config.Channel, client *http.Client, handoffKeywords []string) (*channel, error) {
-	rules, err := newRules(ch, handoffKeywords)
-	if err != nil {
-		return nil, fmt.Errorf("channel %s: %w", ch.ID, err)
-	}
+	rules := newRules(ch, handoffKeywords)
 	sc := whatsapp.SenderConfig{
 		GraphURL:    ch.GraphURL,
 		AccessToken: ch.AccessToken.Reveal(),
@@ -68,60 +64,23 @@ func newChannel(cfg *config.Config, ch *config.Channel, client *http.Client, han
 	return c, nil
 }
 
-// newRules turns a channel's configuration into routing rules.
-func newRules(ch *config.Channel, handoffKeywords []string) (*routing.Rules, error) {
+// newRules turns a channel's configuration into routing rules. config
+// built the calendar and decoded the messages into routing's types.
+func newRules(ch *config.Channel, handoffKeywords []string) *routing.Rules {
 	d := ch.Derivation
-	m := d.Messages
 	r := &routing.Rules{
-		AfterHours:        routing.AfterHours(d.AfterHours),
+		AfterHours:        d.AfterHours,
 		Direct:            d.Direct,
 		InactivityTimeout: d.InactivityTimeout,
 		AckInterval:       d.AckInterval,
 		HandoffKeywords:   handoffKeywords,
 		YesWords:          d.YesWords,
 		NoWords:           d.NoWords,
-		Messages: routing.Messages{
-			Offer: m.Offer, Yes: m.Yes, No: m.No, Attention: m.Attention, Declined: m.Declined,
-			Transferred: m.Transferred, AlreadyWaiting: m.AlreadyWaiting, AgentAvailable: m.AgentAvailable,
-			OffHours: m.OffHours, KeptForAgent: m.KeptForAgent, Assigned: m.Assigned, Closed: m.Closed,
-			HandedBack: m.HandedBack,
-		},
+		Messages:          d.Messages,
+		Call:              callOffer(d.Call),
 	}
-	r.Call = callOffer(ch.Derivation.Call)
 	if ch.Hours != nil {
-		cal, err := routing.NewCalendar(hoursSpec(ch.Hours))
-		if err != nil {
-			return nil, err
-		}
-		r.Calendar = cal
+		r.Calendar = ch.Hours.Calendar
 	}
-	return r, nil
-}
-
-func hoursSpec(h *config.Hours) routing.HoursSpec {
-	spec := routing.HoursSpec{Timezone: h.Timezone, Weekly: map[time.Weekday][]string{}, Special: map[string][]string{}}
-	for d := time.Sunday; d <= time.Saturday; d++ {
-		for _, r := range h.Weekly.On(d) {
-			spec.Weekly[d] = append(spec.Weekly[d], formatRange(r))
-		}
-	}
-	for _, d := range h.Closed {
-		spec.Closed = append(spec.Closed, formatDate(d))
-	}
-	for d, ranges := range h.Special {
-		list := []string{}
-		for _, r := range ranges {
-			list = append(list, formatRange(r))
-		}
-		spec.Special[formatDate(d)] = list
-	}
-	return spec
-}
-
-func formatRange(r config.TimeRange) string {
-	return fmt.Sprintf("%02d:%02d-%02d:%02d", r.Start.Hour(), r.Start.Minute(), r.End.Hour(), r.End.Minute())
-}
-
-func formatDate(d config.Date) string {
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	return r
 }

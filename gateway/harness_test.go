@@ -42,16 +42,16 @@ engine:
   workers: 8
   sweep_interval: 1h   # tests call Engine.Tick themselves
   retry_base: 10ms
-admin_token: test-admin-token
+admin_token: test-admin-token-0123456789
 agents:
   - id: ana
     name: Ana
-    token: ana-token
+    token: ana-token-test-0123456789
     channels: [wa-main, fb-page, ig-shop]
     max_conversations: 2
   - id: bruno
     name: Bruno
-    token: bruno-token
+    token: bruno-token-test-0123456789
     channels: [wa-main]
     max_conversations: 1
 bot:
@@ -66,9 +66,9 @@ channels:
   - id: wa-main
     type: whatsapp
     phone_number_id: "106540352242922"
-    app_secret: wa-secret
-    verify_token: wa-verify
-    access_token: wa-access
+    app_secret: wa-secret-test-0123456789
+    verify_token: wa-verify-test-0123456789
+    access_token: wa-access-test-0123456789
     hours:
       timezone: America/Argentina/Buenos_Aires
       weekly: {mon: ["09:00-18:00"], tue: ["09:00-18:00"], wed: ["09:00-18:00"], thu: ["09:00-18:00"], fri: ["09:00-18:00"]}
@@ -93,9 +93,9 @@ channels:
   - id: fb-page
     type: messenger
     page_id: "110000000000001"
-    app_secret: fb-secret
-    verify_token: fb-verify
-    access_token: fb-access
+    app_secret: fb-secret-test-0123456789
+    verify_token: fb-verify-test-0123456789
+    access_token: fb-access-test-0123456789
     hours:
       timezone: America/Argentina/Buenos_Aires
       weekly: {mon: ["09:00-18:00"], tue: ["09:00-18:00"], wed: ["09:00-18:00"], thu: ["09:00-18:00"], fri: ["09:00-18:00"]}
@@ -120,9 +120,9 @@ channels:
   - id: ig-shop
     type: instagram
     account_id: "17841400000000001"
-    app_secret: ig-secret
-    verify_token: ig-verify
-    access_token: ig-access
+    app_secret: ig-secret-test-0123456789
+    verify_token: ig-verify-test-0123456789
+    access_token: ig-access-test-0123456789
 `
 
 // The configured texts the tests look for.
@@ -143,10 +143,10 @@ const (
 const (
 	waPhoneID = "106540352242922"
 	fbPageID  = "110000000000001"
-	waSecret  = "wa-secret"
-	fbSecret  = "fb-secret"
-	anaToken  = "ana-token"
-	brunoTok  = "bruno-token"
+	waSecret  = "wa-secret-test-0123456789"
+	fbSecret  = "fb-secret-test-0123456789"
+	anaToken  = "ana-token-test-0123456789"
+	brunoTok  = "bruno-token-test-0123456789"
 )
 
 // zone is the channels' time zone: UTC-3 all year.
@@ -212,7 +212,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	yaml := testConfig
 	if opts.botURL != "" {
 		start, end := strings.Index(yaml, "bot:\n"), strings.Index(yaml, "channels:\n")
-		yaml = yaml[:start] + "bot:\n  type: http\n  url: ${BOT_URL}\n  secret: bot-secret\n  handoff_keywords: [agent, human]\n" + yaml[end:]
+		yaml = yaml[:start] + "bot:\n  type: http\n  url: ${BOT_URL}\n  secret: bot-secret-test-0123456789\n  handoff_keywords: [agent, human]\n" + yaml[end:]
 		env["BOT_URL"] = opts.botURL
 	}
 	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) string { return env[k] })

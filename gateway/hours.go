@@ -34,7 +34,7 @@ type HoursOptions struct {
 // holidays, special dates and clock changes, then whether the channel is
 // open now and when that changes. It reads the hours through the same
 // calendar the gateway routes with. It returns an error for an unknown
-// channel or an invalid calendar, and the writer's error.
+// channel, and the writer's error.
 func PrintHours(w io.Writer, cfg *config.Config, opts HoursOptions) error {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -68,10 +68,7 @@ func printChannelHours(w io.Writer, ch *config.Channel, opts HoursOptions) error
 		_, err := fmt.Fprintf(w, "%s (%s): always open (no hours configured)\n", ch.ID, ch.Type)
 		return err
 	}
-	cal, err := routing.NewCalendar(hoursSpec(ch.Hours))
-	if err != nil {
-		return fmt.Errorf("channel %s: %w", ch.ID, err)
-	}
+	cal := ch.Hours.Calendar
 	loc := cal.Location()
 	localName := opts.Local.String()
 	if localName == "Local" { // time.Local does not know its IANA name
@@ -109,7 +106,7 @@ func printChannelHours(w io.Writer, ch *config.Channel, opts HoursOptions) error
 			}
 		}
 		var notes []string
-		switch date := formatDate(config.Date{Year: start.Year(), Month: start.Month(), Day: start.Day()}); {
+		switch date := (routing.Date{Year: start.Year(), Month: start.Month(), Day: start.Day()}).String(); {
 		case closed[date]:
 			notes = append(notes, "holiday")
 		case special[date]:
@@ -135,7 +132,7 @@ func printChannelHours(w io.Writer, ch *config.Channel, opts HoursOptions) error
 	if len(ch.Hours.Closed) > 0 {
 		dates := make([]string, len(ch.Hours.Closed))
 		for i, d := range ch.Hours.Closed {
-			dates[i] = formatDate(d)
+			dates[i] = d.String()
 		}
 		slices.Sort(dates)
 		fmt.Fprintf(w, "closed dates: %s\n", strings.Join(dates, ", "))
@@ -145,14 +142,14 @@ func printChannelHours(w io.Writer, ch *config.Channel, opts HoursOptions) error
 		for d, ranges := range ch.Hours.Special {
 			spans := make([]string, len(ranges))
 			for i, r := range ranges {
-				spans[i] = formatRange(r)
+				spans[i] = r.String()
 			}
-			list = append(list, formatDate(d)+" "+joinOr(spans, "closed"))
+			list = append(list, d.String()+" "+joinOr(spans, "closed"))
 		}
 		slices.Sort(list)
 		fmt.Fprintf(w, "special dates: %s\n", strings.Join(list, ", "))
 	}
-	_, err = fmt.Fprintf(w, "now (%s): %s\n", opts.Now.In(loc).Format(clockLayout), hoursStatus(cal, opts.Now))
+	_, err := fmt.Fprintf(w, "now (%s): %s\n", opts.Now.In(loc).Format(clockLayout), hoursStatus(cal, opts.Now))
 	return err
 }
 
@@ -163,10 +160,10 @@ const clockLayout = "Mon 2006-01-02 15:04 MST"
 func dateSets(h *config.Hours) (closed, special map[string]bool) {
 	closed, special = map[string]bool{}, map[string]bool{}
 	for _, d := range h.Closed {
-		closed[formatDate(d)] = true
+		closed[d.String()] = true
 	}
 	for d := range h.Special {
-		special[formatDate(d)] = true
+		special[d.String()] = true
 	}
 	return closed, special
 }

@@ -38,7 +38,7 @@ import (
 	"switchboard/queue/redistest"
 )
 
-const adminToken = "test-admin-token"
+const adminToken = "test-admin-token-0123456789"
 
 // opsHarness is a harness whose App was started from a configuration file
 // (so it can be reloaded) with extra YAML under the wa-main channel.
@@ -85,7 +85,7 @@ func (o *opsHarness) getenv(k string) string { return o.env[k] }
 // access_token line.
 func (o *opsHarness) write(yaml, extra string) {
 	o.t.Helper()
-	const anchor = "    access_token: wa-access\n"
+	const anchor = "    access_token: wa-access-test-0123456789\n"
 	yaml = strings.Replace(yaml, anchor, anchor+extra, 1)
 	if err := os.WriteFile(o.path, []byte(yaml), 0o600); err != nil {
 		o.t.Fatal(err)
@@ -259,9 +259,9 @@ func (r *receiver) delivered() int {
 func TestNotifyWebhookRetriedThenDeliveredOnce(t *testing.T) {
 	rcv := &receiver{fail: 2}
 	clock := &testClock{t: insideHours}
-	srv := httptest.NewServer(rcv.handler("hook-secret", clock.Now))
+	srv := httptest.NewServer(rcv.handler("hook-secret-test-0123456789", clock.Now))
 	defer srv.Close()
-	o := newOpsHarness(t, "    notify:\n      webhook: {url: \"${HOOK_URL}\", secret: hook-secret}\n", map[string]string{"HOOK_URL": srv.URL}, nil)
+	o := newOpsHarness(t, "    notify:\n      webhook: {url: \"${HOOK_URL}\", secret: hook-secret-test-0123456789}\n", map[string]string{"HOOK_URL": srv.URL}, nil)
 	u := waUser{id: "5511900000010", name: "Notified"}
 	o.postOK("whatsapp", u.text("wamid.n1", "agent", insideHours))
 	o.eventually("the notification is delivered", func() bool { return rcv.delivered() == 1 })

@@ -76,7 +76,7 @@ engine:
   workers: %d
   sweep_interval: 5s
   dedupe_ttl: 48h
-admin_token: lt-admin-token
+admin_token: lt-admin-token-0123456789
 bot:
   type: keywords
   handoff_keywords: [agent]
@@ -90,7 +90,7 @@ agents:
   # No hours: always open, so "agent" puts the user in the line at once.
 `)
 	for _, ch := range testChannels {
-		fmt.Fprintf(&b, "  - id: %s\n    type: %s\n    %s: %q\n    app_secret: %s\n    verify_token: %s-verify\n    access_token: %s-access\n",
+		fmt.Fprintf(&b, "  - id: %s\n    type: %s\n    %s: %q\n    app_secret: %s\n    verify_token: %s-verify-token-0123\n    access_token: %s-access-token-0123\n",
 			ch.id, ch.typ, ch.accountKey, ch.account, ch.secret, ch.id, ch.id)
 	}
 	_, err := io.WriteString(w, b.String())

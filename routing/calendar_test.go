@@ -1,47 +1,75 @@
 package routing
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the zones under test, whatever the machine has
 )
 
 var weekdays = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
 
-func everyWeekday(ranges ...string) map[time.Weekday][]string {
-	m := make(map[time.Weekday][]string)
-	for _, d := range weekdays {
-		m[d] = ranges
+// ranges parses HH:MM-HH:MM ranges.
+func ranges(list ...string) []Range {
+	out := make([]Range, len(list))
+	for i, s := range list {
+		if err := out[i].UnmarshalText([]byte(s)); err != nil {
+			panic(err)
+		}
 	}
-	return m
+	return out
 }
 
-// The specs under test. 2026 DST changes: Europe/Madrid on Sun 29 March
+// date parses a YYYY-MM-DD date.
+func date(s string) Date {
+	var d Date
+	if err := d.UnmarshalText([]byte(s)); err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func zone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+func everyWeekday(list ...string) [7][]Range {
+	var w [7][]Range
+	for _, d := range weekdays {
+		w[d] = ranges(list...)
+	}
+	return w
+}
+
+// The hours under test. 2026 DST changes: Europe/Madrid on Sun 29 March
 // (02:00 CET -> 03:00 CEST) and Sun 25 October (03:00 CEST -> 02:00 CET);
 // America/New_York on Sun 8 March (02:00 EST -> 03:00 EDT) and Sun 1
 // November (02:00 EDT -> 01:00 EST). America/Sao_Paulo is UTC-3 all year.
-var calendarSpecs = map[string]HoursSpec{
-	"madrid office": {Timezone: "Europe/Madrid", Weekly: everyWeekday("09:00-18:00")},
-	"madrid sunday night": {Timezone: "Europe/Madrid", Weekly: map[time.Weekday][]string{
-		time.Sunday: {"02:30-04:00"},
-	}},
+var calendarHours = map[string]Hours{
+	"madrid office":       {Location: zone("Europe/Madrid"), Weekly: everyWeekday("09:00-18:00")},
+	"madrid sunday night": {Location: zone("Europe/Madrid"), Weekly: [7][]Range{time.Sunday: ranges("02:30-04:00")}},
 	"new york": {
-		Timezone: "America/New_York",
-		Weekly: map[time.Weekday][]string{
-			time.Sunday: {"01:30-03:00"}, time.Monday: {"09:00-17:00"}, time.Tuesday: {"09:00-17:00"},
-			time.Wednesday: {"09:00-17:00"}, time.Thursday: {"09:00-17:00"}, time.Friday: {"09:00-17:00"},
+		Location: zone("America/New_York"),
+		Weekly: [7][]Range{
+			time.Sunday: ranges("01:30-03:00"), time.Monday: ranges("09:00-17:00"), time.Tuesday: ranges("09:00-17:00"),
+			time.Wednesday: ranges("09:00-17:00"), time.Thursday: ranges("09:00-17:00"), time.Friday: ranges("09:00-17:00"),
 		},
-		Closed:  []string{"2026-11-26"},
-		Special: map[string][]string{"2026-11-27": {"09:00-13:00"}},
+		Closed:  []Date{date("2026-11-26")},
+		Special: map[Date][]Range{date("2026-11-27"): ranges("09:00-13:00")},
 	},
 	"sao paulo": {
-		Timezone: "America/Sao_Paulo",
-		Weekly: map[time.Weekday][]string{
-			time.Monday: {"09:00-18:00"}, time.Thursday: {"09:00-18:00"},
-			time.Friday: {"22:00-02:00", "09:00-18:00"},
+		Location: zone("America/Sao_Paulo"),
+		Weekly: [7][]Range{
+			time.Monday: ranges("09:00-18:00"), time.Thursday: ranges("09:00-18:00"),
+			time.Friday: ranges("22:00-02:00", "09:00-18:00"),
 		},
-		Closed:  []string{"2026-11-14", "2026-11-20"},
-		Special: map[string][]string{"2026-12-24": {"09:00-24:00"}, "2026-12-25": {}},
+		Closed:  []Date{date("2026-11-14"), date("2026-11-20")},
+		Special: map[Date][]Range{date("2026-12-24"): ranges("09:00-24:00"), date("2026-12-25"): {}},
 	},
 	"never": {},
 }
@@ -94,8 +122,8 @@ func TestCalendar(t *testing.T) {
 		{"never", "never opens", "2026-01-01T00:00:00Z", false, ""},
 	}
 	calendars := make(map[string]*Calendar)
-	for name, spec := range calendarSpecs {
-		cal, err := NewCalendar(spec)
+	for name, hours := range calendarHours {
+		cal, err := NewCalendar(hours)
 		if err != nil {
 			t.Fatalf("NewCalendar(%s): %v", name, err)
 		}
@@ -120,52 +148,137 @@ func TestCalendar(t *testing.T) {
 }
 
 func TestCalendarLocation(t *testing.T) {
-	cal, err := NewCalendar(HoursSpec{Timezone: "America/Sao_Paulo"})
+	cal, err := NewCalendar(Hours{Location: zone("America/Sao_Paulo")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := cal.Location().String(); got != "America/Sao_Paulo" {
 		t.Errorf("Location() = %s", got)
 	}
-	cal, err = NewCalendar(HoursSpec{})
+	cal, err = NewCalendar(Hours{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cal.Location() != time.UTC {
-		t.Errorf("empty zone: Location() = %s, want UTC", cal.Location())
+		t.Errorf("no zone: Location() = %s, want UTC", cal.Location())
+	}
+}
+
+func TestRangeText(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Range
+		crosses bool
+		err     string // a part of the error; empty: none
+	}{
+		{in: "09:00-18:00", want: Range{9 * 60, 18 * 60}},
+		{in: "22:00-02:00", want: Range{22 * 60, 2 * 60}, crosses: true},
+		{in: "18:30-00:00", want: Range{18*60 + 30, 0}, crosses: true},
+		{in: "18:30-24:00", want: Range{18*60 + 30, 24 * 60}},
+		{in: "00:00-24:00", want: Range{0, 24 * 60}},
+		{in: "9-18", err: `"9-18" is not a HH:MM-HH:MM range`},
+		{in: "09:00", err: "is not a HH:MM-HH:MM range"},
+		{in: "09:00 - 18:00", err: "is not a HH:MM-HH:MM range"},
+		{in: "25:00-26:00", err: "is not a HH:MM-HH:MM range"},
+		{in: "09:60-10:00", err: "is not a HH:MM-HH:MM range"},
+		{in: "+9:00-18:00", err: "is not a HH:MM-HH:MM range"},
+		{in: "24:30-01:00", err: "is not a HH:MM-HH:MM range"},
+		{in: "24:00-02:00", err: "is not within a day"},
+		{in: "09:00-09:00", err: "range 09:00-09:00 starts and ends at the same time"},
+		{in: "00:00-00:00", err: "starts and ends at the same time"},
+	}
+	for _, tt := range tests {
+		var got Range
+		err := got.UnmarshalText([]byte(tt.in))
+		switch {
+		case tt.err != "":
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("UnmarshalText(%q) error = %v, want one containing %q", tt.in, err, tt.err)
+			}
+		case err != nil:
+			t.Errorf("UnmarshalText(%q): %v", tt.in, err)
+		case got != tt.want || got.CrossesMidnight() != tt.crosses:
+			t.Errorf("UnmarshalText(%q) = %+v (crosses midnight: %v), want %+v (%v)", tt.in, got, got.CrossesMidnight(), tt.want, tt.crosses)
+		case got.String() != tt.in:
+			t.Errorf("Range(%q).String() = %q", tt.in, got.String())
+		}
+	}
+}
+
+func TestDateText(t *testing.T) {
+	if got := date("2026-02-28"); got != (Date{2026, time.February, 28}) || got.String() != "2026-02-28" {
+		t.Errorf("date(2026-02-28) = %+v (%s)", got, got)
+	}
+	for _, in := range []string{"2026-02-30", "24/12/2026", "2026-1-5", ""} {
+		var d Date
+		if err := d.UnmarshalText([]byte(in)); err == nil || !strings.Contains(err.Error(), "is not a YYYY-MM-DD date") {
+			t.Errorf("UnmarshalText(%q) error = %v", in, err)
+		}
 	}
 }
 
 func TestNewCalendarErrors(t *testing.T) {
-	monday := func(ranges ...string) map[time.Weekday][]string {
-		return map[time.Weekday][]string{time.Monday: ranges}
-	}
+	monday := func(list ...Range) [7][]Range { return [7][]Range{time.Monday: list} }
+	christmas := date("2026-12-25")
 	tests := []struct {
-		name string
-		spec HoursSpec
-		want string // a part of the message
+		name  string
+		hours Hours
+		want  []HoursProblem
 	}{
-		{"unknown zone", HoursSpec{Timezone: "Mars/Olympus"}, `"Mars/Olympus"`},
-		{"machine zone", HoursSpec{Timezone: "Local"}, `"Local"`},
-		{"no minutes", HoursSpec{Weekly: monday("9-18")}, `Monday: invalid range "9-18"`},
-		{"hour 25", HoursSpec{Weekly: monday("25:00-26:00")}, `"25:00-26:00"`},
-		{"start at 24:00", HoursSpec{Weekly: monday("24:00-02:00")}, `"24:00-02:00"`},
-		{"minute 60", HoursSpec{Weekly: monday("09:60-10:00")}, `"09:60-10:00"`},
-		{"empty", HoursSpec{Weekly: monday("09:00-09:00")}, `empty range "09:00-09:00"`},
-		{"overlap", HoursSpec{Weekly: monday("11:00-13:00", "09:00-12:00")}, "ranges 09:00-12:00 and 11:00-13:00 overlap"},
-		{"overnight overlap", HoursSpec{Weekly: monday("22:00-02:00", "23:00-24:00")}, "ranges 22:00-02:00 and 23:00-24:00 overlap"},
-		{"bad weekday", HoursSpec{Weekly: map[time.Weekday][]string{7: {"09:00-10:00"}}}, "invalid weekday 7"},
-		{"bad closed date", HoursSpec{Closed: []string{"2026-02-30"}}, `closed: invalid date "2026-02-30"`},
-		{"bad special date", HoursSpec{Special: map[string][]string{"24/12/2026": nil}}, `special: invalid date "24/12/2026"`},
-		{"bad special range", HoursSpec{Special: map[string][]string{"2026-12-24": {"09:00"}}}, `special 2026-12-24: invalid range "09:00"`},
-		{"closed and special", HoursSpec{Closed: []string{"2026-12-25"}, Special: map[string][]string{"2026-12-25": {"09:00-10:00"}}}, "2026-12-25 is both closed and special"},
+		{"empty", Hours{Weekly: monday(Range{600, 600})},
+			[]HoursProblem{{List: ListWeekly, Weekday: time.Monday, Index: 0, Message: "range 10:00-10:00 starts and ends at the same time"}}},
+		{"out of the day", Hours{Weekly: monday(ranges("09:00-10:00")[0], Range{-5, 30}, Range{1440, 60}, Range{60, 1441})},
+			[]HoursProblem{
+				{List: ListWeekly, Weekday: time.Monday, Index: 1, Message: "range of minutes -5-30 is not within a day (a start from 0 to 1439, an end from 0 to 1440)"},
+				{List: ListWeekly, Weekday: time.Monday, Index: 2, Message: "range of minutes 1440-60 is not within a day (a start from 0 to 1439, an end from 0 to 1440)"},
+				{List: ListWeekly, Weekday: time.Monday, Index: 3, Message: "range of minutes 60-1441 is not within a day (a start from 0 to 1439, an end from 0 to 1440)"},
+			}},
+		{"overlap", Hours{Weekly: monday(ranges("11:00-13:00", "09:00-12:00")...)},
+			[]HoursProblem{{List: ListWeekly, Weekday: time.Monday, Index: 1, Message: "range 09:00-12:00 overlaps 11:00-13:00"}}},
+		{"overlap past a shorter range", Hours{Weekly: monday(ranges("08:00-20:00", "09:00-10:00", "11:00-12:00")...)},
+			[]HoursProblem{
+				{List: ListWeekly, Weekday: time.Monday, Index: 1, Message: "range 09:00-10:00 overlaps 08:00-20:00"},
+				{List: ListWeekly, Weekday: time.Monday, Index: 2, Message: "range 11:00-12:00 overlaps 08:00-20:00"},
+			}},
+		{"overnight overlap", Hours{Weekly: monday(ranges("22:00-02:00", "23:00-24:00")...)},
+			[]HoursProblem{{List: ListWeekly, Weekday: time.Monday, Index: 1, Message: "range 23:00-24:00 overlaps 22:00-02:00"}}},
+		{"duplicate", Hours{Weekly: monday(ranges("09:00-12:00", "14:00-18:00", "09:00-12:00")...)},
+			[]HoursProblem{{List: ListWeekly, Weekday: time.Monday, Index: 2, Message: "duplicate range 09:00-12:00"}}},
+		{"midnight written twice", Hours{Weekly: monday(ranges("18:00-00:00", "18:00-24:00")...)},
+			[]HoursProblem{{List: ListWeekly, Weekday: time.Monday, Index: 1, Message: "duplicate range 18:00-24:00"}}},
+		{"closed date that does not exist", Hours{Closed: []Date{{2026, time.February, 30}}},
+			[]HoursProblem{{List: ListClosed, Date: Date{2026, time.February, 30}, Index: 0, Message: "not a day of the calendar"}}},
+		{"closed twice", Hours{Closed: []Date{christmas, christmas}},
+			[]HoursProblem{{List: ListClosed, Date: christmas, Index: 1, Message: "listed twice"}}},
+		{"special date that does not exist", Hours{Special: map[Date][]Range{{2026, 13, 1}: nil}},
+			[]HoursProblem{{List: ListSpecial, Date: Date{2026, 13, 1}, Index: -1, Message: "not a day of the calendar"}}},
+		{"special overlap", Hours{Special: map[Date][]Range{christmas: ranges("09:00-12:00", "10:00-11:00")}},
+			[]HoursProblem{{List: ListSpecial, Date: christmas, Index: 1, Message: "range 10:00-11:00 overlaps 09:00-12:00"}}},
+		{"closed and special", Hours{Closed: []Date{christmas}, Special: map[Date][]Range{christmas: ranges("09:00-10:00")}},
+			[]HoursProblem{{List: ListSpecial, Date: christmas, Index: -1, Message: "the date is both closed and special: keep one"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewCalendar(tt.spec)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("NewCalendar() error = %v, want one containing %s", err, tt.want)
+			cal, err := NewCalendar(tt.hours)
+			hoursErr, ok := err.(*HoursError)
+			if cal != nil || !ok {
+				t.Fatalf("NewCalendar() = %v, %v; want an *HoursError", cal, err)
+			}
+			if !reflect.DeepEqual(hoursErr.Problems, tt.want) {
+				t.Errorf("problems:\n got %+v\nwant %+v", hoursErr.Problems, tt.want)
 			}
 		})
+	}
+}
+
+func TestHoursErrorText(t *testing.T) {
+	_, err := NewCalendar(Hours{
+		Weekly:  [7][]Range{time.Monday: ranges("09:00-12:00", "11:00-13:00")},
+		Closed:  []Date{date("2026-12-25"), date("2026-12-25")},
+		Special: map[Date][]Range{date("2026-12-24"): ranges("09:00-12:00", "09:00-12:00")},
+	})
+	want := "hours: Monday: range 11:00-13:00 overlaps 09:00-12:00; closed 2026-12-25: listed twice; special 2026-12-24: duplicate range 09:00-12:00"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant %s", err, want)
 	}
 }

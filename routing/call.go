@@ -60,16 +60,17 @@ type CallOffer struct {
 	Messages              CallMessages
 }
 
-// CallMessages are the texts of the call option.
+// CallMessages are the texts of the call option. The yaml tags are their
+// keys in the configuration file, which decodes straight into this type.
 type CallMessages struct {
-	Choose        string // chat or phone?
-	Chat          string // the chat choice's title
-	Phone         string // the phone choice's title
-	AskNumber     string // which number should we call?
-	UseThisNumber string // the title of the "this number" choice
-	Confirmed     string // the provider accepted: we will call you
-	Apology       string // the provider failed: sorry; the chat is offered
-	OfferChat     string // the chat offered after the tries ran out (empty: Apology)
+	Choose        string `yaml:"choose"`          // chat or phone?
+	Chat          string `yaml:"chat"`            // the chat choice's title
+	Phone         string `yaml:"phone"`           // the phone choice's title
+	AskNumber     string `yaml:"ask_number"`      // which number should we call?
+	UseThisNumber string `yaml:"use_this_number"` // the title of the "this number" choice
+	Confirmed     string `yaml:"confirmed"`       // the provider accepted: we will call you
+	Apology       string `yaml:"apology"`         // the provider failed: sorry; the chat is offered
+	OfferChat     string `yaml:"offer_chat"`      // the chat offered after the tries ran out (empty: Apology)
 }
 
 // CallState is a conversation's call exchange.

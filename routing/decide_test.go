@@ -29,7 +29,7 @@ var testMessages = Messages{
 
 func testRules(t *testing.T, change func(*Rules)) *Rules {
 	t.Helper()
-	cal, err := NewCalendar(HoursSpec{Weekly: everyWeekday("09:00-18:00")})
+	cal, err := NewCalendar(Hours{Weekly: everyWeekday("09:00-18:00")})
 	if err != nil {
 		t.Fatal(err)
 	}

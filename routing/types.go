@@ -246,21 +246,22 @@ const (
 	AfterHoursReject AfterHours = "reject" // the off-hours message; the bot continues
 )
 
-// Messages are a channel's configured texts.
+// Messages are a channel's configured texts. The yaml tags are their keys
+// in the configuration file, which decodes straight into this type.
 type Messages struct {
-	Offer          string // after hours: no agent online, do you want to wait?
-	Yes            string // the "wait" choice's title
-	No             string // the "no thanks" choice's title
-	Attention      string // after yes: you are in line
-	Declined       string // after no
-	Transferred    string // referral inside hours
-	AlreadyWaiting string // a second referral while waiting
-	AgentAvailable string // an agent is available now
-	OffHours       string // after_hours: reject
-	KeptForAgent   string // direct mode: a message while waiting (at most once per AckInterval)
-	Assigned       string // an agent took it; "{agent}" is replaced by the agent's name
-	Closed         string // an agent closed it
-	HandedBack     string // an agent handed it back to the bot
+	Offer          string `yaml:"offer"`           // after hours: no agent online, do you want to wait?
+	Yes            string `yaml:"yes"`             // the "wait" choice's title
+	No             string `yaml:"no"`              // the "no thanks" choice's title
+	Attention      string `yaml:"attention"`       // after yes: you are in line
+	Declined       string `yaml:"declined"`        // after no
+	Transferred    string `yaml:"transferred"`     // referral inside hours
+	AlreadyWaiting string `yaml:"already_waiting"` // a second referral while waiting
+	AgentAvailable string `yaml:"agent_available"` // an agent is available now
+	OffHours       string `yaml:"off_hours"`       // after_hours: reject
+	KeptForAgent   string `yaml:"kept_for_agent"`  // direct mode: a message while waiting (at most once per AckInterval)
+	Assigned       string `yaml:"assigned"`        // an agent took it; "{agent}" is replaced by the agent's name
+	Closed         string `yaml:"closed"`          // an agent closed it
+	HandedBack     string `yaml:"handed_back"`     // an agent handed it back to the bot
 }
 
 // Choice ids the gateway itself puts on buttons; a tap comes back as the

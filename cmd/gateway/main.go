@@ -1,7 +1,7 @@
 // Command gateway runs the channel gateway.
 //
 //	gateway serve --config config/example.yaml   run it
-//	gateway check --config config/example.yaml   validate a config and exit 0 or 1
+//	gateway check [--config] config/example.yaml validate a config and exit 0 or 1
 //	gateway try --config F --channel ID [--at "2026-11-21 22:00"] [--log FILE]
 //	                                             chat as a user of a channel, in-process
 //	gateway hours --config F [--channel ID] [--week 2026-12-21]
@@ -29,9 +29,13 @@ import (
 
 const usage = `usage: gateway <command> [--config FILE] [flags]
 
+FILE defaults to config/example.yaml. Exit status: 0 done, 1 failed
+(such as an invalid configuration), 2 bad usage; -h prints this.
+
 commands:
   serve   run the gateway
-  check   validate the configuration and exit 0 (valid) or 1
+  check   [FILE] validate the configuration (--config FILE, or FILE) and
+          exit 0 (valid) or 1, printing each problem as file:line: path: message
   try     --channel ID [--at "YYYY-MM-DD HH:MM"] [--log FILE]
           run the whole gateway in this process (embedded Redis unless the
           config names one, a fake Graph API, the configured bot) and chat
@@ -55,8 +59,19 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve", "check", "try", "hours":
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Parse's own messages are replaced by ours, with the usage on stdout
+	// for -h and on stderr for a mistake.
+	fs.SetOutput(io.Discard)
 	path := fs.String("config", "config/example.yaml", "configuration file")
 	var channel, at, week, logFile string
 	switch cmd {
@@ -68,7 +83,34 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fs.StringVar(&channel, "channel", "", "print only this channel")
 		fs.StringVar(&week, "week", "", "any day of the week to print, YYYY-MM-DD (default this week)")
 	}
+	printUsage := func(w io.Writer) {
+		fmt.Fprintf(w, "%s\nflags of %s:\n", usage, cmd)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout)
+			return 0
+		}
+		fmt.Fprintf(stderr, "%s: %v\n\n", cmd, err)
+		printUsage(stderr)
+		return 2
+	}
+	rest := fs.Args()
+	if cmd == "check" && len(rest) > 0 {
+		configSet := false
+		fs.Visit(func(f *flag.Flag) { configSet = configSet || f.Name == "config" })
+		if configSet {
+			fmt.Fprintf(stderr, "check: the file is given twice (--config %s and %s): give one\n\n", *path, rest[0])
+			printUsage(stderr)
+			return 2
+		}
+		*path, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n\n", cmd, rest[0])
+		printUsage(stderr)
 		return 2
 	}
 	switch cmd {
@@ -87,11 +129,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return try(*path, gateway.TryOptions{Channel: channel, At: at, In: stdin, Out: stdout, Echo: !isTerminal(stdin)}, logFile, stderr)
-	case "hours":
+	default: // hours
 		return hours(*path, channel, week, stdout, stderr)
 	}
-	fmt.Fprint(stderr, usage)
-	return 2
 }
 
 // serve runs the gateway until SIGINT or SIGTERM, then shuts it down in order.
