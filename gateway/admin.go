@@ -26,6 +26,7 @@ func (a *App) registerAdminAPI(e *echo.Echo) {
 	g.GET("/stats", a.stats)
 	g.GET("/reports/sessions", a.sessionsReport)
 	g.DELETE("/contacts/:channel/:user", a.eraseContact)
+	g.POST("/conversations/:id/release", a.adminRelease)
 }
 
 // authenticateAdmin checks "Authorization: Bearer <admin_token>" in
@@ -50,7 +51,14 @@ type channelStats struct {
 	OldestWaitSeconds  float64    `json:"oldest_wait_seconds"`
 	AgentsOnline       int        `json:"agents_online"`
 	Today              dayStats   `json:"today"`
+	// DeadLetters counts the events set aside on the channel's dead-letter
+	// list (deadletter.go); RecentDeadLetters are the newest few.
+	DeadLetters       int64              `json:"dead_letters"`
+	RecentDeadLetters []queue.DeadLetter `json:"recent_dead_letters"`
 }
+
+// recentDeadLetters is how many dead letters the stats list per channel.
+const recentDeadLetters = 5
 
 // dayStats is what happened on a channel today, in the channel's zone.
 type dayStats struct {
@@ -88,6 +96,9 @@ func (a *App) stats(c echo.Context) error {
 		if len(head) == 1 {
 			since := head[0].Since.UTC()
 			st.OldestWaitingSince, st.OldestWaitSeconds = &since, now.Sub(since).Seconds()
+		}
+		if st.DeadLetters, st.RecentDeadLetters, err = a.engine.store.DeadLetters(ctx, id, recentDeadLetters); err != nil {
+			return err
 		}
 		day := ch.day(now)
 		d, err := a.engine.store.DailyStats(ctx, id, day)
@@ -310,6 +321,9 @@ func (a *App) eraseContact(c echo.Context) error {
 		return err
 	}
 	erased.Tasks = tasks
+	if _, err := a.engine.store.EraseDeadLetters(ctx, convID); err != nil {
+		return err
+	}
 	a.log.InfoContext(ctx, "contact data erased", "audit", "erasure", "channel", channel, "conversation", convID,
 		"keys", erased.Keys, "entries", erased.Entries, "sessions", erased.Sessions, "tasks", erased.Tasks)
 	return c.JSON(http.StatusOK, map[string]any{"conversation": convID, "erased": erased})

@@ -127,6 +127,9 @@ func (a *App) listQueue(c echo.Context) error {
 			if err != nil {
 				return err
 			}
+			if rec.State != routing.StateWaiting || rec.WaitingSince.IsZero() {
+				continue // a stale line entry: claiming it drops it
+			}
 			out = append(out, a.toJSON(rec, int64(i+1)))
 		}
 	}

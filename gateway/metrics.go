@@ -41,6 +41,8 @@ type metrics struct {
 	reach *reachMetrics // call.go
 
 	ops *opsMetrics // opsmetrics.go
+
+	guard *guardMetrics // guard.go
 }
 
 func newMetrics() *metrics {
@@ -52,6 +54,7 @@ func newMetrics() *metrics {
 		registry: r,
 		reach:    newReachMetrics(r),
 		ops:      newOpsMetrics(r),
+		guard:    newGuardMetrics(r),
 		httpRequests: f(prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_http_requests_total", Help: "HTTP requests by route, method and status.",
 		}, []string{"route", "method", "status"})).(*prometheus.CounterVec),
@@ -74,7 +77,7 @@ func newMetrics() *metrics {
 			Name: "switchboard_events_processed_total", Help: "Inbound events processed, by kind.",
 		}, []string{"kind"})).(*prometheus.CounterVec),
 		eventsDropped: f(prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "switchboard_events_dropped_total", Help: "Inbound events that failed for a reason other than an outage and were dropped (logged with their id).",
+			Name: "switchboard_events_dropped_total", Help: "Inbound events whose processing panicked or failed for a reason other than an outage, set aside on the dead-letter list (logged with a hash of their id).",
 		})).(prometheus.Counter),
 		eventLatency: f(prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "switchboard_event_processing_seconds", Help: "Time to process one inbound event (bot call included).", Buckets: latency,

@@ -65,7 +65,7 @@ const (
 
 func newProcessor(process func(context.Context, string) error, pending func(context.Context, int) ([]string, error),
 	tasks *queue.Tasks, log *slog.Logger, workers, buffer int) *processor {
-	p := &processor{process: process, pending: pending, tasks: tasks, log: log,
+	p := &processor{process: processRecovering(process), pending: pending, tasks: tasks, log: log,
 		queue: make(chan string, buffer), done: make(chan struct{}), queued: map[string]struct{}{}}
 	for range max(workers, 1) {
 		p.wg.Add(1)

@@ -123,7 +123,8 @@ func (a *App) webhook(c echo.Context) error {
 		return reject("read_error", errBadRequest("body could not be read"))
 	}
 	s := a.engine.setup.Load()
-	if !meta.VerifySignature(body, c.Request().Header.Get("X-Hub-Signature-256"), s.secrets[p]...) {
+	secret, ok := meta.MatchSecret(body, c.Request().Header.Get(meta.SignatureHeader), s.secrets[p]...)
+	if !ok {
 		return reject("signature", errBadSignature)
 	}
 	events, err := parser.Parse(body)
@@ -137,15 +138,19 @@ func (a *App) webhook(c echo.Context) error {
 			a.unknownAccount(p, ev.Account)
 			continue
 		}
+		if !signedBy(ch, secret) {
+			a.foreignEntry(c.Request().Context(), ch, ev)
+			continue
+		}
 		ev.Channel = ch.id
 		if ev.User.ID == "" {
 			// Account-level notices (WhatsApp value.errors[]) have no conversation.
-			a.log.Warn("platform error notice", "channel", ch.id, "event_id", ev.ID, "errors", ev.Errors)
+			a.log.Warn("platform error notice", "channel", ch.id, "event_hash", logID(ev.ID), "errors", ev.Errors)
 			continue
 		}
 		res, err := a.engine.Ingest(c.Request().Context(), ev)
 		if err != nil {
-			a.log.Error("event not stored; answering 503 so Meta retries", "channel", ch.id, "event_id", ev.ID, "err", err)
+			a.log.Error("event not stored; answering 503 so Meta retries", "channel", ch.id, "event_hash", logID(ev.ID), "err", err)
 			return reject("unavailable", errUnavailable)
 		}
 		if res != queue.AcceptedNew { // a redelivery, processed or still in the inbox

@@ -30,13 +30,22 @@ func Sign(body []byte, secret string) string {
 // with every non-ASCII rune written as \uXXXX (lowercase hex, UTF-16
 // surrogate pairs above U+FFFF). Empty secrets never match.
 func VerifySignature(body []byte, header string, secrets ...string) bool {
+	_, ok := MatchSecret(body, header, secrets...)
+	return ok
+}
+
+// MatchSecret is VerifySignature that also says which secret signed the
+// body, so the caller can accept only the entries of that secret's
+// channels: with several apps, a valid signature under one app's secret
+// says nothing about another app's accounts.
+func MatchSecret(body []byte, header string, secrets ...string) (string, bool) {
 	hexSum, ok := strings.CutPrefix(header, "sha256=")
 	if !ok {
-		return false
+		return "", false
 	}
 	want, err := hex.DecodeString(hexSum)
 	if err != nil || len(want) != sha256.Size {
-		return false
+		return "", false
 	}
 	var escaped []byte
 	for _, secret := range secrets {
@@ -44,16 +53,16 @@ func VerifySignature(body []byte, header string, secrets ...string) bool {
 			continue
 		}
 		if macEqual(body, secret, want) {
-			return true
+			return secret, true
 		}
 		if escaped == nil && !isASCII(body) {
 			escaped = escapeUnicode(body)
 		}
 		if escaped != nil && macEqual(escaped, secret, want) {
-			return true
+			return secret, true
 		}
 	}
-	return false
+	return "", false
 }
 
 func macEqual(body []byte, secret string, want []byte) bool {
