@@ -40,13 +40,13 @@ func counterValue(fams map[string]*dto.MetricFamily, name string, labels map[str
 // A second WhatsApp channel of another Meta app, added by a reload.
 const (
 	twoPhoneID = "106540352249999"
-	twoSecret  = "two-secret"
+	twoSecret  = "two-secret-test-0123456789"
 	twoChannel = `  - id: wa-two
     type: whatsapp
     phone_number_id: "106540352249999"
-    app_secret: two-secret
-    verify_token: two-verify
-    access_token: two-access
+    app_secret: two-secret-test-0123456789
+    verify_token: two-verify-test-0123456789
+    access_token: two-access-test-0123456789
 `
 )
 
@@ -303,7 +303,7 @@ func TestReloadReleasesRemovedAgentsConversations(t *testing.T) {
 	}
 
 	// bruno is replaced by carla.
-	replaced := strings.Replace(testConfig, "  - id: bruno\n    name: Bruno\n    token: bruno-token\n", "  - id: carla\n    name: Carla\n    token: carla-token\n", 1)
+	replaced := strings.Replace(testConfig, "  - id: bruno\n    name: Bruno\n    token: "+brunoTok+"\n", "  - id: carla\n    name: Carla\n    token: carla-token-test-0123456789\n", 1)
 	o.write(replaced, "")
 	status, res := o.reload()
 	if status != http.StatusOK || fmt.Sprint(res["released"]) != "["+first.conv()+"]" {
@@ -313,7 +313,7 @@ func TestReloadReleasesRemovedAgentsConversations(t *testing.T) {
 	if p := o.position(first.conv()); p != 1 {
 		t.Errorf("released conversation at position %d, want 1", p)
 	}
-	o.apiJSON(http.MethodPost, "/api/v1/queue/claim", "carla-token", nil, http.StatusOK, &got)
+	o.apiJSON(http.MethodPost, "/api/v1/queue/claim", "carla-token-test-0123456789", nil, http.StatusOK, &got)
 	if got.ID != first.conv() || got.AssignedTo == nil || *got.AssignedTo != "carla" {
 		t.Errorf("carla claimed %+v, want %s", got, first.conv())
 	}
