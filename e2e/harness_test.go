@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"switchboard/channels/meta"
+	"switchboard/internal/testkit"
 	"switchboard/queue"
 )
 
@@ -364,7 +365,42 @@ func (g *Gateway) do(t *testing.T, method, path, token string, header http.Heade
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	if strings.HasPrefix(path, "/api/v1/") {
+		g.openAPI(t).Check(t, req, body, resp, data)
+	}
 	return resp.StatusCode, data
+}
+
+// openAPI is the checker of the OpenAPI document the gateway serves (the
+// same binary every test runs, so it is fetched once): every /api/v1
+// exchange is checked against it, so the document cannot drift from the
+// server unnoticed.
+func (g *Gateway) openAPI(t *testing.T) *testkit.OpenAPIChecker {
+	t.Helper()
+	servedOpenAPI.once.Do(func() {
+		servedOpenAPI.checker, servedOpenAPI.err = func() (*testkit.OpenAPIChecker, error) {
+			resp, err := g.http.Get(g.URL + "/api/v1/openapi.yaml")
+			if err != nil {
+				return nil, err
+			}
+			defer resp.Body.Close()
+			spec, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				return nil, fmt.Errorf("GET /api/v1/openapi.yaml: %d %v", resp.StatusCode, err)
+			}
+			return testkit.ParseOpenAPI(spec)
+		}()
+	})
+	if servedOpenAPI.err != nil {
+		t.Fatal(servedOpenAPI.err)
+	}
+	return servedOpenAPI.checker
+}
+
+var servedOpenAPI struct {
+	once    sync.Once
+	checker *testkit.OpenAPIChecker
+	err     error
 }
 
 func (g *Gateway) get(t *testing.T, path, token string) (int, []byte) {

@@ -467,5 +467,6 @@ func (g *Gateway) getWithType(t *testing.T, path, token string) (int, []byte, st
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	g.openAPI(t).Check(t, req, nil, resp, body)
 	return resp.StatusCode, body, resp.Header.Get("Content-Type")
 }
