@@ -14,7 +14,6 @@ package testkit
 import (
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -446,5 +445,8 @@ func writeError(w http.ResponseWriter, e GraphError) {
 	io.WriteString(w, e.JSON())
 }
 
-// errNoFile is why an upload without its file part is refused.
-var errNoFile = errors.New("the file part is missing")
+// Always is a Responder answering every call with status and body: a
+// captured Meta answer, or something Meta never sends (an HTML 502).
+func Always(status int, body string) Responder {
+	return func(int, Send) (int, string) { return status, body }
+}

@@ -77,7 +77,7 @@ func (g *Graph) serveUpload(w http.ResponseWriter, r *http.Request, account stri
 	}
 	f, hdr, err := r.FormFile(fileField)
 	if err != nil {
-		writeError(w, ErrInvalidParameter.With(fmt.Sprintf("%s: %v", fileField, errNoFile)))
+		writeError(w, ErrInvalidParameter.With("the file part "+fileField+" is missing"))
 		return
 	}
 	defer f.Close()
