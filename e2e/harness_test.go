@@ -291,7 +291,7 @@ func newGraph(t *testing.T, secrets map[string]string) *testkit.Graph {
 	for ch, info := range channelInfos {
 		accounts = append(accounts, testkit.Account{Platform: info.platform, ID: info.account, Token: secrets[ch+".access"]})
 	}
-	return testkit.NewGraph(t, testkit.WithAccounts(accounts...))
+	return testkit.NewGraph(t, testkit.Accounts(accounts...))
 }
 
 func randomHex(n int) string {

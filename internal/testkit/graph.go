@@ -51,8 +51,8 @@ func CountOnly() Option { return func(g *Graph) { g.countOnly = true } }
 // Listener serves the fake on l instead of a fresh loopback port.
 func Listener(l net.Listener) Option { return func(g *Graph) { g.listener = l } }
 
-// Now sets the clock that stamps arrivals (default time.Now).
-func Now(now func() time.Time) Option { return func(g *Graph) { g.now = now } }
+// ArrivalClock sets the clock that stamps arrivals (default time.Now).
+func ArrivalClock(now func() time.Time) Option { return func(g *Graph) { g.now = now } }
 
 // Account is a business account the fake knows: sends to /<ID>/messages,
 // or to /me/messages with Token, are answered as Platform does. An account
@@ -64,10 +64,12 @@ type Account struct {
 	Token    string // access token; "" accepts any
 }
 
-// WithAccounts registers accounts. Without them a call is WhatsApp when
-// its body says messaging_product "whatsapp", else Messenger, and any token
-// is accepted.
-func WithAccounts(accounts ...Account) Option {
+// Accounts registers the business accounts. Once there are some, a call for
+// another id is refused (code 100, subcode 33), and so is a call to
+// /me/messages whose token is no account's (code 190). Without them a call
+// is WhatsApp when its body says messaging_product "whatsapp", else
+// Messenger, and any token is accepted.
+func Accounts(accounts ...Account) Option {
 	return func(g *Graph) { g.accounts = append(g.accounts, accounts...) }
 }
 
@@ -241,6 +243,8 @@ func (g *Graph) Uploads() []Upload {
 	return append([]Upload(nil), g.uploads...)
 }
 
+var _ http.Handler = (*Graph)(nil)
+
 // version matches a Graph API version path segment.
 var version = regexp.MustCompile(`^v[0-9]+(\.[0-9]+)?$`)
 
@@ -266,17 +270,37 @@ func (g *Graph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// account resolves the account a call is for and checks its token.
-func (g *Graph) account(id, authorization string, whatsapp bool) (Account, bool) {
+// account resolves the account a call is for, refusing an unknown account
+// or a wrong token.
+func (g *Graph) account(id, authorization string, whatsapp bool) (Account, *GraphError) {
 	for _, a := range g.accounts {
-		if a.ID == id || (id == "me" && a.Token != "" && authorization == "Bearer "+a.Token) {
-			return a, a.Token == "" || authorization == "Bearer "+a.Token
+		token := a.Token == "" || authorization == "Bearer "+a.Token
+		switch {
+		case a.ID == id && !token:
+			return a, &ErrTokenExpired
+		case a.ID == id || (id == "me" && a.Token != "" && token):
+			return a, nil
 		}
 	}
-	if whatsapp {
-		return Account{Platform: channels.WhatsApp, ID: id}, true
+	switch {
+	case len(g.accounts) > 0 && id == "me":
+		return Account{}, &ErrTokenExpired
+	case len(g.accounts) > 0:
+		return Account{}, &ErrUnknownObject
+	case whatsapp:
+		return Account{Platform: channels.WhatsApp, ID: id}, nil
 	}
-	return Account{Platform: channels.Messenger, ID: id}, true
+	return Account{Platform: channels.Messenger, ID: id}, nil
+}
+
+// programmedFailure returns the FailNext error when a failure is left.
+func (g *Graph) programmedFailure() (GraphError, bool) {
+	if g.failing.Load() <= 0 || g.failing.Add(-1) < 0 {
+		return GraphError{}, false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.failWith, true
 }
 
 // countBody is what CountOnly reads of a send.
@@ -305,9 +329,11 @@ func (g *Graph) serveSend(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	s := decodeSend(body)
 	s.Method, s.Path, s.Authorization, s.ContentType, s.At = r.Method, r.URL.Path, auth, r.Header.Get("Content-Type"), at
-	acct, tokenOK := g.account(id, auth, s.Platform == channels.WhatsApp)
-	s.Platform, s.Account = acct.Platform, acct.ID
-	status, answer := g.answer(n, &s, tokenOK)
+	acct, refused := g.account(id, auth, s.Platform == channels.WhatsApp)
+	if refused == nil {
+		s.Platform, s.Account = acct.Platform, acct.ID
+	}
+	status, answer := g.answer(n, &s, refused)
 	s.Status = status
 	g.mu.Lock()
 	g.reqs = append(g.reqs, s)
@@ -322,16 +348,13 @@ func (g *Graph) serveSend(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 // answer decides the status and body of a decoded send, setting s.MessageID
-// and s.Error.
-func (g *Graph) answer(n int, s *Send, tokenOK bool) (int, string) {
-	if !tokenOK {
-		s.Error = &ErrTokenExpired
-		return ErrTokenExpired.Status, ErrTokenExpired.JSON()
+// and s.Error; refused is the account's refusal, if any.
+func (g *Graph) answer(n int, s *Send, refused *GraphError) (int, string) {
+	if refused != nil {
+		s.Error = refused
+		return refused.Status, refused.JSON()
 	}
-	if g.failing.Load() > 0 && g.failing.Add(-1) >= 0 {
-		g.mu.Lock()
-		e := g.failWith
-		g.mu.Unlock()
+	if e, ok := g.programmedFailure(); ok {
 		s.Error = &e
 		return e.Status, e.JSON()
 	}
@@ -380,7 +403,7 @@ func (g *Graph) checkMedia(s *Send) *GraphError {
 func (g *Graph) serveCount(w http.ResponseWriter, id, auth string, body []byte, at time.Time) {
 	var b countBody
 	malformed := json.Unmarshal(body, &b) != nil
-	acct, tokenOK := g.account(id, auth, b.MessagingProduct == "whatsapp")
+	acct, refused := g.account(id, auth, b.MessagingProduct == "whatsapp")
 	to := strings.TrimPrefix(b.To, "+")
 	if to == "" {
 		to = b.Recipient.ID
@@ -390,16 +413,15 @@ func (g *Graph) serveCount(w http.ResponseWriter, id, auth string, body []byte, 
 		w.WriteHeader(e.Status)
 		io.WriteString(w, e.JSON())
 	}
-	switch {
-	case !tokenOK:
-		fail(ErrTokenExpired)
+	if refused != nil {
+		fail(*refused)
 		return
-	case g.failing.Load() > 0 && g.failing.Add(-1) >= 0:
-		g.mu.Lock()
-		e := g.failWith
-		g.mu.Unlock()
+	}
+	if e, ok := g.programmedFailure(); ok {
 		fail(e)
 		return
+	}
+	switch {
 	case malformed || to == "":
 		fail(ErrInvalidParameter)
 		return

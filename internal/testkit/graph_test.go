@@ -135,7 +135,7 @@ func TestWhatsAppSend(t *testing.T) {
 }
 
 func TestMessagingSend(t *testing.T) {
-	g := testkit.NewGraph(t, testkit.WithAccounts(
+	g := testkit.NewGraph(t, testkit.Accounts(
 		testkit.Account{Platform: channels.Messenger, ID: fbPage, Token: "fb-token"},
 		testkit.Account{Platform: channels.Instagram, ID: igID, Token: "ig-token"}))
 	body := `{"recipient":{"id":"7000000000000001"},"messaging_type":"MESSAGE_TAG","tag":"HUMAN_AGENT",
@@ -172,10 +172,24 @@ func TestMessagingSend(t *testing.T) {
 		t.Errorf("sender action: %d %v, sends %d", status, answer, len(g.To("7000000000000001")))
 	}
 
-	// A wrong token on a known account: 401, code 190.
-	status, answer = call(t, http.MethodPost, g.URL+"/"+fbPage+"/messages", "stale", "application/json", []byte(body))
-	if status != http.StatusUnauthorized || graphError(t, answer)["code"] != 190.0 {
-		t.Errorf("wrong token: %d %v", status, answer)
+	// A wrong token on a known account or on /me: 401, code 190; an
+	// unknown account: 400, code 100, subcode 33. None is a send.
+	for _, c := range []struct {
+		path, token   string
+		status        int
+		code, subcode float64
+	}{
+		{"/" + fbPage + "/messages", "stale", http.StatusUnauthorized, 190, 0},
+		{"/me/messages", "stale", http.StatusUnauthorized, 190, 0},
+		{"/999/messages", "fb-token", http.StatusBadRequest, 100, 33},
+	} {
+		status, answer = call(t, http.MethodPost, g.URL+c.path, c.token, "application/json", []byte(body))
+		if e := graphError(t, answer); status != c.status || e["code"] != c.code || (c.subcode != 0 && e["error_subcode"] != c.subcode) {
+			t.Errorf("%s with %q: %d %v", c.path, c.token, status, answer)
+		}
+	}
+	if n := len(g.To("7000000000000001")); n != 1 {
+		t.Errorf("%d sends to the user, want 1", n)
 	}
 }
 
@@ -411,7 +425,7 @@ func TestCountOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	g := testkit.NewGraph(t, testkit.CountOnly(), testkit.Listener(l), testkit.Now(func() time.Time { return at }))
+	g := testkit.NewGraph(t, testkit.CountOnly(), testkit.Listener(l), testkit.ArrivalClock(func() time.Time { return at }))
 	if g.URL != "http://"+l.Addr().String() {
 		t.Errorf("URL %s, want the listener's %s", g.URL, l.Addr())
 	}

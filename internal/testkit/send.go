@@ -3,7 +3,6 @@ package testkit
 import (
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"time"
 
@@ -276,5 +275,3 @@ func decodeMessaging(s *Send, w *wireSend) {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-
-var _ http.Handler = (*Graph)(nil)
