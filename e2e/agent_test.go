@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"switchboard/channels"
 )
 
 // claim takes the oldest waiting conversation as agent and checks it is
@@ -70,8 +72,8 @@ func TestAfterHoursStory(t *testing.T) {
 		t.Errorf("reply answer %+v", queued)
 	}
 	s := u.Receives(t, reply1)
-	if s.Type != "text" || s.Authorization != "Bearer "+g.Secrets[chClosed+".access"] {
-		t.Errorf("agent reply sent as %q with %q", s.Type, s.Authorization)
+	if s.Kind != "text" || s.Authorization != "Bearer "+g.Secrets[chClosed+".access"] {
+		t.Errorf("agent reply sent as %q with %q", s.Kind, s.Authorization)
 	}
 	g.mustAPI(t, http.StatusCreated, "ana", http.MethodPost, conv(u, "/notes"), map[string]string{"text": note}, nil)
 	g.mustAPI(t, http.StatusAccepted, "ana", http.MethodPost, conv(u, "/messages"), map[string]string{"text": reply2}, nil)
@@ -104,8 +106,8 @@ func TestAfterHoursStory(t *testing.T) {
 		t.Errorf("after close: state %q, assigned to %v", c.State, c.AssignedTo)
 	}
 	g.mustAPI(t, http.StatusConflict, "ana", http.MethodPost, conv(u, "/messages"), map[string]string{"text": "too late"}, nil)
-	for _, s := range g.Graph.All() {
-		if s.Text == note || slices.Contains(s.Titles, note) {
+	for _, s := range g.Graph.Requests() {
+		if s.Text == note || slices.ContainsFunc(s.Choices, func(c channels.Choice) bool { return c.Title == note }) {
 			t.Errorf("the note was sent to %s", s.To)
 		}
 	}

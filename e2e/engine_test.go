@@ -9,10 +9,11 @@ import (
 	"unicode/utf16"
 
 	"switchboard/channels/meta"
+	"switchboard/internal/testkit"
 )
 
 // offer refers the user on a closed channel and returns the offer sent.
-func offer(t *testing.T, u *User) Send {
+func offer(t *testing.T, u *User) testkit.Send {
 	t.Helper()
 	u.Says(t, "agent")
 	return u.Receives(t, txtOffer)
@@ -34,8 +35,8 @@ func TestReferralInsideHours(t *testing.T) {
 	u := g.newUser(chOpen)
 	u.Says(t, "I want a human agent please")
 	s := u.Receives(t, txtTransferred)
-	if s.Path != "/v24.0/"+channelInfos[chOpen].account+"/messages" || s.Type != "text" {
-		t.Errorf("transferred sent as %s %s, want a text to /v24.0/<phone_number_id>/messages", s.Type, s.Path)
+	if s.Path != "/v24.0/"+channelInfos[chOpen].account+"/messages" || s.Kind != "text" {
+		t.Errorf("transferred sent as %s %s, want a text to /v24.0/<phone_number_id>/messages", s.Kind, s.Path)
 	}
 	if s.Authorization != "Bearer "+g.Secrets[chOpen+".access"] {
 		t.Errorf("send Authorization %q, want the channel's access token", s.Authorization)
@@ -66,11 +67,11 @@ func TestAfterHoursWaitThenAgentOnline(t *testing.T) {
 	u.Says(t, "hello")
 	u.Receives(t, txtGreeting)
 	s := offer(t, u)
-	if s.Type != "interactive" || str(s.Body, "interactive", "type") != "button" {
-		t.Errorf("offer sent as type %q, want interactive reply buttons: %s", s.Type, s.Raw)
+	if s.Kind != "interactive" || s.Interactive != "button" {
+		t.Errorf("offer sent as type %q, want interactive reply buttons: %s", s.Kind, s.Body)
 	}
-	if !slices.Equal(s.Choices, []string{choiceWait, choiceNoWait}) || !slices.Equal(s.Titles, []string{txtYes, txtNo}) {
-		t.Errorf("offer buttons %v %v, want %v %v", s.Choices, s.Titles, []string{choiceWait, choiceNoWait}, []string{txtYes, txtNo})
+	if !slices.Equal(s.Choices, waitChoices) {
+		t.Errorf("offer buttons %v, want %v", s.Choices, waitChoices)
 	}
 	if c := g.conversation(t, u.ConversationID()); c.State != "asking" {
 		t.Errorf("state after the offer %q, want asking", c.State)
@@ -259,11 +260,11 @@ func TestMessengerOffer(t *testing.T) {
 	if s.Path != "/v24.0/me/messages" || s.Authorization != "Bearer "+g.Secrets[chFB+".access"] {
 		t.Errorf("offer sent to %s with %q, want /v24.0/me/messages with the page token", s.Path, s.Authorization)
 	}
-	if str(s.Body, "messaging_type") != "RESPONSE" {
-		t.Errorf("messaging_type %q, want RESPONSE", str(s.Body, "messaging_type"))
+	if s.MessagingType != "RESPONSE" {
+		t.Errorf("messaging_type %q, want RESPONSE", s.MessagingType)
 	}
-	if !slices.Equal(s.Choices, []string{choiceWait, choiceNoWait}) || !slices.Equal(s.Titles, []string{txtYes, txtNo}) {
-		t.Errorf("quick replies %v %v, want %v %v: %s", s.Choices, s.Titles, []string{choiceWait, choiceNoWait}, []string{txtYes, txtNo}, s.Raw)
+	if !slices.Equal(s.Choices, waitChoices) {
+		t.Errorf("quick replies %v, want %v: %s", s.Choices, waitChoices, s.Body)
 	}
 	tapper.Taps(t, choiceWait, txtYes)
 	tapper.Receives(t, txtAttention)

@@ -1,69 +1,17 @@
 package e2e
 
 import (
-	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"switchboard/internal/testkit"
 )
 
 // Fault tests: duplicate deliveries, and a Graph API that fails. The slow
 // faults (a killed gateway, a Redis outage, two gateways) are in
 // scripts/faults.sh.
-
-// faultyGraph sits in front of the harness' FakeGraph: while fail returns
-// a status, a send is answered with it and counted; otherwise it goes to
-// the FakeGraph, which records it.
-type faultyGraph struct {
-	g     *FakeGraph
-	calls atomic.Int64
-	fail  func(n int64) (status int, body string) // n counts every call from 1; status 0: pass through
-}
-
-func (f *faultyGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := f.calls.Add(1)
-	if status, body := f.fail(n); status != 0 {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprint(w, body)
-		return
-	}
-	f.g.serve(w, r)
-}
-
-// startFaultGateway is startGateway with the Graph API behind fail.
-func startFaultGateway(t *testing.T, fail func(n int64) (int, string)) (*Gateway, *faultyGraph) {
-	t.Helper()
-	g := &Gateway{Graph: newFakeGraph(t), Secrets: newSecrets(), http: &http.Client{Timeout: waitFor}}
-	fg := &faultyGraph{g: g.Graph, fail: fail}
-	srv := httptest.NewServer(fg)
-	t.Cleanup(srv.Close)
-	for attempt := 0; ; attempt++ {
-		port := freePort(t)
-		g.URL = "http://" + net.JoinHostPort("127.0.0.1", port)
-		g.Config = writeConfig(t, map[string]any{
-			"Listen": net.JoinHostPort("127.0.0.1", port), "GraphURL": srv.URL + "/v24.0",
-			"RedisURL": "", "Inactivity": "24h0m0s", "LogLevel": "info", "Secrets": g.Secrets,
-		})
-		err := g.start(t)
-		if err == nil {
-			break
-		}
-		if attempt >= 3 {
-			t.Fatalf("gateway did not start: %v\nstderr:\n%s", err, g.Stderr())
-		}
-	}
-	t.Cleanup(func() {
-		g.kill()
-		if t.Failed() {
-			t.Logf("gateway stderr:\n%s", g.Stderr())
-		}
-	})
-	return g, fg
-}
 
 // A thousand deliveries of one event, most of them at once: one reply.
 func TestFaultThousandDuplicatesProcessedOnce(t *testing.T) {
@@ -97,22 +45,17 @@ func TestFaultThousandDuplicatesProcessedOnce(t *testing.T) {
 	}
 }
 
-const (
-	graph500    = `{"error":{"message":"(#2) Service temporarily unavailable","type":"OAuthException","code":2}}`
-	graph429    = `{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429}}`
-	graph131047 = `{"error":{"message":"(#131047) Re-engagement message","type":"OAuthException","code":131047}}`
-)
-
-// A Graph API failing for a while (500 twice, then 130429 twice): the send
+// A Graph API failing for a while (503 twice, then 130429 twice): the send
 // is retried and reaches the user exactly once. (The backoff itself is
 // unit-tested in queue; asynq schedules retries with one-second resolution.)
 func TestFaultGraphErrorsRetriedDeliveredOnce(t *testing.T) {
-	g, fg := startFaultGateway(t, func(n int64) (int, string) {
+	g := startGateway(t, options{})
+	g.Graph.Respond(func(n int, _ testkit.Send) (int, string) {
 		switch {
 		case n <= 2:
-			return http.StatusInternalServerError, graph500
+			return testkit.ErrUnavailable.Status, testkit.ErrUnavailable.JSON()
 		case n <= 4:
-			return http.StatusBadRequest, graph429
+			return testkit.ErrRateLimit.Status, testkit.ErrRateLimit.JSON()
 		}
 		return 0, ""
 	})
@@ -122,9 +65,9 @@ func TestFaultGraphErrorsRetriedDeliveredOnce(t *testing.T) {
 	u.Says(t, "and again")
 	eventually(t, "the second reply", func() bool { return len(g.Graph.To(u.ID)) >= 2 })
 	if sends := g.Graph.To(u.ID); len(sends) != 2 {
-		t.Fatalf("replies delivered: %d, want exactly 2 (Graph calls: %d)", len(sends), fg.calls.Load())
+		t.Fatalf("replies delivered: %d, want exactly 2 (Graph calls: %d)", len(sends), g.Graph.Calls())
 	}
-	if calls := fg.calls.Load(); calls != 6 {
+	if calls := g.Graph.Calls(); calls != 6 {
 		t.Errorf("Graph calls: %d, want 6 (4 failures, then one success per message)", calls)
 	}
 }
@@ -132,7 +75,8 @@ func TestFaultGraphErrorsRetriedDeliveredOnce(t *testing.T) {
 // A Graph API answering 131047 (the 24 h window is closed): the send is not
 // retried and the transcript says the delivery failed.
 func TestFaultWindowClosedNotRetried(t *testing.T) {
-	g, fg := startFaultGateway(t, func(int64) (int, string) { return http.StatusBadRequest, graph131047 })
+	g := startGateway(t, options{})
+	g.Graph.Respond(testkit.Always(testkit.ErrWindowClosed.Status, testkit.ErrWindowClosed.JSON()))
 	u := g.newUser(chOpen)
 	u.Says(t, "hello")
 	var conv struct {
@@ -154,7 +98,7 @@ func TestFaultWindowClosedNotRetried(t *testing.T) {
 	// A second message's send is queued after the first; by the time it has
 	// failed too, a retry of the first (base 100ms) would have been made.
 	u.Says(t, "hello again")
-	eventually(t, "the second send to fail too", func() bool { return fg.calls.Load() >= 2 })
+	eventually(t, "the second send to fail too", func() bool { return g.Graph.Calls() >= 2 })
 	eventually(t, "the retry window of the first send to pass", func() bool {
 		g.api(t, "ana", http.MethodGet, "/api/v1/conversations/"+u.ConversationID(), nil, &conv)
 		n := 0
@@ -165,7 +109,7 @@ func TestFaultWindowClosedNotRetried(t *testing.T) {
 		}
 		return n == 2
 	})
-	if calls := fg.calls.Load(); calls != 2 {
+	if calls := g.Graph.Calls(); calls != 2 {
 		t.Fatalf("Graph calls: %d, want 2, one per message (131047 must not be retried)", calls)
 	}
 	if len(g.Graph.To(u.ID)) != 0 {

@@ -30,6 +30,7 @@ import (
 	"text/template"
 	"time"
 
+	"switchboard/channels"
 	"switchboard/channels/meta"
 	"switchboard/internal/testkit"
 	"switchboard/queue"
@@ -83,7 +84,7 @@ const (
 
 // channelInfo is what a webhook for a channel needs.
 type channelInfo struct {
-	platform string // whatsapp | messenger
+	platform channels.Platform
 	account  string // phone_number_id or page id
 }
 
@@ -117,6 +118,9 @@ const (
 	choiceNoWait = "gw:wait:no"
 )
 
+// waitChoices are the offer's choices.
+var waitChoices = []channels.Choice{{ID: choiceWait, Title: txtYes}, {ID: choiceNoWait, Title: txtNo}}
+
 // options vary the gateway's configuration.
 type options struct {
 	// RedisURL is empty for the embedded Redis.
@@ -130,7 +134,7 @@ type options struct {
 // Gateway is one running gateway process.
 type Gateway struct {
 	URL     string
-	Graph   *FakeGraph
+	Graph   *testkit.Graph
 	Secrets map[string]string
 	Config  string // the configuration file
 
@@ -152,7 +156,8 @@ func startGateway(t *testing.T, opts options) *Gateway {
 	if opts.LogLevel == "" {
 		opts.LogLevel = "info"
 	}
-	g := &Gateway{Graph: newFakeGraph(t), Secrets: newSecrets(), http: &http.Client{Timeout: waitFor}}
+	secrets := newSecrets()
+	g := &Gateway{Graph: newGraph(t, secrets), Secrets: secrets, http: &http.Client{Timeout: waitFor}}
 	// The free port may be taken between the probe and the gateway's
 	// listen; try a few.
 	for attempt := 0; ; attempt++ {
@@ -277,6 +282,16 @@ func newSecrets() map[string]string {
 		}
 	}
 	return s
+}
+
+// newGraph starts the fake Graph API, knowing every channel's account and
+// access token: a send with another token is refused as Meta would.
+func newGraph(t *testing.T, secrets map[string]string) *testkit.Graph {
+	var accounts []testkit.Account
+	for ch, info := range channelInfos {
+		accounts = append(accounts, testkit.Account{Platform: info.platform, ID: info.account, Token: secrets[ch+".access"]})
+	}
+	return testkit.NewGraph(t, testkit.Accounts(accounts...))
 }
 
 func randomHex(n int) string {
@@ -546,13 +561,6 @@ func metricValue(text, name string, labels map[string]string) (float64, bool) {
 
 // --- webhooks ---------------------------------------------------------------
 
-var webhookTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"json": func(v any) (string, error) {
-		b, err := json.Marshal(v)
-		return string(b), err
-	},
-}).ParseGlob("testdata/*.json.tmpl"))
-
 var eventSeq atomic.Int64
 
 // nextID returns a unique suffix for event and user ids.
@@ -576,7 +584,7 @@ var userSeq atomic.Int64
 func (g *Gateway) newUser(channel string) *User {
 	n := userSeq.Add(1)
 	id := fmt.Sprintf("55119%08d", n)
-	if channelInfos[channel].platform == "messenger" {
+	if channelInfos[channel].platform == channels.Messenger {
 		id = fmt.Sprintf("70000000%08d", n)
 	}
 	return &User{g: g, Channel: channel, ID: id, Name: fmt.Sprintf("User %d", n)}
@@ -585,35 +593,17 @@ func (g *Gateway) newUser(channel string) *User {
 // ConversationID is the id the gateway gives the user's conversation.
 func (u *User) ConversationID() string { return queue.ConversationID(u.Channel, u.ID) }
 
-// message is the data of a webhook template.
-type message struct {
-	Account, From, Name, ID, Text, Payload, Context string
-	Timestamp                                       string // WhatsApp: Unix seconds as a string
-	Time                                            int64  // Messenger: Unix milliseconds
-}
-
-// body builds the webhook body of a text (payload "") or a tapped choice.
+// body builds the webhook body of a text (payload "") or a tapped choice
+// (context: the message whose choice was tapped).
 func (u *User) body(text, payload, context string) (body []byte, eventID string) {
 	info := channelInfos[u.Channel]
-	now := time.Now()
-	m := message{Account: info.account, From: u.ID, Name: u.Name, Text: text, Payload: payload, Context: context,
-		Timestamp: fmt.Sprint(now.Unix()), Time: now.UnixMilli()}
-	name := "whatsapp_text.json.tmpl"
-	switch {
-	case info.platform == "messenger":
-		m.ID = "m_E2E" + nextID()
-		name = "messenger_text.json.tmpl"
-	case payload != "":
-		m.ID = "wamid.E2E" + nextID()
-		name = "whatsapp_button_reply.json.tmpl"
-	default:
-		m.ID = "wamid.E2E" + nextID()
+	in := testkit.Inbound{From: u.ID, Name: u.Name, At: time.Now(), Text: text, Choice: payload, Context: context}
+	if info.platform == channels.WhatsApp {
+		in.ID = "wamid.E2E" + nextID()
+	} else {
+		in.ID = "m_E2E" + nextID()
 	}
-	var b bytes.Buffer
-	if err := webhookTemplates.ExecuteTemplate(&b, name, m); err != nil {
-		panic(err)
-	}
-	return b.Bytes(), m.ID
+	return testkit.Message(info.platform, info.account, in), in.ID
 }
 
 // Says posts a signed text message and checks the gateway answers 200.
@@ -640,8 +630,9 @@ func (u *User) Taps(t *testing.T, payload, title string) string {
 // channel's app secret.
 func (g *Gateway) postWebhook(t *testing.T, channel string, body []byte) (int, []byte) {
 	t.Helper()
-	h := http.Header{meta.SignatureHeader: {meta.Sign(body, g.Secrets[channel+".app"])}}
-	return g.do(t, http.MethodPost, "/webhooks/"+channelInfos[channel].platform, "", h, body)
+	signed := testkit.Sign(channelInfos[channel].platform, body, g.Secrets[channel+".app"])
+	h := http.Header{meta.SignatureHeader: {signed.Signature}}
+	return g.do(t, http.MethodPost, "/webhooks/"+string(signed.Platform), "", h, body)
 }
 
 func (g *Gateway) mustPost(t *testing.T, channel string, body []byte) {
@@ -653,9 +644,9 @@ func (g *Gateway) mustPost(t *testing.T, channel string, body []byte) {
 
 // Receives waits until the fake Graph API got a send of text to the user,
 // later than the one the previous Receives returned, and returns it.
-func (u *User) Receives(t *testing.T, text string) Send {
+func (u *User) Receives(t *testing.T, text string) testkit.Send {
 	t.Helper()
-	var found Send
+	var found testkit.Send
 	eventually(t, fmt.Sprintf("%q sent to %s", text, u.ID), func() bool {
 		sends := u.g.Graph.To(u.ID)
 		for i := u.received; i < len(sends); i++ {

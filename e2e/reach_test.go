@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"switchboard/internal/testkit"
 )
 
 // "More ways to reach a human": messaging-to-call against a fake CCaaS
@@ -50,6 +51,7 @@ const (
 
 	ccaasAuth = "dXNlcjpwYXNz" // user:pass
 	mediaBody = "\xff\xd8\xff\xe0 a tiny jpeg"
+	mediaID   = "1234567890"
 )
 
 var reachTemplate = template.Must(template.ParseFiles("testdata/reach.yaml.tmpl"))
@@ -147,34 +149,16 @@ func (c *CCaaS) requests() []CallRequest {
 }
 
 // startReachGateway starts the gateway with testdata/reach.yaml.tmpl. Its
-// Graph API is the FakeGraph for sends, plus WhatsApp media: GET /<media id>
-// answers the download URL, which serves mediaBody to the channel's token.
+// fake Graph API also holds the WhatsApp media mediaID, which it serves
+// (mediaBody) to wa-notes' token only.
 func startReachGateway(t *testing.T, ccaas *CCaaS) *Gateway {
 	t.Helper()
 	t.Setenv("E2E_CCAAS_AUTH", ccaasAuth)
-	g := &Gateway{Graph: &FakeGraph{}, Secrets: newSecrets(), http: &http.Client{Timeout: waitFor}}
-	g.Secrets["carla"] = "carla-token-" + randomHex(12)
-	var graphURL string
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v24.0/{media}", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+g.Secrets[chNotes+".access"] {
-			http.Error(w, `{"error":{"message":"bad token","code":190}}`, http.StatusUnauthorized)
-			return
-		}
-		fmt.Fprintf(w, `{"url": %q, "mime_type": "image/jpeg", "id": %q}`, graphURL+"/download/"+r.PathValue("media"), r.PathValue("media"))
-	})
-	mux.HandleFunc("GET /download/{media}", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+g.Secrets[chNotes+".access"] {
-			http.Error(w, "no", http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "image/jpeg")
-		io.WriteString(w, mediaBody)
-	})
-	mux.HandleFunc("/", g.Graph.serve)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	graphURL, g.Graph.URL = srv.URL, srv.URL
+	secrets := newSecrets()
+	secrets["carla"] = "carla-token-" + randomHex(12)
+	g := &Gateway{Graph: newGraph(t, secrets), Secrets: secrets, http: &http.Client{Timeout: waitFor}}
+	g.Graph.AddMedia(testkit.Media{ID: mediaID, MimeType: "image/jpeg", Data: []byte(mediaBody), Token: secrets[chNotes+".access"]})
+	graphURL := g.Graph.URL
 	botURL := fakeBot(t)
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
@@ -220,12 +204,12 @@ func TestCallChoosePhoneRelayRefusalAndRetry(t *testing.T) {
 
 	u.Says(t, "agent")
 	choose := u.Receives(t, txtChoose)
-	if strings.Join(choose.Choices, ",") != choicePhone+","+choiceChat && strings.Join(choose.Choices, ",") != choiceChat+","+choicePhone {
+	if ids := strings.Join(choiceIDs(choose), ","); ids != choicePhone+","+choiceChat && ids != choiceChat+","+choicePhone {
 		t.Fatalf("choices = %v, want chat and phone", choose.Choices)
 	}
 	u.Taps(t, choicePhone, "Phone call")
 	ask := u.Receives(t, txtAskNumber)
-	if len(ask.Choices) != 1 || ask.Choices[0] != choiceThisNumber {
+	if len(ask.Choices) != 1 || ask.Choices[0].ID != choiceThisNumber {
 		t.Errorf("the number question offers %v, want the number the user writes from", ask.Choices)
 	}
 
@@ -412,7 +396,7 @@ func TestBotNotesVariablesDisplayNameAndMedia(t *testing.T) {
 	}
 
 	// An image: proxied to ana with the channel's token; refused to carla.
-	g.mustPost(t, chNotes, imageWebhook(u, "wamid.IMG"+nextID(), "1234567890"))
+	g.mustPost(t, chNotes, imageWebhook(u, "wamid.IMG"+nextID(), mediaID))
 	eventually(t, "the image in the transcript", func() bool {
 		for _, e := range g.conversation(t, u.ConversationID()).Transcript {
 			if e.Kind == "media" {
@@ -421,11 +405,11 @@ func TestBotNotesVariablesDisplayNameAndMedia(t *testing.T) {
 		}
 		return false
 	})
-	status, body, ctype := g.getWithType(t, "/api/v1/media/"+u.ConversationID()+"/1234567890", g.Secrets["ana"])
+	status, body, ctype := g.getWithType(t, "/api/v1/media/"+u.ConversationID()+"/"+mediaID, g.Secrets["ana"])
 	if status != http.StatusOK || string(body) != mediaBody || ctype != "image/jpeg" {
 		t.Errorf("media as ana: %d %q %q", status, ctype, body)
 	}
-	if status, _, _ := g.getWithType(t, "/api/v1/media/"+u.ConversationID()+"/1234567890", g.Secrets["carla"]); status != http.StatusForbidden {
+	if status, _, _ := g.getWithType(t, "/api/v1/media/"+u.ConversationID()+"/"+mediaID, g.Secrets["carla"]); status != http.StatusForbidden {
 		t.Errorf("media as an agent of another channel: %d, want 403", status)
 	}
 	if status, _, _ := g.getWithType(t, "/api/v1/media/"+u.ConversationID()+"/999", g.Secrets["ana"]); status != http.StatusNotFound {
@@ -438,7 +422,7 @@ func TestBotNotesVariablesDisplayNameAndMedia(t *testing.T) {
 		map[string]any{"attachment": map[string]string{"type": "document", "url": "https://example.com/invoice.pdf", "caption": "Your invoice"}}, nil)
 	eventually(t, "the document sent", func() bool {
 		for _, s := range g.Graph.To(u.ID) {
-			if s.Type == "document" && str(s.Body, "document", "link") == "https://example.com/invoice.pdf" && str(s.Body, "document", "caption") == "Your invoice" {
+			if m := s.Media; m != nil && m.Type == "document" && m.Link == "https://example.com/invoice.pdf" && m.Caption == "Your invoice" {
 				return true
 			}
 		}
@@ -448,11 +432,17 @@ func TestBotNotesVariablesDisplayNameAndMedia(t *testing.T) {
 
 // imageWebhook is a WhatsApp image message from u.
 func imageWebhook(u *User, id, mediaID string) []byte {
-	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
-"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":%q},
-"contacts":[{"profile":{"name":%q},"wa_id":%q}],
-"messages":[{"from":%q,"id":%q,"timestamp":"%d","type":"image","image":{"id":%q,"mime_type":"image/jpeg","sha256":"abc","caption":"my receipt"}}]}}]}]}`,
-		channelInfos[u.Channel].account, u.Name, u.ID, u.ID, id, time.Now().Unix(), mediaID))
+	return testkit.WhatsAppMessage(channelInfos[u.Channel].account, testkit.Inbound{ID: id, From: u.ID, Name: u.Name, At: time.Now(),
+		Media: &testkit.InboundMedia{Type: "image", ID: mediaID, MimeType: "image/jpeg", Caption: "my receipt"}})
+}
+
+// choiceIDs lists the ids of a send's choices.
+func choiceIDs(s testkit.Send) []string {
+	var ids []string
+	for _, c := range s.Choices {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }
 
 // getWithType GETs path with a bearer token, not following redirects.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"switchboard/internal/testkit"
 	"switchboard/queue"
 )
 
@@ -21,7 +22,7 @@ import (
 // each send "agent" through the webhook path at full speed, then waits until
 // the gateway's waiting_line_length gauge has grown by n. It returns the
 // seeded conversation ids.
-func Seed(ctx context.Context, t *Target, graph *Graph, target string, n, concurrency int, limit time.Duration, progress io.Writer) ([]string, error) {
+func Seed(ctx context.Context, t *Target, graph *testkit.Graph, target string, n, concurrency int, limit time.Duration, progress io.Writer) ([]string, error) {
 	base, err := waitingTotal(ctx, target)
 	if err != nil {
 		return nil, err

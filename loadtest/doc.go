@@ -6,10 +6,11 @@
 // every delivery answered 200 must yield exactly one send to its user.
 //
 // It is a measuring tool, not part of the gateway: it imports config (to
-// read the same YAML the gateway runs with), channels/meta (to sign and to
-// verify in the floor handler) and queue (conversation ids), and, unlike the
-// gateway's packages, go-redis directly for the floor handler's single write
-// and for INFO memory. Every address it talks to must be a loopback one;
+// read the same YAML the gateway runs with), internal/testkit (the fake
+// Graph API, in its count-only mode, and the signed webhooks), channels/meta
+// (to verify in the floor handler) and queue (conversation ids), and, unlike
+// the gateway's packages, go-redis directly for the floor handler's single
+// write and for INFO memory. Every address it talks to must be a loopback one;
 // every loop is bounded by a count and a deadline.
 //
 // cmd/loadtest is its command line; BENCHMARKS.md shows how it is run.

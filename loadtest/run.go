@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"switchboard/internal/testkit"
 )
 
 // RunOptions describe one load: who sends what, how fast and for how long.
@@ -97,7 +98,7 @@ type record struct {
 type Runner struct {
 	opts   RunOptions
 	chans  []Channel
-	graph  *Graph // nil: no end-to-end measurement (the floor)
+	graph  *testkit.Graph // nil: no end-to-end measurement (the floor)
 	client *http.Client
 
 	mu   sync.Mutex
@@ -105,7 +106,7 @@ type Runner struct {
 }
 
 // NewRunner prepares a load of chans' webhooks. graph may be nil.
-func NewRunner(opts RunOptions, chans []Channel, graph *Graph) (*Runner, error) {
+func NewRunner(opts RunOptions, chans []Channel, graph *testkit.Graph) (*Runner, error) {
 	opts.defaults()
 	for _, t := range opts.Targets {
 		if err := CheckLoopbackURL(t); err != nil {
@@ -139,12 +140,10 @@ func (r *Runner) uid(u int) string {
 
 // post sends one delivery and classifies the answer.
 func (r *Runner) post(ctx context.Context, target string, d delivery) string {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target+d.path, bytes.NewReader(d.body))
+	req, err := d.webhook.Request(ctx, target)
 	if err != nil {
 		return "bad_request"
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Hub-Signature-256", d.sig)
 	resp, err := r.client.Do(req)
 	if err != nil {
 		var ne net.Error
@@ -356,7 +355,7 @@ func (r *Runner) check(res *Result) {
 			continue
 		}
 		c.Users++
-		sends := r.graph.Sends(r.uid(i))
+		sends := r.graph.Arrivals(r.uid(i))
 		res.Replies += int64(len(sends))
 		switch {
 		case len(sends) < u.ok:

@@ -1,9 +1,10 @@
-// Package channeltest is the test suite every channel adapter must pass, and
-// the fake Graph API it sends to. Adapter packages call RunParser and
-// RunSender from their own tests, and reuse FakeGraph and CheckParse for
-// their platform-specific tests and fuzz targets.
+// Package channeltest is the test suite every channel adapter must pass.
+// Adapter packages call RunParser and RunSender from their own tests, and
+// reuse CheckParse for their fuzz targets; RunSender sends to the fake Graph
+// API of internal/testkit, which adapter tests use directly as well.
 //
-// It imports only channels of this module, plus the standard library.
+// It imports only channels and internal/testkit of this module, plus the
+// standard library.
 package channeltest
 
 import (

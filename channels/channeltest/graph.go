@@ -65,6 +65,10 @@ type Responder func(n int, r Request) (status int, body string)
 // FakeGraph is an httptest Graph API that records every request. By
 // default it answers 200 with a body that satisfies both the WhatsApp and
 // the Messenger success shapes, with the message id "mid.<n>".
+//
+// Only gateway's tests still use FakeGraph, Request, Success and Fail; new
+// tests use testkit.Graph, and this file goes when gateway's tests move to
+// it.
 type FakeGraph struct {
 	URL string
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"switchboard/channels"
+	"switchboard/internal/testkit"
 )
 
 // NewSender builds the Sender under test, talking to graphURL with token.
@@ -17,14 +18,15 @@ type NewSender func(graphURL, token string) channels.Sender
 
 const token = "test-token"
 
-// RunSender runs the sender suite against a FakeGraph: text, reply choices,
-// a numbered-list fallback, long texts split into several sends, mark-read,
-// the Bearer header, partial failures, and the classification of Graph
-// errors (5xx, rate limits, closed window, auth, network, cancelled ctx).
+// RunSender runs the sender suite against a testkit.Graph: text, reply
+// choices, a numbered-list fallback, long texts split into several sends,
+// mark-read, the Bearer header, partial failures, and the classification of
+// Graph errors (5xx, rate limits, closed window, auth, network, cancelled
+// ctx).
 func RunSender(t *testing.T, newSender NewSender) {
 	ctx := context.Background()
-	setup := func(t *testing.T) (*FakeGraph, channels.Sender) {
-		g := NewFakeGraph(t)
+	setup := func(t *testing.T) (*testkit.Graph, channels.Sender) {
+		g := testkit.NewGraph(t)
 		return g, newSender(g.URL, token)
 	}
 	t.Run("text", func(t *testing.T) {
@@ -41,11 +43,11 @@ func RunSender(t *testing.T, newSender NewSender) {
 		if r.Method != http.MethodPost || r.Authorization != "Bearer "+token || r.ContentType != "application/json" {
 			t.Errorf("got %s with Authorization %q, Content-Type %q", r.Method, r.Authorization, r.ContentType)
 		}
-		if !slices.Contains(r.Strings(), "hello there") {
-			t.Errorf("text missing from %s", r.Body)
+		if r.Text != "hello there" || r.To != "5511987654321" || r.Malformed {
+			t.Errorf("sent %q to %q (malformed: %v): %s", r.Text, r.To, r.Malformed, r.Body)
 		}
-		if !slices.Equal(res.MessageIDs, []string{"mid.1"}) {
-			t.Errorf("MessageIDs = %v, want [mid.1]", res.MessageIDs)
+		if !slices.Equal(res.MessageIDs, []string{r.MessageID}) {
+			t.Errorf("MessageIDs = %v, want [%s]", res.MessageIDs, r.MessageID)
 		}
 	})
 	t.Run("choices", func(t *testing.T) {
@@ -58,10 +60,8 @@ func RunSender(t *testing.T, newSender NewSender) {
 		if len(reqs) != 1 {
 			t.Fatalf("%d requests, want 1", len(reqs))
 		}
-		for _, want := range []string{"Wait for an agent?", "yes", "Wait", "no", "No, thanks"} {
-			if !slices.Contains(reqs[0].Strings(), want) {
-				t.Errorf("%q missing from %s", want, reqs[0].Body)
-			}
+		if reqs[0].Text != "Wait for an agent?" || !slices.Equal(reqs[0].Choices, choices) {
+			t.Errorf("sent %q with choices %v, want %v: %s", reqs[0].Text, reqs[0].Choices, choices, reqs[0].Body)
 		}
 	})
 	t.Run("numbered fallback", func(t *testing.T) {
@@ -103,65 +103,68 @@ func RunSender(t *testing.T, newSender NewSender) {
 		if _, err := s.Send(ctx, channels.Outbound{To: "5511987654321", MarkRead: "wamid.X"}); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(g.Requests()); n != 1 {
-			t.Errorf("%d requests, want 1", n)
+		reqs := g.Requests()
+		if len(reqs) != 1 || reqs[0].IsMessage() || reqs[0].Malformed {
+			t.Fatalf("got %+v, want one mark-read call", reqs)
 		}
 	})
 	t.Run("partial failure", func(t *testing.T) {
 		g, s := setup(t)
-		g.Respond(func(n int, r Request) (int, string) {
+		g.Respond(func(n int, _ testkit.Send) (int, string) {
 			if n == 1 {
-				return Success(n, r)
+				return 0, ""
 			}
 			return http.StatusInternalServerError, `{}`
 		})
 		res, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: strings.Repeat("lorem ipsum ", 1000)})
-		if !channels.IsRetryable(err) || !slices.Equal(res.MessageIDs, []string{"mid.1"}) {
-			t.Errorf("got %v, %v; want the first id and a retryable error", res.MessageIDs, err)
+		first := g.Requests()[0].MessageID
+		if !channels.IsRetryable(err) || first == "" || !slices.Equal(res.MessageIDs, []string{first}) {
+			t.Errorf("got %v, %v; want [%s] and a retryable error", res.MessageIDs, err, first)
 		}
 	})
+	graphError := func(e testkit.GraphError) (int, string) { return e.Status, e.JSON() }
 	for _, c := range []struct {
 		name      string
-		status    int
-		body      string
+		answer    func() (int, string)
 		retryable bool
 		reason    string
 		code      int
 	}{
-		{"server error", 500, `{}`, true, "server_error", 0},
-		{"unknown 5xx code", 503, `{"error":{"message":"(#999999) ?","code":999999}}`, true, "server_error", 999999},
-		{"throughput limit", 400, graphError(130429, 0), true, "rate_limited", 130429},
-		{"pair rate limit", 400, graphError(131056, 0), true, "rate_limited", 131056},
-		{"HTTP 429", 429, ``, true, "rate_limited", 0},
-		{"unknown error", 500, graphError(131000, 0), true, "server_error", 131000},
-		{"whatsapp window closed", 400, graphError(131047, 2494010), false, "window_closed", 131047},
-		{"messenger window closed", 400, graphError(10, 2018278), false, "window_closed", 10},
-		{"instagram window closed", 400, graphError(10, 2534022), false, "window_closed", 10},
-		{"user unreachable", 400, graphError(131026, 0), false, "user_unreachable", 131026},
-		{"token expired", 401, graphError(190, 0), false, "auth", 190},
-		{"invalid parameter", 400, graphError(100, 0), false, "invalid_request", 100},
-		{"unknown 4xx code", 400, `{"error":{"message":"?","code":999999}}`, false, "rejected", 999999},
-		{"not JSON", 502, `<html>bad gateway</html>`, true, "server_error", 0},
+		{"server error", func() (int, string) { return 500, `{}` }, true, "server_error", 0},
+		{"unknown 5xx code", func() (int, string) { return 503, `{"error":{"message":"(#999999) ?","code":999999}}` }, true, "server_error", 999999},
+		{"throughput limit", func() (int, string) { return graphError(testkit.ErrRateLimit) }, true, "rate_limited", 130429},
+		{"pair rate limit", func() (int, string) { return graphError(testkit.ErrPairRateLimit) }, true, "rate_limited", 131056},
+		{"HTTP 429", func() (int, string) { return 429, `` }, true, "rate_limited", 0},
+		{"unknown error", func() (int, string) { return graphError(testkit.ErrServer) }, true, "server_error", 131000},
+		{"whatsapp window closed", func() (int, string) { return graphError(testkit.ErrWindowClosed) }, false, "window_closed", 131047},
+		{"messenger window closed", func() (int, string) { return graphError(testkit.ErrMessengerWindow) }, false, "window_closed", 10},
+		{"instagram window closed", func() (int, string) { return graphError(testkit.ErrInstagramWindow) }, false, "window_closed", 10},
+		{"user unreachable", func() (int, string) { return graphError(testkit.ErrUndeliverable) }, false, "user_unreachable", 131026},
+		{"token expired", func() (int, string) { return graphError(testkit.ErrTokenExpired) }, false, "auth", 190},
+		{"invalid parameter", func() (int, string) { return graphError(testkit.ErrInvalidParameter) }, false, "invalid_request", 100},
+		{"unknown 4xx code", func() (int, string) { return 400, `{"error":{"message":"?","code":999999}}` }, false, "rejected", 999999},
+		{"not JSON", func() (int, string) { return 502, `<html>bad gateway</html>` }, true, "server_error", 0},
 	} {
 		t.Run("classify "+c.name, func(t *testing.T) {
 			g, s := setup(t)
-			g.Respond(Fail(c.status, c.body))
+			status, body := c.answer()
+			g.Respond(testkit.Always(status, body))
 			_, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: "hi"})
 			var se *channels.SendError
 			if !errors.As(err, &se) {
 				t.Fatalf("error %v is not a *channels.SendError", err)
 			}
-			if se.Retryable != c.retryable || se.Reason != c.reason || se.Code != c.code || se.HTTPStatus != c.status {
-				t.Errorf("got %+v, want retryable=%v reason=%s code=%d status=%d", se, c.retryable, c.reason, c.code, c.status)
+			if se.Retryable != c.retryable || se.Reason != c.reason || se.Code != c.code || se.HTTPStatus != status {
+				t.Errorf("got %+v, want retryable=%v reason=%s code=%d status=%d", se, c.retryable, c.reason, c.code, status)
 			}
-			if se.Platform == "" || se.Message == "" && c.body != "" {
+			if se.Platform == "" || se.Message == "" && body != "" {
 				t.Errorf("platform or message missing: %+v", se)
 			}
 		})
 	}
 	t.Run("classify pair rate limit retry after", func(t *testing.T) {
 		g, s := setup(t)
-		g.Respond(Fail(400, graphError(131056, 0)))
+		g.FailNext(1, testkit.ErrPairRateLimit)
 		_, err := s.Send(ctx, channels.Outbound{To: "5511987654321", Text: "hi"})
 		if se := (*channels.SendError)(nil); !errors.As(err, &se) || se.RetryAfter <= 0 {
 			t.Errorf("got %v, want a RetryAfter", err)
@@ -189,16 +192,11 @@ func RunSender(t *testing.T, newSender NewSender) {
 	})
 }
 
-func graphError(code, subcode int) string {
-	return fmt.Sprintf(`{"error":{"message":"(#%d) test error","type":"OAuthException","code":%d,"error_subcode":%d,"fbtrace_id":"Az8"}}`,
-		code, code, subcode)
-}
-
 // sentTexts returns the text of each request.
-func sentTexts(reqs []Request) []string {
+func sentTexts(reqs []testkit.Send) []string {
 	var out []string
 	for _, r := range reqs {
-		out = append(out, r.Text())
+		out = append(out, r.Text)
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"switchboard/channels"
 	"switchboard/channels/channeltest"
+	"switchboard/internal/testkit"
 )
 
 func newParser() *Parser {
@@ -76,7 +77,7 @@ func TestSender(t *testing.T) {
 }
 
 func TestSendSplitsAt1000Bytes(t *testing.T) {
-	g := channeltest.NewFakeGraph(t)
+	g := testkit.NewGraph(t)
 	text := strings.Repeat("ç", 1200) // 2400 bytes, one word
 	res, err := newSender(g.URL, "tok").Send(context.Background(), channels.Outbound{To: "1", Text: text, HumanAgent: true})
 	if err != nil {
@@ -88,7 +89,7 @@ func TestSendSplitsAt1000Bytes(t *testing.T) {
 	}
 	var joined string
 	for _, r := range reqs {
-		part := r.Text()
+		part := r.Text
 		if len(part) > 1000 || !utf8.ValidString(part) {
 			t.Errorf("part of %d bytes (valid UTF-8: %v)", len(part), utf8.ValidString(part))
 		}

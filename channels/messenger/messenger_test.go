@@ -9,6 +9,7 @@ import (
 
 	"switchboard/channels"
 	"switchboard/channels/channeltest"
+	"switchboard/internal/testkit"
 )
 
 func newParser() *Parser {
@@ -129,7 +130,7 @@ func TestSendShapes(t *testing.T) {
 			[]string{`{"recipient":{"id":"7000000000000001"},"messaging_type":"RESPONSE","message":{"text":"Q\n\n1. \n2. \n3. \n4. \n5. \n6. \n7. \n8. \n9. \n10. \n11. \n12. \n13. \n14. "}}`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			g := channeltest.NewFakeGraph(t)
+			g := testkit.NewGraph(t)
 			if _, err := newSender(g.URL, "tok").Send(context.Background(), c.msg); err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +149,7 @@ func TestSendShapes(t *testing.T) {
 }
 
 func TestSendSplitsBelow2000(t *testing.T) {
-	g := channeltest.NewFakeGraph(t)
+	g := testkit.NewGraph(t)
 	text := strings.Repeat("👍", 1500) + " " + strings.Repeat("x", 1500) // 4501 UTF-16 units
 	res, err := newSender(g.URL, "tok").Send(context.Background(), channels.Outbound{To: "1", Text: text})
 	if err != nil {
@@ -159,7 +160,7 @@ func TestSendSplitsBelow2000(t *testing.T) {
 		t.Fatalf("%d requests, %d ids; want 3", len(reqs), len(res.MessageIDs))
 	}
 	for _, r := range reqs {
-		if n := TextLimit.Len(r.Text()); n >= 2000 {
+		if n := TextLimit.Len(r.Text); n >= 2000 {
 			t.Errorf("part of %d characters", n)
 		}
 	}

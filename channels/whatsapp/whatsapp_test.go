@@ -11,6 +11,7 @@ import (
 	"switchboard/channels"
 	"switchboard/channels/channeltest"
 	"switchboard/channels/meta"
+	"switchboard/internal/testkit"
 )
 
 var clock = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
@@ -153,7 +154,7 @@ func TestSendShapes(t *testing.T) {
 			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"audio","audio":{"link":"https://example.com/v.ogg"}}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			g := channeltest.NewFakeGraph(t)
+			g := testkit.NewGraph(t)
 			if _, err := newSender(g.URL, "tok").Send(context.Background(), c.msg); err != nil {
 				t.Fatal(err)
 			}
@@ -167,7 +168,7 @@ func TestSendShapes(t *testing.T) {
 }
 
 func TestSendSplitsAt4096(t *testing.T) {
-	g := channeltest.NewFakeGraph(t)
+	g := testkit.NewGraph(t)
 	text := strings.Repeat("ação ", 2000) // 10000 characters
 	res, err := newSender(g.URL, "tok").Send(context.Background(), channels.Outbound{To: "1", Text: text})
 	if err != nil {
@@ -178,24 +179,24 @@ func TestSendSplitsAt4096(t *testing.T) {
 		t.Fatalf("%d requests, %d ids; want 3", len(reqs), len(res.MessageIDs))
 	}
 	for _, r := range reqs {
-		if n := TextLimit.Len(r.Text()); n > 4096 {
+		if n := TextLimit.Len(r.Text); n > 4096 {
 			t.Errorf("part of %d characters", n)
 		}
 	}
 }
 
 func TestSendAnswers(t *testing.T) {
-	g := channeltest.NewFakeGraph(t)
+	g := testkit.NewGraph(t)
 	s := newSender(g.URL, "tok")
 	msg := channels.Outbound{To: "5511987654321", Text: "hi"}
 
-	g.Respond(channeltest.Fail(200, readFixture(t, "response_success")))
+	g.Respond(testkit.Always(200, readFixture(t, "response_success")))
 	res, err := s.Send(context.Background(), msg)
 	if err != nil || len(res.MessageIDs) != 1 || res.MessageIDs[0] != "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABEYEjAxQUIyMzQ1Njc4OUFCQ0RFRgA=" {
 		t.Errorf("success: got %v, %v", res, err)
 	}
 
-	g.Respond(channeltest.Fail(400, readFixture(t, "response_error")))
+	g.Respond(testkit.Always(400, readFixture(t, "response_error")))
 	_, err = s.Send(context.Background(), msg)
 	var se *channels.SendError
 	if !errors.As(err, &se) || se.Reason != meta.ReasonWindowClosed || se.Retryable ||
