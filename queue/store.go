@@ -280,8 +280,7 @@ func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Durat
 // not been empty since before the given time (for the sweep that recovers
 // processing lost with a crashed gateway).
 func (s *Store) PendingConversations(ctx context.Context, channel string, before time.Time) ([]string, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.keys.pending(channel), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(before.UnixMilli(), 10)}).Result()
-	return ids, unavailable(err)
+	return s.upTo(ctx, s.keys.pending(channel), before, 0)
 }
 
 // Pending lists up to n conversations of a channel with events in their
