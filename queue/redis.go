@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -34,9 +33,6 @@ type Redis struct {
 	embedded *miniredis.Miniredis
 	keys     keys
 }
-
-// ErrUnavailable wraps every error that means Redis could not be reached.
-var ErrUnavailable = errors.New("redis unavailable")
 
 // Open connects to Redis, or starts the embedded one, and checks that it
 // answers. Errors name the setting (redis.url) that is wrong.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"switchboard/channels"
 )
@@ -54,9 +55,12 @@ type Handlers struct {
 
 // Tasks enqueues and runs the gateway's durable tasks on asynq.
 type Tasks struct {
-	cfg    TaskConfig
-	client *asynq.Client
-	server *asynq.Server
+	cfg       TaskConfig
+	client    *asynq.Client
+	server    *asynq.Server
+	inspector *asynq.Inspector
+	rdb       *redis.Client
+	keys      keys
 }
 
 // Tasks returns the task client and server on this Redis. Nothing runs until Start.
@@ -79,7 +83,8 @@ func (r *Redis) Tasks(cfg TaskConfig) *Tasks {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	t := &Tasks{cfg: cfg, client: asynq.NewClientFromRedisClient(r.rdb)}
+	t := &Tasks{cfg: cfg, client: asynq.NewClientFromRedisClient(r.rdb), inspector: asynq.NewInspectorFromRedisClient(r.rdb),
+		rdb: r.rdb, keys: r.keys}
 	t.server = asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
 		Concurrency:     cfg.Concurrency,
 		Queues:          map[string]int{queueInbound: 6, queueOutbound: 4},
