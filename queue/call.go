@@ -45,13 +45,14 @@ var ErrTaskFinished = errors.New("a task with this id already finished")
 const generationField = "g"
 
 // generationScript returns a conversation's generation, making it if needed.
-// KEYS[1] the conversation's hash. ARGV[1] a fresh generation.
+// KEYS[1] the conversation's hash. ARGV[1] a fresh generation, ARGV[2] the
+// generation's field.
 // Returns the generation, or false when the conversation does not exist.
 var generationScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local g = redis.call('HGET', KEYS[1], 'g')
+local g = redis.call('HGET', KEYS[1], ARGV[2])
 if g then return g end
-redis.call('HSET', KEYS[1], 'g', ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
 return ARGV[1]
 `)
 
@@ -70,7 +71,7 @@ func (t *Tasks) EnqueueCall(ctx context.Context, job CallJob, attempts int) erro
 	var fresh [8]byte
 	_, _ = rand.Read(fresh[:])
 	gen, err := generationScript.Run(ctx, t.rdb, []string{t.keys.conv(ch, job.Conversation)},
-		base64.RawURLEncoding.EncodeToString(fresh[:])).Text()
+		base64.RawURLEncoding.EncodeToString(fresh[:]), generationField).Text()
 	if errors.Is(err, redis.Nil) {
 		return ErrNotFound
 	}

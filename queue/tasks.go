@@ -36,7 +36,10 @@ type TaskConfig struct {
 	RetryBase, RetryMax time.Duration
 	// MaxSendAttempts bounds the tries of one send (default 10).
 	MaxSendAttempts int
-	Logger          *slog.Logger
+	// Logger receives asynq's warnings and errors, each distinct line at
+	// most once per 10 s with the number of copies dropped ("suppressed");
+	// default slog.Default().
+	Logger *slog.Logger
 }
 
 // Handlers are the gateway's task handlers.
@@ -94,7 +97,7 @@ func (r *Redis) Tasks(cfg TaskConfig) *Tasks {
 		TaskCheckInterval:        20 * time.Millisecond,
 		DelayedTaskCheckInterval: 500 * time.Millisecond,
 		RetryDelayFunc:           t.retryDelay,
-		Logger:                   slogAdapter{cfg.Logger},
+		Logger:                   asynqLog{newLimitedLog(cfg.Logger, "asynq", r.now)},
 		LogLevel:                 asynq.WarnLevel,
 	})
 	return t
@@ -176,12 +179,3 @@ func (t *Tasks) Shutdown() {
 	t.server.Shutdown()
 	t.client.Close()
 }
-
-// slogAdapter lets asynq log through slog.
-type slogAdapter struct{ l *slog.Logger }
-
-func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
