@@ -64,6 +64,7 @@ type Tasks struct {
 	inspector *asynq.Inspector
 	rdb       *redis.Client
 	keys      keys
+	log       *limitedLog // asynq's
 }
 
 // Tasks returns the task client and server on this Redis. Nothing runs until Start.
@@ -87,7 +88,7 @@ func (r *Redis) Tasks(cfg TaskConfig) *Tasks {
 		cfg.Logger = slog.Default()
 	}
 	t := &Tasks{cfg: cfg, client: asynq.NewClientFromRedisClient(r.rdb), inspector: asynq.NewInspectorFromRedisClient(r.rdb),
-		rdb: r.rdb, keys: r.keys}
+		rdb: r.rdb, keys: r.keys, log: newLimitedLog(cfg.Logger, "asynq", r.now)}
 	t.server = asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
 		Concurrency:     cfg.Concurrency,
 		Queues:          map[string]int{queueInbound: 6, queueOutbound: 4},
@@ -97,7 +98,7 @@ func (r *Redis) Tasks(cfg TaskConfig) *Tasks {
 		TaskCheckInterval:        20 * time.Millisecond,
 		DelayedTaskCheckInterval: 500 * time.Millisecond,
 		RetryDelayFunc:           t.retryDelay,
-		Logger:                   asynqLog{newLimitedLog(cfg.Logger, "asynq", r.now)},
+		Logger:                   asynqLog{t.log},
 		LogLevel:                 asynq.WarnLevel,
 	})
 	return t
