@@ -1,4 +1,4 @@
-package queue
+package queue_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/queue"
 	"switchboard/queue/redistest"
 )
 
@@ -75,15 +76,12 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// logStart is when the logs' tests start, by their clock.
-var logStart = time.Date(2026, 11, 20, 22, 0, 0, 0, time.UTC)
-
 // While Redis is down go-redis logs every failed dial; the gateway's log
 // gets each line once per 10 s, then with the number of copies dropped.
 func TestRedisClientLogsAreRateLimited(t *testing.T) {
 	srv := redistest.Start(t)
-	rec, clk := &recorder{}, &clock{t: logStart}
-	r, err := Open(context.Background(), Options{URL: srv.URL, Prefix: "t:", Now: clk.Now, Logger: slog.New(rec)})
+	rec, clk := &recorder{}, &clock{t: t0}
+	r, err := queue.Open(context.Background(), queue.Options{URL: srv.URL, Prefix: "t:", Now: clk.Now, Logger: slog.New(rec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,14 +114,14 @@ func TestRedisClientLogsAreRateLimited(t *testing.T) {
 // asynq's workers report every failed poll; the same limit applies.
 func TestTaskLogsAreRateLimited(t *testing.T) {
 	srv := redistest.Start(t)
-	rec, clk := &recorder{}, &clock{t: logStart}
-	r, err := Open(context.Background(), Options{URL: srv.URL, Prefix: "t:", Now: clk.Now, Logger: slog.New(rec)})
+	rec, clk := &recorder{}, &clock{t: t0}
+	r, err := queue.Open(context.Background(), queue.Options{URL: srv.URL, Prefix: "t:", Now: clk.Now, Logger: slog.New(rec)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	tasks := r.Tasks(TaskConfig{Logger: slog.New(rec), ShutdownTimeout: time.Second})
-	if err := tasks.Start(Handlers{}); err != nil {
+	tasks := r.Tasks(queue.TaskConfig{Logger: slog.New(rec), ShutdownTimeout: time.Second})
+	if err := tasks.Start(queue.Handlers{}); err != nil {
 		t.Fatal(err)
 	}
 	defer tasks.Shutdown()
@@ -133,11 +131,9 @@ func TestTaskLogsAreRateLimited(t *testing.T) {
 	var repeated string
 	var dropped int
 	waitFor(t, "asynq to repeat a line", func() bool {
-		tasks.log.mu.Lock()
-		defer tasks.log.mu.Unlock()
-		for msg, l := range tasks.log.seen {
-			if l.suppressed > 0 {
-				repeated, dropped = msg, l.suppressed
+		for msg, n := range tasks.DroppedLogs() {
+			if n > 0 {
+				repeated, dropped = msg, n
 				return true
 			}
 		}
@@ -164,6 +160,9 @@ func TestTaskLogsAreRateLimited(t *testing.T) {
 		return false
 	})
 }
+
+// logWindow is the logs' rate limit.
+const logWindow = 10 * time.Second
 
 // waitFor polls cond (what the code under test does in the background)
 // until it holds, failing after 30 s.
