@@ -57,7 +57,8 @@ func TestLockRenewalAndStaleCommits(t *testing.T) {
 	}
 	err = st.Renew(ctx, conv, "worker-a", ttl)
 	var stale *queue.StaleError
-	if !errors.As(err, &stale) || !errors.Is(err, queue.ErrLockLost) || stale.Conversation != conv {
+	if !errors.As(err, &stale) || !errors.Is(err, queue.ErrLockLost) || stale.Conversation != conv ||
+		err.Error() != "conversation "+conv+": processing lock no longer held" {
 		t.Fatalf("renew by a after losing the lock = %v, want a *StaleError wrapping ErrLockLost", err)
 	}
 
@@ -90,7 +91,8 @@ func TestLockRenewalAndStaleCommits(t *testing.T) {
 			t.Errorf("%s: commit = %v, want a *StaleError for %s wrapping %v", c.name, err, c.ack, c.want)
 		}
 	}
-	if err := st.Record(ctx, conv, "e1", queue.Entry{ID: "late", Author: routing.AuthorUser, Kind: "text"}); !errors.Is(err, queue.ErrEventGone) {
+	err = st.Record(ctx, conv, "e1", queue.Entry{ID: "late", Author: routing.AuthorUser, Kind: "text"})
+	if !errors.Is(err, queue.ErrEventGone) || err.Error() != "conversation "+conv+", event e1: event no longer in the inbox" {
 		t.Errorf("record of a consumed event = %v, want ErrEventGone", err)
 	}
 	tx, err := st.Transcript(ctx, conv)
