@@ -2,6 +2,8 @@ package queue
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,31 +20,87 @@ const taskCall = "call:request"
 
 // CallJob is one call request: the number one answer of the user gave.
 type CallJob struct {
-	// Key is the request's idempotency key (routing's Call.Key): the task
-	// id, and the Idempotency-Key header sent to the provider, so one answer
-	// never requests two calls.
-	Key          string `json:"key"`
+	// Key is the request's key (routing's Call.Key): the conversation
+	// matches the provider's answer with it.
+	Key string `json:"key"`
+	// ID is set by EnqueueCall: Key and the conversation's generation,
+	// which changes when the conversation is erased. It is the task id and
+	// the Idempotency-Key to send to the provider, so one answer never
+	// requests two calls, and a request after an erasure (whose Key starts
+	// over) is a new one.
+	ID           string `json:"id,omitempty"`
 	Channel      string `json:"channel"`
 	Conversation string `json:"conversation"`
 	Number       string `json:"number"`
 	Name         string `json:"name"`
 }
 
+// ErrTaskFinished means a task with the same id already ran to its end
+// (completed, or failed for good) and is kept for a while: queuing it again
+// would do nothing, so the request it stands for will not be carried out.
+var ErrTaskFinished = errors.New("a task with this id already finished")
+
+// generationField holds a conversation's generation in its hash: random,
+// made on the first call request, gone with the conversation's erasure.
+const generationField = "g"
+
+// generationScript returns a conversation's generation, making it if needed.
+// KEYS[1] the conversation's hash. ARGV[1] a fresh generation, ARGV[2] the
+// generation's field.
+// Returns the generation, or false when the conversation does not exist.
+var generationScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local g = redis.call('HGET', KEYS[1], ARGV[2])
+if g then return g end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
+return ARGV[1]
+`)
+
 // EnqueueCall queues a call request, tried up to attempts times with the
-// send backoff. A key already queued (or done within the retention) is not
-// queued again.
+// send backoff, under the task id job.ID (which it sets, see CallJob.ID). A
+// request still queued, running or waiting for a retry is not queued again
+// (nil). It returns ErrNotFound when the conversation does not exist (it
+// was erased: the request would store the number again), an error wrapping
+// ErrTaskFinished when the same request already completed or failed for
+// good, and errors wrapping ErrUnavailable.
 func (t *Tasks) EnqueueCall(ctx context.Context, job CallJob, attempts int) error {
+	ch := ChannelOf(job.Conversation)
+	if ch == "" {
+		return ErrNotFound
+	}
+	var fresh [8]byte
+	_, _ = rand.Read(fresh[:])
+	gen, err := generationScript.Run(ctx, t.rdb, []string{t.keys.conv(ch, job.Conversation)},
+		base64.RawURLEncoding.EncodeToString(fresh[:]), generationField).Text()
+	if errors.Is(err, redis.Nil) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	job.ID = job.Key + "." + gen
 	payload, err := json.Marshal(job)
 	if err != nil {
 		return err
 	}
-	_, err = t.client.EnqueueContext(ctx, asynq.NewTask(taskCall, payload),
-		asynq.Queue(queueOutbound), asynq.TaskID(job.Key), asynq.MaxRetry(max(attempts-1, 0)),
-		asynq.Timeout(time.Minute), asynq.Retention(24*time.Hour))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
+	for try := 0; ; try++ {
+		_, err = t.client.EnqueueContext(ctx, asynq.NewTask(taskCall, payload),
+			asynq.Queue(queueOutbound), asynq.TaskID(job.ID), asynq.MaxRetry(max(attempts-1, 0)),
+			asynq.Timeout(time.Minute), asynq.Retention(24*time.Hour))
+		if !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return unavailable(err)
+		}
+		info, err := t.inspector.GetTaskInfo(queueOutbound, job.ID)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound) && try == 0:
+			continue // deleted since: queue it
+		case err != nil:
+			return unavailable(err)
+		case info.State == asynq.TaskStateCompleted || info.State == asynq.TaskStateArchived:
+			return fmt.Errorf("call %s: %w (%s)", job.ID, ErrTaskFinished, info.State)
+		}
 		return nil
 	}
-	return unavailable(err)
 }
 
 // callHandler decodes a call task for h; last is true on the final attempt.

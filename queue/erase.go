@@ -9,10 +9,20 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"switchboard/channels"
 )
 
 // ErrBusy means the conversation is being processed right now; try again.
 var ErrBusy = errors.New("conversation is being processed; retry shortly")
+
+// statusEventSuffixes are the delivery statuses whose webhook events'
+// dedupe markers Erase removes ("<message id>:<status>"). Markers of other
+// statuses (WhatsApp's "played") are left to expire with dedupe_ttl: they
+// are named by a hash and hold no personal data.
+var statusEventSuffixes = []channels.DeliveryStatus{
+	channels.StatusSent, channels.StatusDelivered, channels.StatusRead, channels.StatusFailed,
+}
 
 // Erased counts what an erasure removed.
 type Erased struct {
@@ -29,14 +39,17 @@ const eraseLockTTL = 30 * time.Second
 // conversation, its transcript, delivery statuses, inbox, processing lock,
 // its sessions in the channel's sessions stream (listed in the
 // conversation's hash), its notices in the events stream, its place in the
-// line, the claiming set, the deadlines and the assignments, its outbox
-// jobs, and the dedupe markers and message-id mappings of its platform ids
-// (the transcript's event ids, and the sent message ids listed in the
-// conversation's hash). Dedupe markers are named by a hash of the event id,
-// so one that is not found (a Messenger read, named after its watermark)
-// holds no personal data and expires with dedupe_ttl. It takes the conversation's processing
-// lock for the duration and returns ErrBusy when a worker holds it. Tasks
-// are not touched: see Redis.EraseTasks, to be called first.
+// line, the claiming set, the deadlines and the assignments, its call
+// request mark, its outbox jobs, and the dedupe markers and message-id
+// mappings of its platform ids (the transcript's event ids, and the sent
+// message ids listed in the conversation's hash). Dedupe markers are named
+// by a hash of the event id, so one that is not found (a Messenger read,
+// named after its watermark) holds no personal data and expires with
+// dedupe_ttl. The conversation's generation goes with its hash, so a call
+// request after the erasure gets a new task id (see CallJob.ID). It takes
+// the conversation's processing lock for the duration and returns ErrBusy
+// when a worker holds it. Tasks are not touched: see Redis.EraseTasks, to
+// be called first.
 func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Erased, error) {
 	convID := ConversationID(channel, userID)
 	var out Erased
@@ -64,8 +77,8 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 		if strings.HasPrefix(field, "m:") {
 			for _, mid := range strings.Fields(ids) {
 				platformIDs = append(platformIDs, mid)
-				for _, st := range []string{"sent", "delivered", "read", "played", "failed"} {
-					platformIDs = append(platformIDs, mid+":"+st)
+				for _, st := range statusEventSuffixes {
+					platformIDs = append(platformIDs, mid+":"+string(st))
 				}
 			}
 		}
@@ -111,7 +124,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 		entryCmds = append(entryCmds,
 			p.ZRem(ctx, k.line(channel), convID), p.ZRem(ctx, k.claiming(channel), convID),
 			p.ZRem(ctx, k.deadlines(channel), convID), p.ZRem(ctx, k.pending(channel), convID),
-			p.HDel(ctx, k.assigned(channel), convID))
+			p.HDel(ctx, k.assigned(channel), convID), p.HDel(ctx, k.calls(channel), convID))
 		if agent := holder.Val(); agent != "" {
 			p.HIncrBy(ctx, k.held(channel), agent, -1)
 		}
@@ -157,7 +170,7 @@ func (s *Store) noticesOf(ctx context.Context, channel, convID string) ([]string
 
 // EraseTasks deletes the tasks of a conversation that are queued, waiting
 // for a retry, archived or retained after completion: a send's payload
-// holds the user's id and text. A task running right now is left alone (it
+// holds the user's id and text, a call's the number and name. A task running right now is left alone (it
 // finishes within its timeout). It returns how many it deleted.
 func (r *Redis) EraseTasks(ctx context.Context, convID string) (int, error) {
 	in := asynq.NewInspectorFromRedisClient(r.rdb)
@@ -203,7 +216,7 @@ func taskOf(t *asynq.TaskInfo) string {
 	switch t.Type {
 	case taskProcess:
 		return string(t.Payload)
-	case taskSend, taskNotify:
+	case taskSend, taskNotify, taskCall:
 		var j struct {
 			Conversation string `json:"conversation"`
 		}

@@ -131,7 +131,7 @@ const (
 
 // SetPresence records an agent's presence and returns the previous one.
 func (s *Store) SetPresence(ctx context.Context, agent string, p Presence, now time.Time) (Presence, error) {
-	prev, err := s.rdb.GetSet(ctx, s.keys.presence(agent), string(p)+"|"+now.UTC().Format(time.RFC3339Nano)).Result()
+	prev, err := s.rdb.SetArgs(ctx, s.keys.presence(agent), string(p)+"|"+now.UTC().Format(time.RFC3339Nano), redis.SetArgs{Get: true}).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", unavailable(err)
 	}

@@ -97,8 +97,7 @@ func (s *Store) Unclaim(ctx context.Context, w Waiting) error {
 
 // StaleClaims lists conversations claimed before cutoff and never committed.
 func (s *Store) StaleClaims(ctx context.Context, channel string, cutoff time.Time) ([]string, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.keys.claiming(channel), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(cutoff.UnixMilli(), 10)}).Result()
-	return ids, unavailable(err)
+	return s.upTo(ctx, s.keys.claiming(channel), cutoff, 0)
 }
 
 // DropClaim forgets a claim (the conversation is no longer waiting).
@@ -109,8 +108,14 @@ func (s *Store) DropClaim(ctx context.Context, channel, convID string) error {
 // Due lists up to n conversations of a channel whose inactivity deadline is
 // at or before now. The cost grows with what is due, not with what exists.
 func (s *Store) Due(ctx context.Context, channel string, now time.Time, n int) ([]string, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.keys.deadlines(channel), &redis.ZRangeBy{
-		Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(n),
+	return s.upTo(ctx, s.keys.deadlines(channel), now, n)
+}
+
+// upTo lists the members of a sorted set scored (in ms) at or before t,
+// lowest first; at most n when n > 0.
+func (s *Store) upTo(ctx context.Context, key string, t time.Time, n int) ([]string, error) {
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+		Key: key, Start: "-inf", Stop: strconv.FormatInt(t.UnixMilli(), 10), ByScore: true, Count: int64(max(n, 0)),
 	}).Result()
 	return ids, unavailable(err)
 }
@@ -153,7 +158,7 @@ func (s *Store) Held(ctx context.Context, channels []string) (map[string]int, er
 // true only for the first caller, so several gateway processes announce an
 // opening once.
 func (s *Store) MarkOpened(ctx context.Context, channel string, opening time.Time) (bool, error) {
-	prev, err := s.rdb.GetSet(ctx, s.keys.opened(channel), opening.UnixMilli()).Result()
+	prev, err := s.rdb.SetArgs(ctx, s.keys.opened(channel), opening.UnixMilli(), redis.SetArgs{Get: true}).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return false, unavailable(err)
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -21,9 +21,15 @@ type Options struct {
 	URL string
 	// Prefix starts every key; default "gw:".
 	Prefix string
-	// Now is the clock of the embedded Redis' TTLs; default time.Now. Tests
-	// that move the gateway's clock pass the same function.
+	// Now is the clock of the embedded Redis' TTLs and of the logs' rate
+	// limit; default time.Now. Tests that move the gateway's clock pass the
+	// same function.
 	Now func() time.Time
+	// Logger receives go-redis' lines (failures to connect, mostly), each
+	// distinct line at most once per 10 s with the number of copies dropped
+	// ("suppressed"); default slog.Default(). go-redis has one logger per
+	// process: the last Open sets it.
+	Logger *slog.Logger
 }
 
 // Redis is the gateway's connection to Redis: the store, the waiting lines
@@ -33,18 +39,23 @@ type Redis struct {
 	opt      *redis.Options
 	embedded *miniredis.Miniredis
 	keys     keys
+	now      func() time.Time
 }
-
-// ErrUnavailable wraps every error that means Redis could not be reached.
-var ErrUnavailable = errors.New("redis unavailable")
 
 // Open connects to Redis, or starts the embedded one, and checks that it
 // answers. Errors name the setting (redis.url) that is wrong.
 func Open(ctx context.Context, o Options) (*Redis, error) {
-	r := &Redis{keys: keys{prefix: o.Prefix}}
+	r := &Redis{keys: keys{prefix: o.Prefix}, now: o.Now}
 	if r.keys.prefix == "" {
 		r.keys.prefix = "gw:"
 	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	redis.SetLogger(redisLog{newLimitedLog(o.Logger, "go-redis", r.now)})
 	if o.URL == "" {
 		m := miniredis.NewMiniRedis()
 		m.ClockTTL(true)

@@ -87,11 +87,18 @@ return 1
 // {id, conv, line: "join"|"leave"|"", score, deadline (ms, 0 removes),
 // ack, tx: [json], outbox: [[id, json]], sessions: [json], events: [json],
 // agent, notify}.
-// Returns the new version, or -1 when the version did not match.
+// KEYS[14] the conversation's processing lock.
+// ARGV[3] the caller's lock token: when not empty, the caller must hold the
+// lock.
+// Returns the new version; -1 when the version did not match, -2 when the
+// caller does not hold the lock, -3 when the event to ack is no longer in the
+// inbox (checked in this order: lock, event, version).
 var commitScript = redis.NewScript(`
+if ARGV[3] ~= '' and redis.call('GET', KEYS[14]) ~= ARGV[3] then return -2 end
+local c = cjson.decode(ARGV[2])
+if c.ack ~= '' and not redis.call('ZSCORE', KEYS[6], c.ack) then return -3 end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if cur ~= tonumber(ARGV[1]) then return -1 end
-local c = cjson.decode(ARGV[2])
 redis.call('HSET', KEYS[1], 'v', cur + 1)
 redis.call('SET', KEYS[13], c.conv)
 for _, e in ipairs(c.tx) do redis.call('RPUSH', KEYS[2], e) end
@@ -134,6 +141,31 @@ elseif prev then
   redis.call('HINCRBY', KEYS[12], prev, -1)
 end
 return cur + 1
+`)
+
+// renewScript extends a processing lock if the caller still holds it.
+//
+// KEYS[1] lock. ARGV[1] holder token, ARGV[2] lock TTL in ms.
+// Returns 1 renewed, 0 not the holder.
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`)
+
+// recordScript appends transcript entries for an inbox event and removes
+// the event, unless it is no longer in the inbox (another worker recorded
+// it).
+//
+// KEYS[1] transcript, KEYS[2] inbox, KEYS[3] inbox payloads.
+// ARGV[1] event id, ARGV[2..] entries (JSON).
+// Returns 1 recorded, 0 the event was gone (nothing written).
+var recordScript = redis.NewScript(`
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1
 `)
 
 // claimScript takes the oldest conversation of a waiting line. It moves it

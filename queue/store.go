@@ -165,8 +165,12 @@ const (
 // Commit is everything one decision changes.
 type Commit struct {
 	Record *Record // the new state; Record.Version is the version it was loaded at
-	// Ack is the inbox event this decision consumed ("" for none).
-	Ack      string
+	// Ack is the inbox event this decision consumed ("" for none); the
+	// commit is refused when it is no longer in the inbox.
+	Ack string
+	// Token, when not empty, is the processing lock token of the caller
+	// (Take): the commit is refused unless the caller still holds the lock.
+	Token    string
 	Line     LineOp
 	Since    time.Time // LineJoin: the place in line
 	Deadline time.Time // the inactivity deadline; zero removes it
@@ -263,6 +267,28 @@ func (s *Store) Take(ctx context.Context, convID, token string, ttl time.Duratio
 	return b, true, nil
 }
 
+// Renew extends the processing lock to ttl from now if token still holds
+// it. It returns a *StaleError wrapping ErrLockLost when the lock expired or
+// another worker holds it; the caller must then stop working on the
+// conversation. A holder calls it well within ttl (every ttl/3, say).
+func (s *Store) Renew(ctx context.Context, convID, token string, ttl time.Duration) error {
+	ch := ChannelOf(convID)
+	if ch == "" {
+		return ErrNotFound
+	}
+	if ttl < time.Millisecond {
+		return fmt.Errorf("lock TTL %v: must be at least 1ms", ttl)
+	}
+	res, err := renewScript.Run(ctx, s.rdb, []string{s.keys.lock(ch, convID)}, token, ttl.Milliseconds()).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if res == 0 {
+		return &StaleError{Conversation: convID, Err: ErrLockLost}
+	}
+	return nil
+}
+
 // Unlock releases the processing lock unless the inbox filled up again;
 // then it extends the lock and returns false: the caller drains again.
 func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Duration) (bool, error) {
@@ -280,8 +306,7 @@ func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Durat
 // not been empty since before the given time (for the sweep that recovers
 // processing lost with a crashed gateway).
 func (s *Store) PendingConversations(ctx context.Context, channel string, before time.Time) ([]string, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.keys.pending(channel), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(before.UnixMilli(), 10)}).Result()
-	return ids, unavailable(err)
+	return s.upTo(ctx, s.keys.pending(channel), before, 0)
 }
 
 // Pending lists up to n conversations of a channel with events in their
@@ -328,7 +353,9 @@ func decodeRecord(convID, version, data string) (*Record, error) {
 }
 
 // Commit applies a decision atomically. It returns ErrConflict when the
-// conversation changed since c.Record was loaded.
+// conversation changed since c.Record was loaded, and a *StaleError when
+// c.Token is set and no longer holds the processing lock (ErrLockLost) or
+// c.Ack is no longer in the inbox (ErrEventGone); nothing is written then.
 func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	rec := c.Record
 	id, ch := rec.ID, rec.Channel
@@ -367,13 +394,19 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		s.keys.conv(ch, id), s.keys.transcript(ch, id), s.keys.line(ch), s.keys.claiming(ch),
 		s.keys.deadlines(ch), s.keys.inbox(ch, id), s.keys.inboxData(ch, id), s.keys.outbox(ch),
 		s.keys.sessions(ch), s.keys.events(ch), s.keys.assigned(ch), s.keys.held(ch), s.keys.state(ch, id),
+		s.keys.lock(ch, id),
 	}
-	v, err := commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg)).Int64()
+	v, err := commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg), c.Token).Int64()
 	if err != nil {
 		return unavailable(err)
 	}
-	if v < 0 {
+	switch v {
+	case -1:
 		return ErrConflict
+	case -2:
+		return &StaleError{Conversation: id, Event: c.Ack, Err: ErrLockLost}
+	case -3:
+		return &StaleError{Conversation: id, Event: c.Ack, Err: ErrEventGone}
 	}
 	rec.Version = v
 	return nil
@@ -401,17 +434,4 @@ func mustJSON(v any) string {
 		panic(fmt.Sprintf("queue: marshal %T: %v", v, err)) // only plain structs are marshalled here
 	}
 	return string(b)
-}
-
-// unavailable wraps connection-level failures in ErrUnavailable; nil and
-// redis.Nil pass through.
-func unavailable(err error) error {
-	if err == nil || errors.Is(err, redis.Nil) {
-		return nil
-	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
-		return err // Redis answered: a script or command error, not an outage
-	}
-	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }

@@ -18,13 +18,20 @@ var t0 = time.Date(2026, 11, 20, 22, 0, 0, 0, time.UTC)
 
 func openStore(t *testing.T) (*queue.Redis, *queue.Store) {
 	t.Helper()
+	_, r := openRedis(t)
+	return r, r.Store()
+}
+
+// openRedis starts a Redis for t and connects to it.
+func openRedis(t *testing.T) (*redistest.Server, *queue.Redis) {
+	t.Helper()
 	srv := redistest.Start(t)
 	r, err := queue.Open(context.Background(), queue.Options{URL: srv.URL, Prefix: "t:"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	return r, r.Store()
+	return srv, r
 }
 
 func TestConversationIDRoundTrip(t *testing.T) {

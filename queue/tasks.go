@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"switchboard/channels"
 )
@@ -35,7 +36,10 @@ type TaskConfig struct {
 	RetryBase, RetryMax time.Duration
 	// MaxSendAttempts bounds the tries of one send (default 10).
 	MaxSendAttempts int
-	Logger          *slog.Logger
+	// Logger receives asynq's warnings and errors, each distinct line at
+	// most once per 10 s with the number of copies dropped ("suppressed");
+	// default slog.Default().
+	Logger *slog.Logger
 }
 
 // Handlers are the gateway's task handlers.
@@ -54,9 +58,13 @@ type Handlers struct {
 
 // Tasks enqueues and runs the gateway's durable tasks on asynq.
 type Tasks struct {
-	cfg    TaskConfig
-	client *asynq.Client
-	server *asynq.Server
+	cfg       TaskConfig
+	client    *asynq.Client
+	server    *asynq.Server
+	inspector *asynq.Inspector
+	rdb       *redis.Client
+	keys      keys
+	log       *limitedLog // asynq's
 }
 
 // Tasks returns the task client and server on this Redis. Nothing runs until Start.
@@ -79,7 +87,8 @@ func (r *Redis) Tasks(cfg TaskConfig) *Tasks {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	t := &Tasks{cfg: cfg, client: asynq.NewClientFromRedisClient(r.rdb)}
+	t := &Tasks{cfg: cfg, client: asynq.NewClientFromRedisClient(r.rdb), inspector: asynq.NewInspectorFromRedisClient(r.rdb),
+		rdb: r.rdb, keys: r.keys, log: newLimitedLog(cfg.Logger, "asynq", r.now)}
 	t.server = asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
 		Concurrency:     cfg.Concurrency,
 		Queues:          map[string]int{queueInbound: 6, queueOutbound: 4},
@@ -89,7 +98,7 @@ func (r *Redis) Tasks(cfg TaskConfig) *Tasks {
 		TaskCheckInterval:        20 * time.Millisecond,
 		DelayedTaskCheckInterval: 500 * time.Millisecond,
 		RetryDelayFunc:           t.retryDelay,
-		Logger:                   slogAdapter{cfg.Logger},
+		Logger:                   asynqLog{t.log},
 		LogLevel:                 asynq.WarnLevel,
 	})
 	return t
@@ -171,12 +180,3 @@ func (t *Tasks) Shutdown() {
 	t.server.Shutdown()
 	t.client.Close()
 }
-
-// slogAdapter lets asynq log through slog.
-type slogAdapter struct{ l *slog.Logger }
-
-func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }

@@ -2,9 +2,12 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"switchboard/channels"
 	"switchboard/queue"
@@ -69,5 +72,46 @@ func TestTasksRunRetryAndSkipPermanentFailures(t *testing.T) {
 	}
 	if lastSeen["permanent"] {
 		t.Fatal("first attempt reported as the last")
+	}
+}
+
+func TestNotifyTasksRun(t *testing.T) {
+	r, _ := openStore(t)
+	tasks := r.Tasks(queue.TaskConfig{})
+	got := make(chan queue.NotifyJob, 10)
+	err := tasks.Start(queue.Handlers{
+		Process: func(context.Context, string) error { return nil },
+		Send:    func(context.Context, queue.SendJob, bool) error { return nil },
+		Notify:  func(_ context.Context, j queue.NotifyJob) error { got <- j; return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tasks.Shutdown()
+	job := queue.NotifyJob{ID: "n1", Channel: "wa", Conversation: "c_wa_0123456789abcdef0123", Event: "conversation.waiting", Target: "webhook", At: t0}
+	for range 2 {
+		if err := tasks.EnqueueNotify(context.Background(), job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case j := <-got:
+		if diff := cmp.Diff(job, j); diff != "" {
+			t.Errorf("notification (-want +got):\n%s", diff)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("notification not delivered")
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	base := &channels.SendError{Code: 131047}
+	err := queue.Permanent(base)
+	var se *channels.SendError
+	if !queue.IsPermanent(err) || !errors.As(err, &se) || se != base {
+		t.Errorf("Permanent(%v) = %v: want permanent and still the send error", base, err)
+	}
+	if queue.IsPermanent(base) {
+		t.Errorf("%v reported permanent", base)
 	}
 }

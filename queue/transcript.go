@@ -129,24 +129,38 @@ func (s *Store) DeliveredUpTo(ctx context.Context, convID string, watermark time
 	return unavailable(err)
 }
 
-// Ack removes a handled event from a conversation's inbox.
+// Ack removes a handled event from a conversation's inbox; an event
+// already gone is not an error.
 func (s *Store) Ack(ctx context.Context, convID, eventID string) error {
-	return s.Record(ctx, convID, eventID)
-}
-
-// Record appends entries to a transcript and removes the event they came
-// from from the inbox, atomically.
-func (s *Store) Record(ctx context.Context, convID, eventID string, entries ...Entry) error {
 	ch := ChannelOf(convID)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, e := range entries {
-			p.RPush(ctx, s.keys.transcript(ch, convID), mustJSON(e))
-		}
 		p.ZRem(ctx, s.keys.inbox(ch, convID), eventID)
 		p.HDel(ctx, s.keys.inboxData(ch, convID), eventID)
 		return nil
 	})
 	return unavailable(err)
+}
+
+// Record appends entries to a transcript and removes the event they came
+// from from the inbox, atomically. It returns a *StaleError wrapping
+// ErrEventGone, and writes nothing, when the event is no longer in the
+// inbox (another worker recorded it).
+func (s *Store) Record(ctx context.Context, convID, eventID string, entries ...Entry) error {
+	ch := ChannelOf(convID)
+	args := make([]any, 0, 1+len(entries))
+	args = append(args, eventID)
+	for _, e := range entries {
+		args = append(args, mustJSON(e))
+	}
+	res, err := recordScript.Run(ctx, s.rdb,
+		[]string{s.keys.transcript(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID)}, args...).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if res == 0 {
+		return &StaleError{Conversation: convID, Event: eventID, Err: ErrEventGone}
+	}
+	return nil
 }
 
 // Outbox lists the sends committed on a channel but not yet confirmed as

@@ -8,11 +8,13 @@
 package redistest
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,6 +132,72 @@ func (s *Server) Restart() {
 		return
 	}
 	s.startServer()
+}
+
+// FastForward moves the Redis' clock of TTLs forward by d, so that tests
+// let keys expire without waiting: miniredis' clock moves; on a real server
+// every key's TTL shrinks by d, and a key whose TTL is at most d is deleted.
+// Time itself does not move on the server: a command that reads the clock
+// (TIME) sees the real one.
+func (s *Server) FastForward(d time.Duration) {
+	s.t.Helper()
+	if s.mini != nil {
+		s.mini.FastForward(d)
+		return
+	}
+	if err := s.eval(fastForwardScript, strconv.FormatInt(d.Milliseconds(), 10)); err != nil {
+		s.t.Fatalf("redistest: fast-forward: %v", err)
+	}
+}
+
+// fastForwardScript shrinks every key's TTL by ARGV[1] ms, in every
+// database. It returns nothing.
+const fastForwardScript = `
+local d = tonumber(ARGV[1])
+for db = 0, 15 do
+  redis.call('SELECT', db)
+  local cursor = '0'
+  repeat
+    local r = redis.call('SCAN', cursor, 'COUNT', 1000)
+    cursor = r[1]
+    for _, k in ipairs(r[2]) do
+      local ttl = redis.call('PTTL', k)
+      if ttl > 0 then
+        if ttl <= d then redis.call('DEL', k) else redis.call('PEXPIRE', k, ttl - d) end
+      end
+    end
+  until cursor == '0'
+end
+`
+
+// eval runs a script with no keys on the real server over a connection of
+// its own (this package speaks just enough of the protocol for it) and
+// returns the error it answered, if any.
+func (s *Server) eval(script string, args ...string) error {
+	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		return err
+	}
+	words := append([]string{"EVAL", script, "0"}, args...)
+	cmd := fmt.Sprintf("*%d\r\n", len(words))
+	for _, w := range words {
+		cmd += fmt.Sprintf("$%d\r\n%s\r\n", len(w), w)
+	}
+	if _, err := c.Write([]byte(cmd)); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if rest, ok := strings.CutPrefix(line, "-"); ok {
+		return fmt.Errorf("redis: %s", strings.TrimSpace(rest))
+	}
+	return nil
 }
 
 func freePort(t testing.TB) int {

@@ -1,0 +1,82 @@
+package queue_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/queue"
+)
+
+func TestOpenRejectsBadURLsWithoutTheirPassword(t *testing.T) {
+	cases := []struct {
+		url, want string
+	}{
+		{"http://user:s3cret@example.com:6379", `redis.url: "http://user:xxxxx@example.com:6379" is not a redis:// or rediss:// URL`},
+		{"s3cret@localhost", `redis.url: "***@localhost" is not a redis:// or rediss:// URL`},
+		{"localhost:6379", `redis.url: "localhost:6379" is not a redis:// or rediss:// URL`},
+		{"redis://localhost:6379/notanumber", "redis.url: "},
+	}
+	for _, c := range cases {
+		_, err := queue.Open(context.Background(), queue.Options{URL: c.url})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q) = %v, want an error starting %q without the password", c.url, err, c.want)
+		}
+	}
+}
+
+func TestOpenFailsWhenRedisDoesNotAnswer(t *testing.T) {
+	srv, _ := openRedis(t)
+	srv.Stop()
+	_, err := queue.Open(context.Background(), queue.Options{URL: srv.URL})
+	if err == nil || !strings.Contains(err.Error(), "redis.url: cannot reach "+srv.Addr) {
+		t.Fatalf("Open of a stopped Redis = %v, want an error naming redis.url and the address", err)
+	}
+}
+
+// An empty URL starts an embedded Redis whose TTLs follow the given clock.
+func TestOpenEmbedded(t *testing.T) {
+	clk := &clock{t: t0}
+	r, err := queue.Open(context.Background(), queue.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.Embedded() {
+		t.Fatal("an empty URL did not start the embedded Redis")
+	}
+	st := r.Store()
+	ctx := context.Background()
+	ev := &channels.Event{ID: "wamid.1", Channel: "wa", User: channels.User{ID: "u1"}, Kind: channels.KindText, Timestamp: t0}
+	conv := queue.ConversationID("wa", "u1")
+	if res, err := st.Accept(ctx, ev, conv, time.Hour, t0); err != nil || res != queue.AcceptedNew {
+		t.Fatalf("accept = %v, %v", res, err)
+	}
+	if err := st.Ack(ctx, conv, ev.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.SetTime(t0.Add(59 * time.Minute))
+	if res, _ := st.Accept(ctx, ev, conv, time.Hour, t0); res != queue.AcceptedDuplicate {
+		t.Fatalf("redelivery within the dedupe TTL = %v, want a duplicate", res)
+	}
+	r.SetTime(t0.Add(61 * time.Minute))
+	if res, _ := st.Accept(ctx, ev, conv, time.Hour, t0); res != queue.AcceptedNew {
+		t.Fatalf("redelivery after the dedupe TTL = %v, want new", res)
+	}
+	if err := r.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewEntryIDsAreUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := queue.NewEntryID()
+		if !strings.HasPrefix(id, queue.EntryIDPrefix) || len(id) != len(queue.EntryIDPrefix)+16 || seen[id] {
+			t.Fatalf("entry id %q: want %s and 16 characters, never repeated", id, queue.EntryIDPrefix)
+		}
+		seen[id] = true
+	}
+}
