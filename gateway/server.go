@@ -75,7 +75,14 @@ func (a *App) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 func (a *App) ready(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := a.probe.Ping(ctx); err != nil { // on a connection of its own: a busy pool is not an outage
+	// On a connection of its own, so a busy pool is not an outage; failing
+	// that, on the pool, which reconnects first after an outage (a pool of
+	// one waits a second between dials once a dial failed).
+	err := a.probe.Ping(ctx)
+	if err != nil {
+		err = a.redis.Ping(ctx)
+	}
+	if err != nil {
 		return c.JSON(http.StatusServiceUnavailable, errorBody("redis_unavailable", "Redis does not answer: "+err.Error()))
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
