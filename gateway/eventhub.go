@@ -66,8 +66,8 @@ type hubChannel struct {
 type subscription struct {
 	agent    string
 	channels []string
-	notices  chan queue.Notice
-	lagged   atomic.Bool // a notice was dropped for a full buffer
+	notices  chan *queue.Notice // shared by every subscriber: read only
+	lagged   atomic.Bool        // a notice was dropped for a full buffer
 	done     chan struct{}
 	err      error // why done was closed (nil: shutdown), set before it is
 	once     sync.Once
@@ -111,7 +111,7 @@ func (h *eventHub) reserve(agent string, chans []string) (*subscription, error) 
 	h.total++
 	h.perAgent[agent]++
 	h.open.Inc()
-	return &subscription{agent: agent, channels: chans, notices: make(chan queue.Notice, h.buffer), done: make(chan struct{})}, nil
+	return &subscription{agent: agent, channels: chans, notices: make(chan *queue.Notice, h.buffer), done: make(chan struct{})}, nil
 }
 
 // subscribe delivers the notices of the subscription's channels published
@@ -187,7 +187,8 @@ func (h *eventHub) read(ctx context.Context, hc *hubChannel, ch, last string) {
 			h.mu.Unlock()
 			return
 		}
-		for _, n := range notices {
+		for i := range notices {
+			n := &notices[i]
 			last = n.ID
 			for sub := range hc.subs {
 				select {
@@ -269,7 +270,7 @@ func (a *App) events(c echo.Context) error {
 	fmt.Fprint(w, ": connected\n\n")
 	w.Flush()
 
-	send := func(n queue.Notice) {
+	send := func(n *queue.Notice) {
 		if !queue.EventAfter(n.ID, cur[n.Channel]) {
 			return // already sent
 		}
@@ -284,8 +285,8 @@ func (a *App) events(c echo.Context) error {
 				if err != nil {
 					return err
 				}
-				for _, n := range notices {
-					send(n)
+				for i := range notices {
+					send(&notices[i])
 				}
 				if len(notices) < catchUpPage {
 					break
