@@ -260,3 +260,19 @@ func TestShutdownEndsStreams(t *testing.T) {
 		t.Error("a stream was accepted after shutdown")
 	}
 }
+
+// A failed read of the hub ends the channel's streams with an error event,
+// so their clients reconnect and resume.
+func TestEventStreamRedisDown(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := openSSE(t, h, ctx, "")
+	h.redis.Stop()
+	if ev := nextEvent(t, events, "error"); !strings.Contains(ev.data, "unavailable") {
+		t.Errorf("error event %q, want code unavailable", ev.data)
+	}
+	for range events { // the server ends the stream
+	}
+	h.redis.Restart() // for a quick shutdown
+}

@@ -36,8 +36,8 @@ type Limits struct {
 	MaxWebhookBodies int
 	WebhookWait      time.Duration
 	// MaxStreams caps the open event streams (GET /api/v1/events) of the
-	// process, MaxStreamsPerAgent those of one agent; a stream over either
-	// gets 429. Defaults 1000 and 10.
+	// process, below MaxConnections; MaxStreamsPerAgent those of one agent.
+	// A stream over either gets 429. Defaults 1000 and 10.
 	MaxStreams         int
 	MaxStreamsPerAgent int
 }
@@ -78,6 +78,9 @@ func (l Limits) withDefaults() (Limits, error) {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
+	}
+	if l.MaxStreams >= l.MaxConnections {
+		return l, fmt.Errorf("gateway limits: MaxStreams (%d) must be below MaxConnections (%d), or event streams could take every connection", l.MaxStreams, l.MaxConnections)
 	}
 	return l, nil
 }

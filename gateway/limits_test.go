@@ -230,7 +230,7 @@ func TestBodyDeadlineLiftedAfterTheBody(t *testing.T) {
 // MaxConnections caps the open connections: one over the cap is served
 // only once another closes.
 func TestConnectionCap(t *testing.T) {
-	h := newHarness(t, harnessOptions{limits: Limits{MaxConnections: 2}})
+	h := newHarness(t, harnessOptions{limits: Limits{MaxConnections: 2, MaxStreams: 1}})
 	dial := func() (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", h.app.Addr())
 		if err != nil {
@@ -335,6 +335,9 @@ func TestLimitsDefaultsAndErrors(t *testing.T) {
 	}
 	if _, err := (Limits{BodyTimeout: -time.Second}).withDefaults(); err == nil || !strings.Contains(err.Error(), "BodyTimeout") {
 		t.Errorf("a negative BodyTimeout gave %v, want an error naming it", err)
+	}
+	if _, err := (Limits{MaxConnections: 100, MaxStreams: 100}).withDefaults(); err == nil || !strings.Contains(err.Error(), "MaxStreams") {
+		t.Errorf("MaxStreams as high as MaxConnections gave %v, want an error naming both", err)
 	}
 	if _, err := New(context.Background(), nil, Options{Limits: Limits{MaxConnections: -5}}); err == nil || !strings.Contains(err.Error(), "MaxConnections") {
 		t.Errorf("New with a negative MaxConnections gave %v, want an error naming it", err)
