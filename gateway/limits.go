@@ -109,6 +109,7 @@ func (a *App) bodyDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		rc := http.NewResponseController(c.Response())
+		// A socket deadline is wall-clock time, not the application's clock.
 		// A writer without deadlines (a test recorder) has no connection to guard.
 		if rc.SetReadDeadline(time.Now().Add(a.limits.BodyTimeout)) == nil {
 			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
