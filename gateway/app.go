@@ -28,6 +28,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Ops are the options of reload and notifications (reload.go).
 	Ops OpsOptions
+	// Limits bound connections, bodies and event streams (limits.go).
+	Limits Limits
 }
 
 // App is the running gateway: HTTP server, engine, task workers and the
@@ -51,6 +53,11 @@ type App struct {
 	stopNotices context.CancelFunc
 	lastTick    time.Time
 	ops         *ops // reload (reload.go)
+
+	limits       Limits        // limits.go
+	webhookTurns chan struct{} // one per webhook being handled
+	hub          *eventHub     // event streams (eventhub.go)
+	probe        *queue.Redis  // readiness checks, on a connection of their own
 }
 
 // New connects to Redis (or starts the embedded one) and builds the
@@ -61,6 +68,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		a.log = slog.Default()
 	}
 	a.log = withContextAttrs(a.log)
+	limits, err := opts.Limits.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a.limits, a.webhookTurns = limits, make(chan struct{}, limits.MaxWebhookBodies)
 	if a.now == nil {
 		// Milliseconds in UTC: what is stored and shown needs no more, and
 		// every stored timestamp is shorter for it.
@@ -92,6 +104,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	a.ops = newOps(opts.Ops, cfg)
 	a.metrics.registry.MustRegister(newLineCollector(a.engine))
 	a.waiters = newWaiters()
+	a.hub, a.probe = newEventHub(r.Side(hubConns), limits, a.log, a.metrics.registry), r.Side(1)
 	a.echo = a.newServer()
 	return a, nil
 }
@@ -185,9 +198,10 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.startPprof(); err != nil {
 		return err
 	}
-	a.http = &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second}
+	a.http = &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: a.limits.IdleTimeout}
+	a.http.RegisterOnShutdown(a.hub.shutdown) // streams end, so shutdown need not wait for them
 	go func() {
-		if err := a.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.http.Serve(a.limits.listen(l)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -235,6 +249,6 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.waiters.close()
 	}
 	a.tasks.Shutdown()
-	errs = append(errs, a.redis.Close())
+	errs = append(errs, a.hub.close(), a.probe.Close(), a.redis.Close())
 	return errors.Join(errs...)
 }

@@ -198,6 +198,7 @@ type harnessOptions struct {
 	start time.Time // the clock's start; default insideHours
 	// botURL, when set, replaces the keywords bot by an http bot there.
 	botURL string
+	limits Limits // the App's limits; zero fields take the defaults
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -224,7 +225,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger})
+	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Limits: opts.limits})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

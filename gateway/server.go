@@ -25,14 +25,14 @@ func (a *App) newServer() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.httpError
-	e.Use(a.requestID, a.recoverPanics, a.observe)
+	e.Use(a.requestID, a.recoverPanics, a.observe, a.bodyDeadline)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", a.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.metrics.registry, promhttp.HandlerOpts{})))
 
 	e.GET("/webhooks/:platform", a.handshake)
-	e.POST("/webhooks/:platform", a.webhook)
+	e.POST("/webhooks/:platform", a.webhook, a.webhookTurn)
 
 	e.GET("/api/v1/openapi.yaml", serveOpenAPI)
 	a.registerAgentAPI(e)
@@ -52,7 +52,7 @@ func (a *App) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		a.metrics.httpRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		a.metrics.httpRequests.WithLabelValues(route, metricMethod(c.Request().Method), strconv.Itoa(c.Response().Status)).Inc()
 		a.metrics.httpLatency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		return nil
 	}
@@ -75,7 +75,14 @@ func (a *App) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 func (a *App) ready(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := a.redis.Ping(ctx); err != nil {
+	// On a connection of its own, so a busy pool is not an outage; failing
+	// that, on the pool, which reconnects first after an outage (a pool of
+	// one waits a second between dials once a dial failed).
+	err := a.probe.Ping(ctx)
+	if err != nil {
+		err = a.redis.Ping(ctx)
+	}
+	if err != nil {
 		return c.JSON(http.StatusServiceUnavailable, errorBody("redis_unavailable", "Redis does not answer: "+err.Error()))
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
@@ -119,6 +126,9 @@ func (a *App) webhook(c echo.Context) error {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return reject("too_large", errTooLarge)
+		}
+		if isBodyTimeout(err) {
+			return reject("body_timeout", a.errBodyTimeout())
 		}
 		return reject("read_error", errBadRequest("body could not be read"))
 	}
@@ -176,7 +186,7 @@ func (a *App) httpError(err error, c echo.Context) {
 		return
 	}
 	status, code, msg := classify(err)
-	if status >= 500 && !errors.Is(err, errUnavailable) {
+	if status >= 500 && !errors.Is(err, errUnavailable) && !errors.Is(err, errWebhooksBusy) {
 		a.log.ErrorContext(c.Request().Context(), "request failed", "route", c.Path(), "err", err)
 	}
 	if c.Request().Method == http.MethodHead {
