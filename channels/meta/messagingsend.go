@@ -16,8 +16,9 @@ const (
 )
 
 // MessagingSender sends through the Send API that Messenger and Instagram
-// share (POST <graph>/me/messages). It implements channels.Sender.
-// It also implements channels.Uploader (POST <graph>/<account>/message_attachments).
+// share (POST <graph>/me/messages) and uploads through
+// <graph>/<account>/message_attachments. It implements channels.Sender and
+// channels.Uploader.
 type MessagingSender struct {
 	client  *Client
 	limit   TextLimit
@@ -85,11 +86,11 @@ type sendResponse struct {
 // of its own, MARK_SEEN first; nothing else of msg is sent then. Otherwise
 // an attachment goes first (by the uploaded Attachment.MediaID as
 // attachment_id, else by URL; its caption follows as text when msg.Text is
-// empty), then
-// the text, split to the platform's limit, one request per part. Choices
-// become quick replies on the last part when there are at most 13, each
-// title fits 20 characters and id 1000, and there is a text; else they are
-// appended to the text as a numbered list (see NumberedChoices). Every
+// empty), then the text, split to the platform's limit, one request per
+// part. Choices become quick replies on the last part when there are at
+// most 13, each title fits 20 characters and id 1000, and there is a text;
+// else they are appended to the text as a numbered list (see
+// NumberedChoices). Every
 // message is sent with messaging_type RESPONSE, or MESSAGE_TAG and the
 // HUMAN_AGENT tag when msg.HumanAgent, and msg.Ref as metadata.
 //
