@@ -1,6 +1,7 @@
 // Package channels holds the one message model that every messaging platform
 // is normalized into (Event, Outbound) and the small interfaces an adapter
-// implements (Parser, Sender).
+// implements (Parser, Sender, Uploader), with the platforms' upload limits
+// (CheckUpload) and the errors they answer.
 //
 // It imports nothing of this module. Platform wire formats (Meta's JSON) live
 // only in the sub-packages channels/meta, channels/whatsapp, channels/messenger
@@ -123,8 +124,10 @@ type Attachment struct {
 	// Type: image, audio, voice, video, document, sticker, file, story_mention,
 	// share, reel, post, fallback, ... (lower case, as the platform names it,
 	// with WhatsApp voice notes as "voice").
-	Type     string `json:"type"`
-	MediaID  string `json:"media_id,omitempty"` // WhatsApp media id (fetch its URL from the Graph API)
+	Type string `json:"type"`
+	// MediaID is, inbound, the WhatsApp media id (fetch its URL from the
+	// Graph API); outbound, the id an Uploader returned, sent instead of URL.
+	MediaID  string `json:"media_id,omitempty"`
 	URL      string `json:"url,omitempty"`
 	MimeType string `json:"mime_type,omitempty"`
 	Caption  string `json:"caption,omitempty"`
@@ -234,13 +237,22 @@ type Outbound struct {
 	// Text is the body; for a question with Choices it is the question.
 	Text    string   `json:"text,omitempty"`
 	Choices []Choice `json:"choices,omitempty"`
-	// Attachment sends a media message by URL (image, audio, video, document/file).
+	// Attachment sends a media message (image, audio, video, document/file,
+	// sticker on WhatsApp) by its uploaded MediaID, else by URL.
 	Attachment *Attachment `json:"attachment,omitempty"`
 	// Template sends a WhatsApp template (the only kind allowed outside the window).
 	Template *Template `json:"template,omitempty"`
-	// MarkRead marks the given inbound message id as read (WhatsApp) or sends
-	// MARK_SEEN (Messenger/Instagram); no other field is used.
+	// MarkRead marks the given inbound message id as read (WhatsApp, which
+	// marks the earlier ones too) or sends MARK_SEEN (Messenger/Instagram,
+	// for the whole thread). With MarkRead or Typing set, nothing else is
+	// sent: no other field is used.
 	MarkRead string `json:"mark_read,omitempty"`
+	// Typing shows the user a typing indicator until the next message (or
+	// about 25 s on WhatsApp). WhatsApp shows it only with a read receipt:
+	// MarkRead must hold the id of the user's last message, or Send fails
+	// with an invalid_request SendError. Messenger/Instagram send TYPING_ON,
+	// after MARK_SEEN when MarkRead is set too.
+	Typing bool `json:"typing,omitempty"`
 	// HumanAgent asks Messenger/Instagram to send with the HUMAN_AGENT tag
 	// (a human reply between 24 h and 7 days after the user's last message).
 	HumanAgent bool `json:"human_agent,omitempty"`

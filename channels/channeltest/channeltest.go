@@ -1,7 +1,8 @@
 // Package channeltest is the test suite every channel adapter must pass.
-// Adapter packages call RunParser and RunSender from their own tests, and
-// reuse CheckParse for their fuzz targets; RunSender sends to the fake Graph
-// API of internal/testkit, which adapter tests use directly as well.
+// Adapter packages call RunParser and RunSender (which runs RunUploader)
+// from their own tests, and reuse CheckParse for their fuzz targets;
+// RunSender sends to the fake Graph API of internal/testkit, which adapter
+// tests use directly as well.
 //
 // It imports only channels and internal/testkit of this module, plus the
 // standard library.

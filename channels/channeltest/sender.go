@@ -20,10 +20,11 @@ const token = "test-token"
 
 // RunSender runs the sender suite against a testkit.Graph: text, reply
 // choices, a numbered-list fallback, long texts split into several sends,
-// mark-read, the Bearer header, partial failures, and the classification of
-// Graph errors (5xx, rate limits, closed window, auth, network, cancelled
-// ctx).
-func RunSender(t *testing.T, newSender NewSender) {
+// mark-read, typing indicators, the Bearer header, partial failures, the
+// classification of Graph errors (5xx, rate limits, closed window, auth,
+// network, cancelled ctx) and, through RunUploader, uploads. platform is
+// the adapter's.
+func RunSender(t *testing.T, platform channels.Platform, newSender NewSender) {
 	ctx := context.Background()
 	setup := func(t *testing.T) (*testkit.Graph, channels.Sender) {
 		g := testkit.NewGraph(t)
@@ -100,12 +101,29 @@ func RunSender(t *testing.T, newSender NewSender) {
 	})
 	t.Run("mark read", func(t *testing.T) {
 		g, s := setup(t)
-		if _, err := s.Send(ctx, channels.Outbound{To: "5511987654321", MarkRead: "wamid.X"}); err != nil {
+		if _, err := s.Send(ctx, channels.Outbound{To: "5511987654321", MarkRead: "wamid.X", Text: "not sent"}); err != nil {
 			t.Fatal(err)
 		}
 		reqs := g.Requests()
-		if len(reqs) != 1 || reqs[0].IsMessage() || reqs[0].Malformed {
-			t.Fatalf("got %+v, want one mark-read call", reqs)
+		if len(reqs) != 1 || !isRead(reqs[0], "wamid.X") || reqs[0].Typing || !reqs[0].Accepted() {
+			t.Fatalf("got %+v, want one accepted mark-read call and nothing else", reqs)
+		}
+	})
+	t.Run("typing", func(t *testing.T) {
+		g, s := setup(t)
+		if _, err := s.Send(ctx, channels.Outbound{To: "5511987654321", MarkRead: "wamid.X", Typing: true}); err != nil {
+			t.Fatal(err)
+		}
+		read, typing := false, false
+		for _, r := range g.Requests() {
+			if r.IsMessage() || !r.Accepted() {
+				t.Errorf("got %+v, want only accepted mark-read and typing calls", r)
+			}
+			read = read || isRead(r, "wamid.X")
+			typing = typing || r.Typing
+		}
+		if !read || !typing {
+			t.Errorf("read receipt sent: %v, typing indicator sent: %v; want both: %+v", read, typing, g.Requests())
 		}
 	})
 	t.Run("partial failure", func(t *testing.T) {
@@ -178,6 +196,7 @@ func RunSender(t *testing.T, newSender NewSender) {
 			t.Errorf("got %v, want a retryable network SendError", err)
 		}
 	})
+	t.Run("upload", func(t *testing.T) { RunUploader(t, platform, newSender) })
 	t.Run("cancelled context", func(t *testing.T) {
 		g, s := setup(t)
 		cancelled, cancel := context.WithCancel(ctx)
@@ -190,6 +209,16 @@ func RunSender(t *testing.T, newSender NewSender) {
 			t.Errorf("%d requests, want none", n)
 		}
 	})
+}
+
+// isRead reports whether r is a read receipt of message id: a WhatsApp
+// mark-read of that id, or a MARK_SEEN sender action (which marks the whole
+// thread).
+func isRead(r testkit.Send, id string) bool {
+	if r.Kind == testkit.KindRead {
+		return r.ReplyTo == id
+	}
+	return strings.EqualFold(r.SenderAction, "mark_seen")
 }
 
 // sentTexts returns the text of each request.

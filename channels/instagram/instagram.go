@@ -36,7 +36,7 @@ func NewParser() *Parser {
 type SenderConfig = meta.SenderConfig
 
 // Sender sends messages from one Instagram account; it implements
-// channels.Sender.
+// channels.Sender and channels.Uploader.
 type Sender struct{ *meta.MessagingSender }
 
 // NewSender returns a Sender for the account whose token cfg holds.
@@ -45,6 +45,7 @@ func NewSender(cfg SenderConfig) *Sender {
 }
 
 var (
-	_ channels.Parser = (*Parser)(nil)
-	_ channels.Sender = (*Sender)(nil)
+	_ channels.Parser   = (*Parser)(nil)
+	_ channels.Sender   = (*Sender)(nil)
+	_ channels.Uploader = (*Sender)(nil)
 )

@@ -2,6 +2,7 @@ package instagram
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func newSender(graphURL, token string) channels.Sender {
 }
 
 func TestSender(t *testing.T) {
-	channeltest.RunSender(t, newSender)
+	channeltest.RunSender(t, channels.Instagram, newSender)
 }
 
 func TestSendSplitsAt1000Bytes(t *testing.T) {
@@ -100,5 +101,43 @@ func TestSendSplitsAt1000Bytes(t *testing.T) {
 	}
 	if joined != text {
 		t.Error("the parts do not add up to the text")
+	}
+}
+
+func TestUploadLimits(t *testing.T) {
+	var ue *channels.UnsupportedTypeError
+	err := channels.CheckUpload(channels.Instagram, channels.MediaDocument, "application/pdf", 10)
+	if !errors.As(err, &ue) || !ue.TypeRefused || err.Error() != `"document" files cannot be uploaded to Instagram; it takes image, audio, video` {
+		t.Errorf("document: got %v", err)
+	}
+	err = channels.CheckUpload(channels.Instagram, channels.MediaImage, "image/gif", 10)
+	if !errors.As(err, &ue) || err.Error() != `"image/gif" is not accepted for image files on Instagram; accepted: image/jpeg, image/png` {
+		t.Errorf("gif: got %v", err)
+	}
+	var le *channels.LimitError
+	err = channels.CheckUpload(channels.Instagram, channels.MediaImage, "image/png", 8*1000*1000+1)
+	if !errors.As(err, &le) || err.Error() != "image files on Instagram may be at most 8 MB" {
+		t.Errorf("large image: got %v", err)
+	}
+	for _, ok := range []struct {
+		typ  channels.MediaType
+		mime string
+		size int64
+	}{{channels.MediaImage, "image/jpeg", 8 * 1000 * 1000}, {channels.MediaVideo, "video/quicktime", 25 * 1000 * 1000}, {channels.MediaAudio, "audio/aac", -1}} {
+		if err := channels.CheckUpload(channels.Instagram, ok.typ, ok.mime, ok.size); err != nil {
+			t.Errorf("%s %s of %d bytes: %v", ok.typ, ok.mime, ok.size, err)
+		}
+	}
+}
+
+func TestUploadPath(t *testing.T) {
+	g := testkit.NewGraph(t)
+	s := NewSender(SenderConfig{GraphURL: g.URL, AccessToken: "tok", AccountID: "17841400000000001"})
+	id, err := s.Upload(context.Background(), channels.Upload{Type: channels.MediaVideo, MIMEType: "video/mp4", Filename: "clip.mp4", Size: 5, Body: strings.NewReader("video")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ups := g.Uploads(); len(ups) != 1 || ups[0].Account != "17841400000000001" || ups[0].AttachmentType != "video" || ups[0].ID != id {
+		t.Errorf("uploads %+v", ups)
 	}
 }

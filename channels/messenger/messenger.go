@@ -33,7 +33,8 @@ func NewParser() *Parser {
 // SenderConfig configures a Sender; see meta.SenderConfig.
 type SenderConfig = meta.SenderConfig
 
-// Sender sends messages from one Page; it implements channels.Sender.
+// Sender sends messages from one Page; it implements channels.Sender
+// and channels.Uploader.
 type Sender struct{ *meta.MessagingSender }
 
 // NewSender returns a Sender for the Page whose token cfg holds.
@@ -42,6 +43,7 @@ func NewSender(cfg SenderConfig) *Sender {
 }
 
 var (
-	_ channels.Parser = (*Parser)(nil)
-	_ channels.Sender = (*Sender)(nil)
+	_ channels.Parser   = (*Parser)(nil)
+	_ channels.Sender   = (*Sender)(nil)
+	_ channels.Uploader = (*Sender)(nil)
 )

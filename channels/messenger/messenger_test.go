@@ -1,7 +1,9 @@
 package messenger
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -95,7 +97,7 @@ func newSender(graphURL, token string) channels.Sender {
 }
 
 func TestSender(t *testing.T) {
-	channeltest.RunSender(t, newSender)
+	channeltest.RunSender(t, channels.Messenger, newSender)
 }
 
 func readFixture(t *testing.T, name string) string {
@@ -120,6 +122,16 @@ func TestSendShapes(t *testing.T) {
 			[]string{readFixture(t, "request_human_agent")}},
 		{"mark seen", channels.Outbound{To: "7000000000000001", MarkRead: "m_1"},
 			[]string{`{"recipient":{"id":"7000000000000001"},"sender_action":"MARK_SEEN"}`}},
+		{"typing", channels.Outbound{To: "7000000000000001", Typing: true},
+			[]string{`{"recipient":{"id":"7000000000000001"},"sender_action":"TYPING_ON"}`}},
+		{"mark seen, then typing", channels.Outbound{To: "7000000000000001", MarkRead: "m_1", Typing: true, Text: "not sent"},
+			[]string{
+				`{"recipient":{"id":"7000000000000001"},"sender_action":"MARK_SEEN"}`,
+				`{"recipient":{"id":"7000000000000001"},"sender_action":"TYPING_ON"}`,
+			}},
+		{"attachment by uploaded id", channels.Outbound{To: "7000000000000001",
+			Attachment: &channels.Attachment{Type: "document", MediaID: "2000000000000001", URL: "https://example.com/ignored.pdf"}},
+			[]string{`{"recipient":{"id":"7000000000000001"},"messaging_type":"RESPONSE","message":{"attachment":{"type":"file","payload":{"attachment_id":"2000000000000001"}}}}`}},
 		{"attachment then caption", channels.Outbound{To: "7000000000000001",
 			Attachment: &channels.Attachment{Type: "document", URL: "https://example.com/r.pdf", Caption: "your receipt"}},
 			[]string{
@@ -131,6 +143,7 @@ func TestSendShapes(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := testkit.NewGraph(t)
+			g.AddMedia(testkit.Media{ID: "2000000000000001"}) // as if uploaded
 			if _, err := newSender(g.URL, "tok").Send(context.Background(), c.msg); err != nil {
 				t.Fatal(err)
 			}
@@ -163,5 +176,36 @@ func TestSendSplitsBelow2000(t *testing.T) {
 		if n := TextLimit.Len(r.Text); n >= 2000 {
 			t.Errorf("part of %d characters", n)
 		}
+	}
+}
+
+func TestUpload(t *testing.T) {
+	ctx := context.Background()
+	g := testkit.NewGraph(t)
+	pdf := []byte("%PDF-1.7 generated")
+	for _, c := range []struct {
+		account, path string
+	}{{"", "/me/message_attachments"}, {"110000000000001", "/110000000000001/message_attachments"}} {
+		s := NewSender(SenderConfig{GraphURL: g.URL + "/v24.0", AccessToken: "tok", AccountID: c.account})
+		id, err := s.Upload(ctx, channels.Upload{Type: channels.MediaDocument, MIMEType: "application/pdf", Filename: "../receipt\r\n.pdf",
+			Size: int64(len(pdf)), Body: bytes.NewReader(pdf)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ups := g.Uploads()
+		up := ups[len(ups)-1]
+		if up.ID != id || up.Account != strings.Split(c.path, "/")[1] || up.AttachmentType != "file" || !up.Reusable ||
+			up.FileName != "receipt.pdf" || up.FileType != "application/pdf" || !bytes.Equal(up.Data, pdf) {
+			t.Errorf("account %q: upload recorded as %+v, want one to %s", c.account, up, c.path)
+		}
+	}
+	// Messenger takes any file type up to 25 MB, and no stickers.
+	err := channels.CheckUpload(channels.Messenger, channels.MediaDocument, "application/x-anything", 25*1000*1000+1)
+	if err == nil || err.Error() != "document files on Messenger may be at most 25 MB" {
+		t.Errorf("got %v", err)
+	}
+	var ue *channels.UnsupportedTypeError
+	if err := channels.CheckUpload(channels.Messenger, channels.MediaSticker, "image/webp", 1); !errors.As(err, &ue) || !ue.TypeRefused {
+		t.Errorf("sticker: got %v", err)
 	}
 }

@@ -30,7 +30,8 @@ const pairRetryAfter = 6 * time.Second
 // Classify decides, once, what a Graph API error means for the sender: its
 // Reason and whether it is worth retrying. code and subcode come from the
 // error body (0 when there was none). A known code wins; an unknown code is
-// retryable on HTTP 5xx and 429, permanent otherwise. Message is left for the
+// retryable on HTTP 5xx and 429, permanent otherwise. A template error
+// (132xxx) carries a *channels.TemplateError in Err. Message is left for the
 // caller to fill.
 func Classify(platform channels.Platform, httpStatus, code, subcode int) *channels.SendError {
 	se := &channels.SendError{Platform: platform, HTTPStatus: httpStatus, Code: code, Subcode: subcode}
@@ -60,6 +61,7 @@ func Classify(platform channels.Platform, httpStatus, code, subcode int) *channe
 	case code == 100, code == 131008, code == 131009, code == 131051:
 		return fail(ReasonInvalidRequest)
 	case code >= 132000 && code <= 132999:
+		se.Err = &channels.TemplateError{Code: code, Problem: templateProblem(code)}
 		return fail(ReasonTemplate)
 	case code == 131052, code == 131053:
 		return fail(ReasonMedia)
@@ -73,4 +75,21 @@ func Classify(platform channels.Platform, httpStatus, code, subcode int) *channe
 		return retry(ReasonServerError, 0)
 	}
 	return fail(ReasonRejected)
+}
+
+// templateProblem names the WhatsApp template error codes.
+func templateProblem(code int) channels.TemplateProblem {
+	switch code {
+	case 132000:
+		return channels.TemplateParamCount
+	case 132001:
+		return channels.TemplateMissing
+	case 132012:
+		return channels.TemplateParamFormat
+	case 132015:
+		return channels.TemplatePaused
+	case 132016:
+		return channels.TemplateDisabled
+	}
+	return channels.TemplateRefused
 }

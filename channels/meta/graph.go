@@ -30,8 +30,9 @@ type SenderConfig struct {
 	// {id}/messages path). Messenger and Instagram send to /me/messages,
 	// where the Page token names the account, and do not use it.
 	AccountID string
-	// HTTPClient is the client used for every call; nil means one with a 30 s
-	// timeout.
+	// HTTPClient is the client used for every call, uploads included; nil
+	// means one with a 30 s timeout, and for uploads one with a 10 min
+	// timeout (a 100 MB file takes minutes on a slow link).
 	HTTPClient *http.Client
 	// RateLimit caps the Graph calls a Sender makes, in calls per second,
 	// shared by every Send on it: 0 means the platform default, a negative
@@ -50,15 +51,19 @@ type Client struct {
 	base     string
 	token    string
 	http     *http.Client
+	upload   *http.Client // for uploads
 	limiter  *rate.Limiter
 }
+
+// uploadTimeout bounds an upload made with the default HTTP client.
+const uploadTimeout = 10 * time.Minute
 
 // NewClient returns a Client for platform; defaultRate is the platform's
 // calls per second used when cfg.RateLimit is 0.
 func NewClient(platform channels.Platform, cfg SenderConfig, defaultRate float64) *Client {
-	hc := cfg.HTTPClient
+	hc, upload := cfg.HTTPClient, cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc, upload = &http.Client{Timeout: 30 * time.Second}, &http.Client{Timeout: uploadTimeout}
 	}
 	perSecond := cfg.RateLimit
 	if perSecond == 0 {
@@ -73,6 +78,7 @@ func NewClient(platform channels.Platform, cfg SenderConfig, defaultRate float64
 		base:     strings.TrimRight(cfg.GraphURL, "/"),
 		token:    cfg.AccessToken,
 		http:     hc,
+		upload:   upload,
 		limiter:  rate.NewLimiter(limit, 1),
 	}
 }
@@ -94,7 +100,7 @@ func (c *Client) Post(ctx context.Context, path string, in, out any) error {
 		return fmt.Errorf("%s: building request: %w", c.platform, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	return c.call(req, out)
+	return c.call(c.http, req, out)
 }
 
 // Media is what the Graph API says about an uploaded media item.
@@ -115,7 +121,7 @@ func (c *Client) MediaURL(ctx context.Context, mediaID string) (Media, error) {
 		return Media{}, fmt.Errorf("%s: building request: %w", c.platform, err)
 	}
 	var m Media
-	if err := c.call(req, &m); err != nil {
+	if err := c.call(c.http, req, &m); err != nil {
 		return Media{}, err
 	}
 	return m, nil
@@ -130,7 +136,7 @@ func (c *Client) Download(ctx context.Context, mediaURL string) (*http.Response,
 	if err != nil {
 		return nil, fmt.Errorf("%s: building request: %w", c.platform, err)
 	}
-	resp, err := c.do(req)
+	resp, err := c.do(c.http, req)
 	if err != nil {
 		return nil, err
 	}
@@ -141,9 +147,9 @@ func (c *Client) Download(ctx context.Context, mediaURL string) (*http.Response,
 	return resp, nil
 }
 
-// call sends req and decodes a 2xx JSON answer into out.
-func (c *Client) call(req *http.Request, out any) error {
-	resp, err := c.do(req)
+// call sends req with hc and decodes a 2xx JSON answer into out.
+func (c *Client) call(hc *http.Client, req *http.Request, out any) error {
+	resp, err := c.do(hc, req)
 	if err != nil {
 		return err
 	}
@@ -168,9 +174,9 @@ func (c *Client) call(req *http.Request, out any) error {
 
 // do adds the token and sends req; a transport failure becomes a retryable
 // SendError, or ctx's error when the context ended.
-func (c *Client) do(req *http.Request) (*http.Response, error) {
+func (c *Client) do(hc *http.Client, req *http.Request) (*http.Response, error) {
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, c.networkError(req.Context(), err)
 	}
@@ -218,6 +224,9 @@ func (c *Client) refused(resp *http.Response) *channels.SendError {
 	}
 	se := Classify(c.platform, resp.StatusCode, ge.Error.Code, ge.Error.Subcode)
 	se.Message = message
+	if te, ok := se.Err.(*channels.TemplateError); ok {
+		te.Detail = message
+	}
 	if after, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && after > 0 {
 		se.RetryAfter = time.Duration(after) * time.Second
 	}

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"switchboard/channels"
@@ -15,16 +16,25 @@ const (
 )
 
 // MessagingSender sends through the Send API that Messenger and Instagram
-// share (POST <graph>/me/messages). It implements channels.Sender.
+// share (POST <graph>/me/messages) and uploads through
+// <graph>/<account>/message_attachments. It implements channels.Sender and
+// channels.Uploader.
 type MessagingSender struct {
-	client *Client
-	limit  TextLimit
+	client  *Client
+	limit   TextLimit
+	account string // the uploads' path id: cfg.AccountID, or "me"
 }
 
 // NewMessagingSender returns a sender for platform whose texts are split to
 // limit and whose calls are paced at cfg.RateLimit (defaultRate when 0).
+// Uploads go to cfg.AccountID (the Page or Instagram account id) when set,
+// else to "me", the account the token names.
 func NewMessagingSender(platform channels.Platform, cfg SenderConfig, limit TextLimit, defaultRate float64) *MessagingSender {
-	return &MessagingSender{client: NewClient(platform, cfg, defaultRate), limit: limit}
+	account := cfg.AccountID
+	if account == "" {
+		account = "me"
+	}
+	return &MessagingSender{client: NewClient(platform, cfg, defaultRate), limit: limit, account: account}
 }
 
 type sendRequest struct {
@@ -47,11 +57,16 @@ type sendMessage struct {
 }
 
 type sendAttachment struct {
-	Type    string `json:"type"`
-	Payload struct {
-		URL        string `json:"url"`
-		IsReusable bool   `json:"is_reusable"`
-	} `json:"payload"`
+	Type    string            `json:"type"`
+	Payload attachmentPayload `json:"payload"`
+}
+
+// attachmentPayload is an attachment by URL (url, is_reusable) or by the id
+// of an upload (attachment_id).
+type attachmentPayload struct {
+	URL          string `json:"url,omitempty"`
+	IsReusable   bool   `json:"is_reusable,omitempty"`
+	AttachmentID string `json:"attachment_id,omitempty"`
 }
 
 type quickReply struct {
@@ -66,12 +81,16 @@ type sendResponse struct {
 
 // Send implements channels.Sender.
 //
-// MarkRead sends the MARK_SEEN sender action. Otherwise an attachment goes
-// first (by URL; its caption follows as text when msg.Text is empty), then
-// the text, split to the platform's limit, one request per part. Choices
-// become quick replies on the last part when there are at most 13, each
-// title fits 20 characters and id 1000, and there is a text; else they are
-// appended to the text as a numbered list (see NumberedChoices). Every
+// MarkRead sends the MARK_SEEN sender action (the whole thread is seen;
+// the id itself is not sent) and Typing the TYPING_ON one, each a request
+// of its own, MARK_SEEN first; nothing else of msg is sent then. Otherwise
+// an attachment goes first (by the uploaded Attachment.MediaID as
+// attachment_id, else by URL; its caption follows as text when msg.Text is
+// empty), then the text, split to the platform's limit, one request per
+// part. Choices become quick replies on the last part when there are at
+// most 13, each title fits 20 characters and id 1000, and there is a text;
+// else they are appended to the text as a numbered list (see
+// NumberedChoices). Every
 // message is sent with messaging_type RESPONSE, or MESSAGE_TAG and the
 // HUMAN_AGENT tag when msg.HumanAgent, and msg.Ref as metadata.
 //
@@ -79,9 +98,8 @@ type sendResponse struct {
 // later part fails, the result still lists the ids of the parts sent.
 func (s *MessagingSender) Send(ctx context.Context, msg channels.Outbound) (channels.SendResult, error) {
 	var res channels.SendResult
-	if msg.MarkRead != "" {
-		req := sendRequest{Recipient: recipient{msg.To}, SenderAction: "MARK_SEEN"}
-		return res, s.client.Post(ctx, "me/messages", req, nil)
+	if msg.MarkRead != "" || msg.Typing {
+		return res, s.senderActions(ctx, msg)
 	}
 	send := func(m *sendMessage) error {
 		req := sendRequest{Recipient: recipient{msg.To}, MessagingType: "RESPONSE", Message: m}
@@ -99,7 +117,11 @@ func (s *MessagingSender) Send(ctx context.Context, msg channels.Outbound) (chan
 	text := msg.Text
 	if a := msg.Attachment; a != nil {
 		att := &sendAttachment{Type: attachmentType(a.Type)}
-		att.Payload.URL, att.Payload.IsReusable = a.URL, true
+		if a.MediaID != "" {
+			att.Payload.AttachmentID = a.MediaID
+		} else {
+			att.Payload.URL, att.Payload.IsReusable = a.URL, true
+		}
 		if err := send(&sendMessage{Attachment: att}); err != nil {
 			return res, err
 		}
@@ -125,6 +147,47 @@ func (s *MessagingSender) Send(ctx context.Context, msg channels.Outbound) (chan
 		}
 	}
 	return res, nil
+}
+
+// senderActions sends MARK_SEEN for msg.MarkRead, then TYPING_ON for
+// msg.Typing.
+func (s *MessagingSender) senderActions(ctx context.Context, msg channels.Outbound) error {
+	var actions []string
+	if msg.MarkRead != "" {
+		actions = append(actions, "MARK_SEEN")
+	}
+	if msg.Typing {
+		actions = append(actions, "TYPING_ON")
+	}
+	for _, action := range actions {
+		if err := s.client.Post(ctx, "me/messages", sendRequest{Recipient: recipient{msg.To}, SenderAction: action}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Upload implements channels.Uploader: POST <graph>/<account>/message_attachments
+// with the fields message={"attachment":{"type":...,"payload":{"is_reusable":true}}}
+// and filedata; the answer's attachment_id is returned, to be sent as
+// Attachment.MediaID. Errors are those of Client.Upload.
+func (s *MessagingSender) Upload(ctx context.Context, u channels.Upload) (string, error) {
+	message, err := json.Marshal(map[string]any{
+		"attachment": map[string]any{"type": attachmentType(string(u.Type)), "payload": map[string]bool{"is_reusable": true}},
+	})
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		AttachmentID string `json:"attachment_id"`
+	}
+	if err := s.client.Upload(ctx, s.account+"/message_attachments", []Field{{"message", string(message)}}, "filedata", u, &out); err != nil {
+		return "", err
+	}
+	if out.AttachmentID == "" {
+		return "", s.client.MissingID("attachment_id")
+	}
+	return out.AttachmentID, nil
 }
 
 // quickReplies returns choices as quick replies, or nil when they cannot all

@@ -1,8 +1,9 @@
 // Package meta holds what WhatsApp Cloud API, Messenger and Instagram
 // Messaging share: the webhook handshake and X-Hub-Signature-256 check, the
-// Graph API client with its one error classifier, text splitting to the
-// platforms' limits, and the Messenger Platform webhook and Send API formats
-// that Messenger and Instagram both speak.
+// Graph API client (JSON calls, streamed multipart uploads, media look-ups)
+// with its one error classifier, text splitting to the platforms' limits,
+// and the Messenger Platform webhook and Send API formats that Messenger and
+// Instagram both speak.
 //
 // It imports only channels of this module, plus the standard library and
 // golang.org/x/time/rate. Its wire structs never leave channels/...: what it

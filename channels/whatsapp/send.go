@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -14,15 +15,34 @@ import (
 type SenderConfig = meta.SenderConfig
 
 // Sender sends messages from one WhatsApp business number; it implements
-// channels.Sender.
+// channels.Sender and channels.Uploader.
 type Sender struct {
-	client *meta.Client
-	path   string
+	client  *meta.Client
+	account string // the phone_number_id
+	path    string
 }
 
 // NewSender returns a Sender for the number cfg.AccountID.
 func NewSender(cfg SenderConfig) *Sender {
-	return &Sender{client: meta.NewClient(channels.WhatsApp, cfg, DefaultRateLimit), path: cfg.AccountID + "/messages"}
+	return &Sender{client: meta.NewClient(channels.WhatsApp, cfg, DefaultRateLimit), account: cfg.AccountID, path: cfg.AccountID + "/messages"}
+}
+
+// Upload implements channels.Uploader: POST <graph>/<phone_number_id>/media
+// with the fields messaging_product=whatsapp, type (the MIME type) and file;
+// the answer's id is returned, to be sent as Attachment.MediaID (Meta keeps
+// it 30 days). Errors are those of meta.Client.Upload.
+func (s *Sender) Upload(ctx context.Context, u channels.Upload) (string, error) {
+	fields := []meta.Field{{Name: "messaging_product", Value: "whatsapp"}, {Name: "type", Value: channels.BaseMIMEType(u.MIMEType)}}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := s.client.Upload(ctx, s.account+"/media", fields, "file", u, &out); err != nil {
+		return "", err
+	}
+	if out.ID == "" {
+		return "", s.client.MissingID("id")
+	}
+	return out.ID, nil
 }
 
 // MediaURL looks up an inbound media id (Attachment.MediaID); see
@@ -46,14 +66,19 @@ type request struct {
 	Text             *textBody    `json:"text,omitempty"`
 	Interactive      *interactive `json:"interactive,omitempty"`
 	Template         *template    `json:"template,omitempty"`
-	Image            *link        `json:"image,omitempty"`
-	Audio            *link        `json:"audio,omitempty"`
-	Video            *link        `json:"video,omitempty"`
-	Document         *link        `json:"document,omitempty"`
-	Sticker          *link        `json:"sticker,omitempty"`
-	// Mark as read.
-	Status    string `json:"status,omitempty"`
-	MessageID string `json:"message_id,omitempty"`
+	Image            *mediaObject `json:"image,omitempty"`
+	Audio            *mediaObject `json:"audio,omitempty"`
+	Video            *mediaObject `json:"video,omitempty"`
+	Document         *mediaObject `json:"document,omitempty"`
+	Sticker          *mediaObject `json:"sticker,omitempty"`
+	// Mark as read, with a typing indicator.
+	Status          string  `json:"status,omitempty"`
+	MessageID       string  `json:"message_id,omitempty"`
+	TypingIndicator *typing `json:"typing_indicator,omitempty"`
+}
+
+type typing struct {
+	Type string `json:"type"`
 }
 
 type textBody struct {
@@ -95,8 +120,10 @@ type parameter struct {
 	Text string `json:"text"`
 }
 
-type link struct {
-	Link     string `json:"link"`
+// mediaObject is a media message's object: by the uploaded id, else by link.
+type mediaObject struct {
+	ID       string `json:"id,omitempty"`
+	Link     string `json:"link,omitempty"`
 	Caption  string `json:"caption,omitempty"`
 	Filename string `json:"filename,omitempty"`
 }
@@ -109,9 +136,13 @@ type response struct {
 
 // Send implements channels.Sender.
 //
-// MarkRead marks that inbound message (and earlier ones) as read. A
-// Template is sent alone, its parameters as body parameters (named when
-// Name is set). Otherwise an attachment goes first (by link, with its
+// MarkRead marks that inbound message (and earlier ones) as read, with a
+// typing indicator when Typing is set; Typing without MarkRead is an
+// invalid_request SendError, as WhatsApp shows the indicator only with a
+// read receipt. A Template is sent alone, its parameters as body
+// parameters (named when Name is set); a refused template is a SendError
+// wrapping a *channels.TemplateError that names it. Otherwise an
+// attachment goes first (by its uploaded MediaID, else by link, with its
 // caption where the type takes one, and its file name), then the text,
 // split to 4096 characters, one request per part. Choices become reply
 // buttons when there are at most 3, each title fits 20 characters and id
@@ -123,9 +154,8 @@ type response struct {
 // later part fails, the result still lists the ids of the parts sent.
 func (s *Sender) Send(ctx context.Context, msg channels.Outbound) (channels.SendResult, error) {
 	var res channels.SendResult
-	if msg.MarkRead != "" {
-		req := request{MessagingProduct: "whatsapp", Status: "read", MessageID: msg.MarkRead}
-		return res, s.client.Post(ctx, s.path, req, nil)
+	if msg.MarkRead != "" || msg.Typing {
+		return res, s.markRead(ctx, msg)
 	}
 	send := func(req request) error {
 		req.MessagingProduct, req.RecipientType, req.To, req.Callback = "whatsapp", "individual", recipient(msg.To), msg.Ref
@@ -139,7 +169,11 @@ func (s *Sender) Send(ctx context.Context, msg channels.Outbound) (channels.Send
 		return nil
 	}
 	if t := msg.Template; t != nil {
-		return res, send(request{Type: "template", Template: templateOf(t)})
+		err := send(request{Type: "template", Template: templateOf(t)})
+		if te := (*channels.TemplateError)(nil); errors.As(err, &te) {
+			te.Name, te.Language = t.Name, t.Language
+		}
+		return res, err
 	}
 	if a := msg.Attachment; a != nil {
 		if err := send(mediaRequest(a)); err != nil {
@@ -162,6 +196,20 @@ func (s *Sender) Send(ctx context.Context, msg channels.Outbound) (channels.Send
 		}
 	}
 	return res, nil
+}
+
+// markRead sends the read receipt of msg.MarkRead, with the typing
+// indicator when msg.Typing.
+func (s *Sender) markRead(ctx context.Context, msg channels.Outbound) error {
+	if msg.MarkRead == "" {
+		return &channels.SendError{Platform: channels.WhatsApp, Reason: meta.ReasonInvalidRequest,
+			Message: "a WhatsApp typing indicator goes with a read receipt: set MarkRead to the id of the user's last message"}
+	}
+	req := request{MessagingProduct: "whatsapp", Status: "read", MessageID: msg.MarkRead}
+	if msg.Typing {
+		req.TypingIndicator = &typing{Type: "text"}
+	}
+	return s.client.Post(ctx, s.path, req, nil)
 }
 
 // recipient writes a phone number as "+<digits>"; anything else (a
@@ -207,9 +255,13 @@ func templateOf(t *channels.Template) *template {
 	return out
 }
 
-// mediaRequest sends a by-link media message; unknown types go as documents.
+// mediaRequest sends a media message by id or link; unknown types go as
+// documents.
 func mediaRequest(a *channels.Attachment) request {
-	l := &link{Link: a.URL, Caption: a.Caption}
+	l := &mediaObject{Link: a.URL, Caption: a.Caption}
+	if a.MediaID != "" {
+		l.ID, l.Link = a.MediaID, ""
+	}
 	switch strings.ToLower(a.Type) {
 	case "image":
 		return request{Type: "image", Image: l}

@@ -38,6 +38,7 @@ const (
 var TextLimit = meta.TextLimit{Max: 4096, Unit: meta.UTF16}
 
 var (
-	_ channels.Parser = (*Parser)(nil)
-	_ channels.Sender = (*Sender)(nil)
+	_ channels.Parser   = (*Parser)(nil)
+	_ channels.Sender   = (*Sender)(nil)
+	_ channels.Uploader = (*Sender)(nil)
 )

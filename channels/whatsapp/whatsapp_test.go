@@ -1,8 +1,13 @@
 package whatsapp
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -107,7 +112,7 @@ func newSender(graphURL, token string) *Sender {
 }
 
 func TestSender(t *testing.T) {
-	channeltest.RunSender(t, func(graphURL, token string) channels.Sender { return newSender(graphURL, token) })
+	channeltest.RunSender(t, channels.WhatsApp, func(graphURL, token string) channels.Sender { return newSender(graphURL, token) })
 }
 
 func readFixture(t *testing.T, name string) string {
@@ -134,6 +139,12 @@ func TestSendShapes(t *testing.T) {
 			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+16505551234","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}`},
 		{"mark read", channels.Outbound{To: "5511987654321", MarkRead: "wamid.X"},
 			`{"messaging_product":"whatsapp","status":"read","message_id":"wamid.X"}`},
+		{"mark read with typing", channels.Outbound{To: "5511987654321", MarkRead: "wamid.X", Typing: true, Text: "not sent"},
+			`{"messaging_product":"whatsapp","status":"read","message_id":"wamid.X","typing_indicator":{"type":"text"}}`},
+		{"image by uploaded id", channels.Outbound{To: "5511987654321", Attachment: &channels.Attachment{Type: "image", MediaID: "1000000000000001", URL: "https://example.com/ignored.jpg", Caption: "Receipt"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"image","image":{"id":"1000000000000001","caption":"Receipt"}}`},
+		{"document by uploaded id", channels.Outbound{To: "5511987654321", Attachment: &channels.Attachment{Type: "document", MediaID: "1000000000000001", FileName: "r.pdf"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"document","document":{"id":"1000000000000001","filename":"r.pdf"}}`},
 		{"reply buttons", channels.Outbound{To: "5511987654321", Text: "Deseja manter?", Ref: "gw:out:1",
 			Choices: []channels.Choice{{ID: "keep", Title: "Manter"}, {ID: "reschedule", Title: "Remarcar"}, {ID: "agent", Title: "Falar c/ atendente"}}},
 			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"interactive","biz_opaque_callback_data":"gw:out:1",
@@ -155,6 +166,7 @@ func TestSendShapes(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := testkit.NewGraph(t)
+			g.AddMedia(testkit.Media{ID: "1000000000000001"}) // as if uploaded
 			if _, err := newSender(g.URL, "tok").Send(context.Background(), c.msg); err != nil {
 				t.Fatal(err)
 			}
@@ -202,5 +214,119 @@ func TestSendAnswers(t *testing.T) {
 	if !errors.As(err, &se) || se.Reason != meta.ReasonWindowClosed || se.Retryable ||
 		!strings.Contains(se.Message, "more than 24 hours") || !strings.Contains(se.Message, "Az8or2yhqkZfEZ-_4Qn_Bam") {
 		t.Errorf("error: got %v", err)
+	}
+}
+
+func TestTypingNeedsMarkRead(t *testing.T) {
+	g := testkit.NewGraph(t)
+	_, err := newSender(g.URL, "tok").Send(context.Background(), channels.Outbound{To: "5511987654321", Typing: true})
+	var se *channels.SendError
+	if !errors.As(err, &se) || se.Retryable || se.Reason != meta.ReasonInvalidRequest || !strings.Contains(se.Message, "MarkRead") {
+		t.Errorf("got %v, want a permanent invalid_request naming MarkRead", err)
+	}
+	if n := len(g.Requests()); n != 0 {
+		t.Errorf("%d requests, want none", n)
+	}
+}
+
+func TestTemplateErrors(t *testing.T) {
+	tpl := &channels.Template{Name: "order_update", Language: "pt_BR", Parameters: []channels.TemplateParam{{Text: "Ana"}}}
+	for _, c := range []struct {
+		answer  testkit.GraphError
+		problem channels.TemplateProblem
+		message string
+	}{
+		{testkit.ErrTemplateParams, channels.TemplateParamCount, `template "order_update" (pt_BR): the number of parameters does not match the approved template`},
+		{testkit.ErrTemplateMissing, channels.TemplateMissing, `template "order_update" does not exist in language pt_BR`},
+		{testkit.ErrTemplateFormat, channels.TemplateParamFormat, `template "order_update" (pt_BR): a parameter's format does not match the approved template`},
+		{testkit.ErrTemplatePaused, channels.TemplatePaused, `template "order_update" is paused for low quality and cannot be sent until it is active again`},
+		{testkit.ErrTemplateDisabled, channels.TemplateDisabled, `template "order_update" is disabled and can no longer be sent`},
+		{testkit.GraphError{Status: 400, Code: 132005, Title: "Translated text too long"}, channels.TemplateRefused,
+			`template "order_update" (pt_BR) was refused (code 132005): (#132005) Translated text too long (fbtrace_id AbCdEfTestTrace)`},
+	} {
+		t.Run(string(c.problem), func(t *testing.T) {
+			g := testkit.NewGraph(t)
+			g.FailNext(1, c.answer)
+			_, err := newSender(g.URL, "tok").Send(context.Background(), channels.Outbound{To: "5511987654321", Template: tpl})
+			var se *channels.SendError
+			var te *channels.TemplateError
+			if !errors.As(err, &se) || se.Retryable || se.Reason != meta.ReasonTemplate || !errors.As(err, &te) {
+				t.Fatalf("got %v, want a permanent template SendError wrapping a TemplateError", err)
+			}
+			if te.Problem != c.problem || te.Code != c.answer.Code || te.Name != "order_update" || te.Language != "pt_BR" || te.Error() != c.message {
+				t.Errorf("got %+v: %q\nwant %s: %q", te, te.Error(), c.problem, c.message)
+			}
+		})
+	}
+}
+
+func TestUploadFields(t *testing.T) {
+	g := testkit.NewGraph(t)
+	s := NewSender(SenderConfig{GraphURL: g.URL + "/v24.0", AccessToken: "tok", AccountID: "106540352242922"})
+	voice := []byte("OggS generated voice note")
+	id, err := s.Upload(context.Background(), channels.Upload{Type: channels.MediaAudio, MIMEType: "Audio/OGG; codecs=opus",
+		Filename: "note \"1\".ogg", Size: int64(len(voice)), Body: bytes.NewReader(voice)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups := g.Uploads()
+	if len(ups) != 1 {
+		t.Fatalf("%d uploads, want 1", len(ups))
+	}
+	up := ups[0]
+	if up.ID != id || up.Account != "106540352242922" || up.MessagingProduct != "whatsapp" || up.Type != "audio/ogg" ||
+		up.FileType != "audio/ogg; codecs=opus" || up.FileName != `note "1".ogg` || !bytes.Equal(up.Data, voice) {
+		t.Errorf("upload recorded as %+v", up)
+	}
+	// Then sent by that id, as audio without caption.
+	if _, err := s.Send(context.Background(), channels.Outbound{To: "5511987654321",
+		Attachment: &channels.Attachment{Type: "voice", MediaID: id, Caption: "dropped"}}); err != nil {
+		t.Fatal(err)
+	}
+	if sent, _ := g.Last("5511987654321"); sent.Media == nil || sent.Media.Type != "audio" || sent.Media.ID != id || sent.Media.Caption != "" {
+		t.Errorf("sent %+v", sent.Media)
+	}
+}
+
+func TestUploadLimits(t *testing.T) {
+	for _, c := range []struct {
+		typ     channels.MediaType
+		mime    string
+		size    int64
+		message string // "" when accepted
+	}{
+		{channels.MediaImage, "image/jpeg", 5 * 1000 * 1000, ""},
+		{channels.MediaImage, "image/png", 5*1000*1000 + 1, "image files on WhatsApp may be at most 5 MB"},
+		{channels.MediaImage, "image/gif", 10, `"image/gif" is not accepted for image files on WhatsApp; accepted: image/jpeg, image/png`},
+		{channels.MediaAudio, "audio/ogg; codecs=opus", 16 * 1000 * 1000, ""},
+		{channels.MediaAudio, "audio/amr", 16*1000*1000 + 1, "audio files on WhatsApp may be at most 16 MB"},
+		{channels.MediaVideo, "video/3gpp", -1, ""},
+		{channels.MediaVideo, "video/quicktime", 10, `"video/quicktime" is not accepted for video files on WhatsApp; accepted: video/mp4, video/3gpp`},
+		{channels.MediaDocument, "application/pdf", 100 * 1000 * 1000, ""},
+		{channels.MediaDocument, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 100*1000*1000 + 1, "document files on WhatsApp may be at most 100 MB"},
+		{channels.MediaSticker, "image/webp", 500*1000 + 1, "sticker files on WhatsApp may be at most 500 KB"},
+		{channels.MediaDocument, "not a type", 10, `"not a type" is not accepted for document files on WhatsApp; accepted: application/pdf, ` +
+			"text/plain, text/csv, application/rtf, application/msword, application/vnd.openxmlformats-officedocument.wordprocessingml.document, " +
+			"application/vnd.ms-excel, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, application/vnd.ms-powerpoint, " +
+			"application/vnd.openxmlformats-officedocument.presentationml.presentation, application/vnd.oasis.opendocument.text, " +
+			"application/vnd.oasis.opendocument.spreadsheet, application/vnd.oasis.opendocument.presentation, application/zip"},
+	} {
+		err := channels.CheckUpload(channels.WhatsApp, c.typ, c.mime, c.size)
+		if got := fmt.Sprint(err); (c.message == "" && err != nil) || (c.message != "" && got != c.message) {
+			t.Errorf("%s %s of %d bytes: got %v, want %q", c.typ, c.mime, c.size, err, c.message)
+		}
+	}
+}
+
+func TestUploadWithoutID(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"success":true}`)
+	}))
+	defer srv.Close()
+	_, err := newSender(srv.URL, "tok").Upload(context.Background(), channels.Upload{Type: channels.MediaImage, MIMEType: "image/png", Size: -1, Body: strings.NewReader("png")})
+	var se *channels.SendError
+	if !errors.As(err, &se) || se.Retryable || se.Reason != meta.ReasonBadResponse {
+		t.Errorf("got %v, want a permanent bad_response", err)
 	}
 }

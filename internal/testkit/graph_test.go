@@ -129,8 +129,13 @@ func TestWhatsAppSend(t *testing.T) {
 	if g.Total() != 3 || len(g.Requests()) != 4 || g.Calls() != 4 {
 		t.Errorf("Total %d, Requests %d, Calls %d; want 3, 4, 4", g.Total(), len(g.Requests()), g.Calls())
 	}
-	if r := g.Requests()[3]; r.Kind != testkit.KindRead || r.ReplyTo != "wamid.X" || r.IsMessage() {
+	if r := g.Requests()[3]; r.Kind != testkit.KindRead || r.ReplyTo != "wamid.X" || r.IsMessage() || r.Typing {
 		t.Errorf("mark read recorded as %+v", r)
+	}
+	// With a typing indicator.
+	post(t, g, "/"+waPhone+"/messages", `{"messaging_product":"whatsapp","status":"read","message_id":"wamid.Y","typing_indicator":{"type":"text"}}`)
+	if r := g.Requests()[4]; r.Kind != testkit.KindRead || r.ReplyTo != "wamid.Y" || !r.Typing || !r.Accepted() {
+		t.Errorf("mark read with typing recorded as %+v", r)
 	}
 }
 
@@ -170,6 +175,14 @@ func TestMessagingSend(t *testing.T) {
 		[]byte(`{"recipient":{"id":"7000000000000001"},"sender_action":"MARK_SEEN"}`))
 	if status != http.StatusOK || answer["recipient_id"] != "7000000000000001" || len(g.To("7000000000000001")) != 1 {
 		t.Errorf("sender action: %d %v, sends %d", status, answer, len(g.To("7000000000000001")))
+	}
+	for action, typing := range map[string]bool{"MARK_SEEN": false, "typing_on": true, "TYPING_ON": true, "TYPING_OFF": false} {
+		call(t, http.MethodPost, g.URL+"/me/messages", "fb-token", "application/json",
+			[]byte(`{"recipient":{"id":"7000000000000001"},"sender_action":"`+action+`"}`))
+		reqs := g.Requests()
+		if r := reqs[len(reqs)-1]; r.SenderAction != action || r.Typing != typing || r.IsMessage() {
+			t.Errorf("%s recorded as %+v", action, r)
+		}
 	}
 
 	// A wrong token on a known account or on /me: 401, code 190; an

@@ -49,7 +49,10 @@ type Send struct {
 	// (RESPONSE, MESSAGE_TAG with HUMAN_AGENT...).
 	MessagingType, Tag string
 	SenderAction       string // MARK_SEEN, TYPING_ON...
-	Malformed          bool   // the body is not a send the fake understands
+	// Typing is a typing indicator: a WhatsApp mark-read with
+	// typing_indicator {"type": "text"}, or a TYPING_ON sender action.
+	Typing    bool
+	Malformed bool // the body is not a send the fake understands
 
 	Status    int         // the HTTP status answered
 	MessageID string      // the message id answered; "" unless accepted
@@ -156,6 +159,10 @@ type (
 		Document *wireMedia `json:"document"`
 		Sticker  *wireMedia `json:"sticker"`
 
+		TypingIndicator *struct {
+			Type string `json:"type"`
+		} `json:"typing_indicator"`
+
 		Recipient *struct {
 			ID string `json:"id"`
 		} `json:"recipient"`
@@ -207,6 +214,7 @@ func decodeWhatsApp(s *Send, w *wireSend) {
 	}
 	if w.Status == "read" {
 		s.Kind, s.ReplyTo = KindRead, w.MessageID
+		s.Typing = w.TypingIndicator != nil && w.TypingIndicator.Type == "text"
 		s.Malformed = w.MessageID == ""
 		return
 	}
@@ -251,6 +259,7 @@ func decodeMessaging(s *Send, w *wireSend) {
 		s.To = w.Recipient.ID
 	}
 	s.MessagingType, s.Tag, s.SenderAction = w.MessagingType, w.Tag, w.SenderAction
+	s.Typing = strings.EqualFold(w.SenderAction, "typing_on")
 	switch m := w.Message; {
 	case w.SenderAction != "":
 		s.Kind = KindSenderAction
