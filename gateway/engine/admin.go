@@ -49,10 +49,10 @@ func (e *Engine) Stats(ctx context.Context, now time.Time) ([]ChannelStats, erro
 	for _, id := range s.sortedChannels() {
 		ch := s.channels[id]
 		st := ChannelStats{Channel: id, Retired: ch.retired, AgentsOnline: len(online[id])}
-		if st.Waiting, err = e.store.LineLength(ctx, id); err != nil {
+		if st.Waiting, err = e.line.LineLength(ctx, id); err != nil {
 			return nil, err
 		}
-		head, err := e.store.Line(ctx, id, 1)
+		head, err := e.line.Line(ctx, id, 1)
 		if err != nil {
 			return nil, err
 		}
@@ -61,7 +61,7 @@ func (e *Engine) Stats(ctx context.Context, now time.Time) ([]ChannelStats, erro
 			st.OldestWaitingSince, st.OldestWaitSeconds = &since, now.Sub(since).Seconds()
 		}
 		day := ch.day(now)
-		d, err := e.store.DailyStats(ctx, id, day)
+		d, err := e.stats.DailyStats(ctx, id, day)
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +147,7 @@ scan:
 				break scan
 			}
 			n := int64(min(q.Limit-len(rows), reportScanBudget-scanned))
-			recs, last, err := e.store.Sessions(ctx, ch, time.UnixMilli(0), time.Time{}, after, n)
+			recs, last, err := e.stats.Sessions(ctx, ch, time.UnixMilli(0), time.Time{}, after, n)
 			if err != nil {
 				return nil, "", err
 			}
@@ -222,7 +222,7 @@ func (e *Engine) EraseContact(ctx context.Context, channel, user string) (Erasur
 	if err != nil {
 		return Erasure{}, err
 	}
-	convID, erased, err := e.store.Erase(ctx, channel, user)
+	convID, erased, err := e.convs.Erase(ctx, channel, user)
 	if err != nil {
 		return Erasure{}, err
 	}

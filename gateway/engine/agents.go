@@ -55,7 +55,7 @@ func (e *Engine) Claim(ctx context.Context, a Agent, only string, wait time.Dura
 // the agent; nil when no conversation waits.
 func (e *Engine) claim(ctx context.Context, a Agent, chans []string) (*queue.Record, error) {
 	if a.MaxConversations > 0 {
-		held, err := e.store.Held(ctx, a.Channels)
+		held, err := e.line.Held(ctx, a.Channels)
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +68,7 @@ func (e *Engine) claim(ctx context.Context, a Agent, chans []string) (*queue.Rec
 		if err != nil || !ok {
 			return nil, err
 		}
-		w, ok, err := e.store.Claim(ctx, ch, e.now())
+		w, ok, err := e.line.Claim(ctx, ch, e.now())
 		if err != nil {
 			return nil, err
 		}
@@ -92,16 +92,16 @@ func (e *Engine) assignClaimed(ctx context.Context, channelID string, w queue.Wa
 	case err == nil:
 		return rec, true, nil
 	case errors.Is(err, routing.ErrNotWaiting), errors.Is(err, queue.ErrNotFound):
-		return nil, false, e.store.DropClaim(ctx, channelID, w.Conversation)
+		return nil, false, e.line.DropClaim(ctx, channelID, w.Conversation)
 	default:
-		_ = e.store.Unclaim(ctx, w)
+		_ = e.line.Unclaim(ctx, w)
 		return nil, false, err
 	}
 }
 
 // oldestHead returns the channel whose line head has waited longest.
 func (e *Engine) oldestHead(ctx context.Context, chans []string) (string, bool, error) {
-	heads, err := e.store.Heads(ctx, chans)
+	heads, err := e.line.Heads(ctx, chans)
 	if err != nil || len(heads) == 0 {
 		return "", false, err
 	}
@@ -119,12 +119,12 @@ func (e *Engine) ListQueue(ctx context.Context, a Agent) ([]ConversationView, er
 	now := e.now()
 	out := []ConversationView{}
 	for _, chID := range a.Channels {
-		line, err := e.store.Line(ctx, chID, 0)
+		line, err := e.line.Line(ctx, chID, 0)
 		if err != nil {
 			return nil, err
 		}
 		for i, w := range line {
-			rec, err := e.store.Load(ctx, w.Conversation)
+			rec, err := e.convs.Load(ctx, w.Conversation)
 			if err != nil {
 				return nil, err
 			}
@@ -141,12 +141,12 @@ func (e *Engine) Assigned(ctx context.Context, a Agent) ([]ConversationView, err
 	now := e.now()
 	out := []ConversationView{}
 	for _, chID := range a.Channels {
-		byAgent, err := e.store.AssignedTo(ctx, chID)
+		byAgent, err := e.line.AssignedTo(ctx, chID)
 		if err != nil {
 			return nil, err
 		}
 		for _, id := range byAgent[a.ID] {
-			rec, err := e.store.Load(ctx, id)
+			rec, err := e.convs.Load(ctx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -167,7 +167,7 @@ func (e *Engine) authorize(ctx context.Context, a Agent, convID string) (*queue.
 	if !a.Serves(ch) {
 		return nil, ErrForbidden
 	}
-	rec, err := e.store.Load(ctx, convID)
+	rec, err := e.convs.Load(ctx, convID)
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +184,11 @@ func (e *Engine) Conversation(ctx context.Context, a Agent, convID string) (Conv
 	if err != nil {
 		return ConversationView{}, err
 	}
-	pos, err := e.store.Position(ctx, rec.ID)
+	pos, err := e.line.Position(ctx, rec.ID)
 	if err != nil {
 		return ConversationView{}, err
 	}
-	entries, err := e.store.Transcript(ctx, rec.ID)
+	entries, err := e.convs.Transcript(ctx, rec.ID)
 	if err != nil {
 		return ConversationView{}, err
 	}
@@ -216,7 +216,7 @@ func (e *Engine) AddNote(ctx context.Context, a Agent, convID, text string) (que
 		return queue.Entry{}, err
 	}
 	entry := queue.Entry{ID: queue.NewEntryID(), At: e.now(), Author: routing.AuthorAgent, Agent: a.ID, Kind: "note", Text: text}
-	return entry, e.store.Append(ctx, rec.ID, entry)
+	return entry, e.convs.Append(ctx, rec.ID, entry)
 }
 
 // Act runs an agent's action on a conversation the agent holds (close,
@@ -250,7 +250,7 @@ func (e *Engine) SetPresence(ctx context.Context, a Agent, p queue.Presence) err
 	if err != nil {
 		return err
 	}
-	prev, err := e.store.SetPresence(ctx, a.ID, p, e.now())
+	prev, err := e.presence.SetPresence(ctx, a.ID, p, e.now())
 	if err != nil || p != queue.Online || prev == queue.Online {
 		return err
 	}
@@ -261,7 +261,7 @@ func (e *Engine) SetPresence(ctx context.Context, a Agent, p queue.Presence) err
 			}
 		}
 	}
-	e.assignChannels(ctx, a.Channels)
+	e.assigner.signal(a.Channels...)
 	return nil
 }
 
@@ -271,7 +271,7 @@ func (e *Engine) onlineByChannel(ctx context.Context, s *setup) (map[string][]st
 	for id := range s.agents {
 		ids = append(ids, id)
 	}
-	presence, _, err := e.store.Presences(ctx, ids)
+	presence, _, err := e.presence.Presences(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -291,13 +291,13 @@ func (e *Engine) onlineByChannel(ctx context.Context, s *setup) (map[string][]st
 // position in, the position to read the agent's events from: from then on
 // no event is missed, and every cursor names a position in every channel.
 func (e *Engine) PinEvents(ctx context.Context, a Agent, cur queue.Cursor) error {
-	return e.store.PinCursor(ctx, a.Channels, cur)
+	return e.events.PinCursor(ctx, a.Channels, cur)
 }
 
 // ReadEvents returns the notices of the agent's channels after cur,
 // waiting up to block for one.
 func (e *Engine) ReadEvents(ctx context.Context, a Agent, cur queue.Cursor, block time.Duration) ([]queue.Notice, error) {
-	return e.store.ReadEvents(ctx, a.Channels, cur, block)
+	return e.events.ReadEvents(ctx, a.Channels, cur, block)
 }
 
 // Windows of the platforms: free-form messages within 24 h of the user's
@@ -352,6 +352,6 @@ func (e *Engine) Reply(ctx context.Context, a Agent, convID, text string, att *c
 	out.Attachment, out.Ref = att, entry.ID
 	job := queue.SendJob{ID: queue.NewEntryID(), Channel: ch.id, Conversation: convID, Parts: []queue.SendPart{{Entry: entry.ID, Message: out}}, At: now}
 	extra := &queue.Commit{Entries: []queue.Entry{entry}, Sends: []queue.SendJob{job}}
-	_, err = e.decide(ctx, convID, routing.Input{Kind: routing.InAgentMessage, Agent: a.ID}, "", extra, nil)
+	_, err = e.apply(ctx, convID, routing.Input{Kind: routing.InAgentMessage, Agent: a.ID}, "", extra, nil)
 	return entry, err
 }

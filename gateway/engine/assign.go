@@ -3,11 +3,12 @@ package engine
 import (
 	"cmp"
 	"context"
+	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"switchboard/config"
-	"switchboard/queue"
 	"switchboard/routing"
 )
 
@@ -42,7 +43,7 @@ func (e *Engine) autoAssign(ctx context.Context, channelID string) error {
 		return nil
 	}
 	for range maxAssignRounds {
-		n, err := e.store.LineLength(ctx, channelID)
+		n, err := e.line.LineLength(ctx, channelID)
 		if err != nil || n == 0 {
 			return err
 		}
@@ -50,17 +51,17 @@ func (e *Engine) autoAssign(ctx context.Context, channelID string) error {
 		if err != nil || len(cands) == 0 {
 			return err
 		}
-		w, ok, err := e.store.Claim(ctx, channelID, e.now())
+		w, ok, err := e.line.Claim(ctx, channelID, e.now())
 		if err != nil || !ok {
 			return err
 		}
-		rec, err := e.store.Load(ctx, w.Conversation)
+		rec, err := e.convs.Load(ctx, w.Conversation)
 		if err != nil {
-			_ = e.store.Unclaim(ctx, w)
+			_ = e.line.Unclaim(ctx, w)
 			return err
 		}
 		if rec.Version == 0 || rec.State != routing.StateWaiting {
-			if err := e.store.DropClaim(ctx, channelID, w.Conversation); err != nil {
+			if err := e.line.DropClaim(ctx, channelID, w.Conversation); err != nil {
 				return err
 			}
 			continue
@@ -113,11 +114,11 @@ func (e *Engine) candidates(ctx context.Context, s *setup, channelID string) ([]
 			}
 		}
 	}
-	loads, err := e.store.Held(ctx, chans)
+	loads, err := e.line.Held(ctx, chans)
 	if err != nil {
 		return nil, err
 	}
-	idle, err := e.store.AgentActivity(ctx, ids)
+	idle, err := e.presence.AgentActivity(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -135,33 +136,81 @@ func (e *Engine) candidates(ctx context.Context, s *setup, channelID string) ([]
 	return out, nil
 }
 
-// assignChannels runs automatic assignment on channels, logging failures:
-// the sweep tries again.
-func (e *Engine) assignChannels(ctx context.Context, chans []string) {
-	for _, id := range chans {
-		if err := e.autoAssign(ctx, id); err != nil {
-			e.log.Warn("automatic assignment incomplete; the sweep goes on", "channel", id, "err", err)
+// assigner runs automatic assignment off the path of the decisions that
+// call for it: a decision that puts a conversation in line or frees an
+// agent, and an agent coming online, signal their channels, and one
+// goroutine assigns them in turn, so that an assignment (itself a
+// decision) never runs nested inside another. Signals for a channel
+// already pending coalesce; a signal lost to a shutdown is made up by the
+// sweep, which assigns every channel.
+type assigner struct {
+	assign func(ctx context.Context, channelID string) error
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	pending []string // channels to assign, in the order signaled
+	wake    chan struct{}
+	done    chan struct{}
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+func newAssigner(assign func(context.Context, string) error, log *slog.Logger) *assigner {
+	return &assigner{assign: assign, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// signal asks for channels to be assigned. It never blocks.
+func (a *assigner) signal(chans ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return
+	}
+	for _, ch := range chans {
+		if !slices.Contains(a.pending, ch) {
+			a.pending = append(a.pending, ch)
+		}
+	}
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (a *assigner) start() {
+	a.wg.Add(1)
+	go a.run()
+}
+
+func (a *assigner) run() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.done:
+			return
+		case <-a.wake:
+		}
+		a.mu.Lock()
+		chans := a.pending
+		a.pending = nil
+		a.mu.Unlock()
+		for _, id := range chans {
+			if err := a.assign(context.Background(), id); err != nil {
+				a.log.Warn("automatic assignment incomplete; the sweep goes on", "channel", id, "err", err)
+			}
 		}
 	}
 }
 
-// afterReach does, after a committed decision, what calls and automatic
-// assignment need: queue the call requests, forget an answered one, note
-// the agent's activity, and assign when a conversation joined the line
-// or an agent freed capacity.
-func (e *Engine) afterReach(ctx context.Context, ch *channel, in routing.Input, c *queue.Commit) {
-	e.queueCalls(ctx, ch, c)
-	switch in.Kind {
-	case routing.InAgentClaim, routing.InAgentMessage:
-		if err := e.store.TouchAgent(ctx, in.Agent, e.now()); err != nil {
-			e.log.Warn("agent activity not recorded", "agent", in.Agent, "err", err)
-		}
-	case routing.InAgentClose, routing.InAgentRelease, routing.InAgentHandback:
-		if a, ok := e.setup.Load().agents[in.Agent]; ok {
-			e.assignChannels(ctx, a.Channels)
-		}
+// stop waits for the assignment under way; later signals are dropped.
+func (a *assigner) stop() {
+	a.mu.Lock()
+	if a.stopped {
+		a.mu.Unlock()
+		return
 	}
-	if c.Line == queue.LineJoin {
-		e.assignChannels(ctx, []string{ch.id})
-	}
+	a.stopped = true
+	a.mu.Unlock()
+	close(a.done)
+	a.wg.Wait()
 }

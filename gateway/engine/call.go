@@ -25,30 +25,7 @@ const entryCallRequest = "call_request"
 // to a decision being committed).
 const staleCallMark = time.Minute
 
-// requestCall records a call request in the decision's commit: a
-// transcript entry, and a mark made before the commit so that the sweep
-// can queue the request again if the process dies before queuing it.
-func (e *Engine) requestCall(ctx context.Context, ch *channel, c *queue.Commit, conv *routing.Conversation, ef routing.Effect, now time.Time) error {
-	if err := e.store.MarkCall(ctx, ch.id, conv.ID, ef.Call.Key, now); err != nil {
-		return err
-	}
-	c.Entries = append(c.Entries, queue.Entry{ID: queue.NewEntryID(), At: now, Author: routing.AuthorSystem, Kind: entryCallRequest, Text: ef.Call.Number, Payload: ef.Call.Key})
-	return nil
-}
-
-// queueCalls queues the call requests of a committed decision.
-func (e *Engine) queueCalls(ctx context.Context, ch *channel, c *queue.Commit) {
-	for _, en := range c.Entries {
-		if en.Kind != entryCallRequest {
-			continue
-		}
-		job := queue.CallJob{Key: en.Payload, Channel: ch.id, Conversation: c.Record.ID, Number: en.Text, Name: c.Record.User.Name}
-		if err := e.enqueueCall(ctx, ch, job); err != nil {
-			e.log.Warn("call request queued later by the sweep", "channel", ch.id, "conversation", job.Conversation, "err", err)
-		}
-	}
-}
-
+// enqueueCall queues a call request with the attempts its channel allows.
 func (e *Engine) enqueueCall(ctx context.Context, ch *channel, job queue.CallJob) error {
 	attempts := 1
 	if ch.call != nil {
@@ -87,7 +64,7 @@ func (e *Engine) Call(ctx context.Context, job queue.CallJob, last bool) error {
 	default:
 		e.metrics.calls.WithLabelValues(ch.id, callOutcome(res)).Inc()
 	}
-	return e.store.UnmarkCall(ctx, ch.id, job.Conversation, job.Key)
+	return e.calls.UnmarkCall(ctx, ch.id, job.Conversation, job.Key)
 }
 
 func callOutcome(r routing.CallResult) string {
@@ -104,12 +81,12 @@ func callOutcome(r routing.CallResult) string {
 // forgets marks no conversation waits for. Task ids make a request queued
 // twice run once.
 func (e *Engine) requeueCalls(ctx context.Context, ch *channel, now time.Time) error {
-	pending, err := e.store.PendingCalls(ctx, ch.id)
+	pending, err := e.calls.PendingCalls(ctx, ch.id)
 	if err != nil || len(pending) == 0 {
 		return err
 	}
 	for _, p := range pending {
-		rec, err := e.store.Load(ctx, p.Conversation)
+		rec, err := e.convs.Load(ctx, p.Conversation)
 		if err != nil {
 			return err
 		}
@@ -121,7 +98,7 @@ func (e *Engine) requeueCalls(ctx context.Context, ch *channel, now time.Time) e
 			continue
 		}
 		if now.Sub(p.At) >= staleCallMark {
-			if err := e.store.UnmarkCall(ctx, ch.id, p.Conversation, p.Key); err != nil {
+			if err := e.calls.UnmarkCall(ctx, ch.id, p.Conversation, p.Key); err != nil {
 				return err
 			}
 		}

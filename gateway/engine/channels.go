@@ -82,6 +82,7 @@ func newRules(ch *config.Channel, handoffKeywords []string) (*routing.Rules, err
 		},
 	}
 	r.Call = callOffer(ch.Derivation.Call)
+	r.Consent = ch.Consent
 	if ch.Hours != nil {
 		cal, err := Calendar(ch.Hours)
 		if err != nil {
@@ -135,4 +136,14 @@ func callOffer(c *config.Call) *routing.CallOffer {
 			Confirmed: m.Confirmed, Apology: m.Apology, OfferChat: m.OfferChat,
 		},
 	}
+}
+
+// day is the date of t in the channel's zone (UTC without hours).
+func (c *channel) day(t time.Time) string {
+	if c.cfg.Hours != nil && c.cfg.Hours.Location != nil {
+		t = t.In(c.cfg.Hours.Location)
+	} else {
+		t = t.UTC()
+	}
+	return t.Format(time.DateOnly)
 }

@@ -13,21 +13,45 @@ import (
 	"switchboard/routing"
 )
 
-// Apply runs an input that does not come from the inbox (an agent's
-// action, the sweep) and returns the committed conversation. It returns a
-// routing error (routing.ErrNotWaiting, ...) when the input does not apply,
-// and ErrNotFound for an unknown conversation.
-func (e *Engine) Apply(ctx context.Context, convID string, in routing.Input) (*queue.Record, error) {
-	return e.decide(ctx, convID, in, "", nil, nil)
+// The pipeline of one input: load the conversation, decide (routing, and
+// the bot as often as routing asks), commit the new state with every entry,
+// send, session, notice and line change in one atomic step, then carry out
+// what the commit leaves to do (carryout.go). Every outcome comes from
+// routing as an effect; the engine infers none.
+
+// decision is one input on its way through the pipeline.
+type decision struct {
+	s   *setup // the configuration it is decided under, loaded once
+	ch  *channel
+	in  routing.Input
+	now time.Time
+	// commit is what is committed; commit.Record is the conversation as
+	// loaded, then as decided.
+	commit *queue.Commit
+	// outcomes are routing's EffectOutcome effects, counted once committed.
+	outcomes []routing.Effect
+	// calls are the call requests to queue once committed.
+	calls []queue.CallJob
 }
 
-// decide loads the conversation, decides, calls the bot as often as routing
-// asks, and commits everything at once; on a concurrent change it starts
-// over with the fresh state. extra adds entries and sends of the caller's
-// own (an agent's reply) to the same commit. preloaded, when not nil, is the
-// conversation as the caller last read it, used for the first attempt.
-func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ack string, extra *queue.Commit, preloaded *queue.Record) (*queue.Record, error) {
-	ch, ok := e.setup.Load().channels[queue.ChannelOf(convID)]
+// Apply runs an input that does not come from the inbox (an agent's
+// action, the sweep, a call's result) and returns the committed
+// conversation. It returns a routing error (routing.ErrNotWaiting, ...)
+// when the input does not apply, and queue.ErrNotFound for an unknown
+// conversation.
+func (e *Engine) Apply(ctx context.Context, convID string, in routing.Input) (*queue.Record, error) {
+	return e.apply(ctx, convID, in, "", nil, nil)
+}
+
+// apply runs one input through the pipeline; on a concurrent change of the
+// conversation it starts over with the fresh state. ack is the inbox event
+// the input consumes ("" for none). extra adds entries and sends of the
+// caller's own (an agent's reply) to the same commit. preloaded, when not
+// nil, is the conversation as the caller last read it, used for the first
+// attempt.
+func (e *Engine) apply(ctx context.Context, convID string, in routing.Input, ack string, extra *queue.Commit, preloaded *queue.Record) (*queue.Record, error) {
+	s := e.setup.Load()
+	ch, ok := s.channels[queue.ChannelOf(convID)]
 	if !ok {
 		return nil, e.orphan(ctx, convID, ack)
 	}
@@ -35,7 +59,7 @@ func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ac
 	for attempt := 0; ; attempt++ {
 		rec, err := preloaded, error(nil)
 		if rec == nil || attempt > 0 {
-			rec, err = e.store.Load(ctx, convID)
+			rec, err = e.convs.Load(ctx, convID)
 		}
 		if err != nil {
 			return nil, err
@@ -46,38 +70,29 @@ func (e *Engine) decide(ctx context.Context, convID string, in routing.Input, ac
 		now := e.now()
 		if err := ch.rules.CanApply(rec.Conversation, in, now); err != nil {
 			if ack != "" {
-				return rec, e.store.Ack(ctx, convID, ack)
+				return rec, e.inbox.Ack(ctx, convID, ack)
 			}
 			return rec, err
 		}
-		c := e.newCommit(rec, ch, in, ack, extra)
-		conv, effects := ch.rules.Decide(rec.Conversation, in, now)
-		effects = withConsent(ch, rec, in, effects)
-		if err := e.carryOut(ctx, ch, c, &conv, effects, botReplies, now); err != nil {
+		d := &decision{s: s, ch: ch, in: in, now: now, commit: newCommit(rec, ch, in, ack, extra)}
+		if err := e.decide(ctx, d, botReplies); err != nil {
 			return nil, err
 		}
-		before := rec.Conversation
-		rec.Conversation = conv
-		c.Deadline = ch.rules.Deadline(conv)
-		err = e.store.Commit(ctx, c)
+		err = e.convs.Commit(ctx, d.commit)
 		if errors.Is(err, queue.ErrConflict) && attempt < maxConflicts {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		// Count and announce what was committed before sending it, so that
-		// whoever sees the reply also sees the metrics and notices.
-		e.afterCommit(ctx, ch, in, before, c)
-		e.dispatch(ctx, c, ack != "")
-		e.afterReach(ctx, ch, in, c)
+		e.carryOut(ctx, d)
 		return rec, nil
 	}
 }
 
 // newCommit starts the commit of one decision: the user's message goes into
 // the transcript, and the caller's extra entries and sends ride along.
-func (e *Engine) newCommit(rec *queue.Record, ch *channel, in routing.Input, ack string, extra *queue.Commit) *queue.Commit {
+func newCommit(rec *queue.Record, ch *channel, in routing.Input, ack string, extra *queue.Commit) *queue.Commit {
 	c := &queue.Commit{Record: rec, Ack: ack}
 	if rec.Version == 0 {
 		rec.Channel, rec.Platform = ch.id, ch.platform
@@ -99,9 +114,13 @@ func (e *Engine) newCommit(rec *queue.Record, ch *channel, in routing.Input, ack
 	return c
 }
 
-// carryOut turns routing's effects into the commit, asking the bot when
-// told to and deciding again on its reply.
-func (e *Engine) carryOut(ctx context.Context, ch *channel, c *queue.Commit, conv *routing.Conversation, effects []routing.Effect, botReplies map[string]routing.BotReply, now time.Time) error {
+// decide asks routing what the input does and turns every effect into the
+// commit, or into what carryOut does once it is committed (outcomes, call
+// requests); it asks the bot when routing says so and decides again on its
+// reply. It is the one place effects are read.
+func (e *Engine) decide(ctx context.Context, d *decision, botReplies map[string]routing.BotReply) error {
+	ch, c, now := d.ch, d.commit, d.now
+	conv, effects := ch.rules.Decide(c.Record.Conversation, d.in, now)
 	var send *queue.SendJob
 	for len(effects) > 0 {
 		ef := effects[0]
@@ -115,40 +134,52 @@ func (e *Engine) carryOut(ctx context.Context, ch *channel, c *queue.Commit, con
 			c.Entries = append(c.Entries, entry)
 			send.Parts = append(send.Parts, queue.SendPart{Entry: entry.ID, Message: channels.Outbound{To: conv.User.ID, Text: entry.Text, Choices: entry.Choices, Ref: entry.ID}})
 		case routing.EffectAskBot:
-			reply := e.askBot(ctx, ch, c.Record, *conv, ef, botReplies)
+			reply := e.askBot(ctx, d, conv, ef, botReplies)
 			if reply.Note != "" {
 				c.Entries = append(c.Entries, queue.Entry{ID: queue.NewEntryID(), At: now, Author: routing.AuthorBot, Kind: "note", Text: reply.Note})
 			}
-			next, more := ch.rules.Decide(*conv, routing.Input{Kind: routing.InBotReply, Bot: &reply}, now)
-			*conv = next
+			next, more := ch.rules.Decide(conv, routing.Input{Kind: routing.InBotReply, Bot: &reply}, now)
+			conv = next
 			effects = append(more, effects...)
 		case routing.EffectRequestCall:
-			if err := e.requestCall(ctx, ch, c, conv, ef, now); err != nil {
+			// Marked before the commit, so that the sweep can queue the
+			// request again if the process dies before queuing it.
+			if err := e.calls.MarkCall(ctx, ch.id, conv.ID, ef.Call.Key, now); err != nil {
 				return err
 			}
+			c.Entries = append(c.Entries, queue.Entry{ID: queue.NewEntryID(), At: now, Author: routing.AuthorSystem, Kind: entryCallRequest, Text: ef.Call.Number, Payload: ef.Call.Key})
+			d.calls = append(d.calls, queue.CallJob{Key: ef.Call.Key, Channel: ch.id, Conversation: conv.ID, Number: ef.Call.Number, Name: c.Record.User.Name})
 		case routing.EffectJoinLine:
 			c.Line, c.Since = queue.LineJoin, ef.Since
 		case routing.EffectLeaveLine:
 			c.Line = queue.LineLeave
 		case routing.EffectEndSession:
+			bot := ""
+			if ef.Session.Kind == routing.SessionBot {
+				bot = d.s.botName
+			}
 			c.Sessions = append(c.Sessions, queue.SessionRecord{
 				ID: ef.Session.ID, Conversation: conv.ID, Channel: ch.id, User: conv.User.ID,
 				Kind: ef.Session.Kind, Agent: ef.Session.Agent, Start: ef.Session.Start, End: ef.At, Resolution: ef.Resolution,
-				Bot: e.botName(ef.Session.Kind),
+				Bot: bot,
 			})
 		case routing.EffectNotify:
 			c.Notices = append(c.Notices, queue.Notice{Type: ef.Notice, Channel: ch.id, Conversation: conv.ID, At: now, Agent: conv.AssignedTo})
+		case routing.EffectOutcome:
+			d.outcomes = append(d.outcomes, ef)
 		}
 	}
 	if send != nil {
 		c.Sends = append(c.Sends, *send)
 	}
+	c.Record.Conversation = conv
+	c.Deadline = ch.rules.Deadline(conv)
 	return nil
 }
 
 // askBot asks the bot about one user message; a bot that fails or times out
 // yields the configured fallback, so the user always gets an answer.
-func (e *Engine) askBot(ctx context.Context, ch *channel, rec *queue.Record, conv routing.Conversation, ask routing.Effect, cache map[string]routing.BotReply) routing.BotReply {
+func (e *Engine) askBot(ctx context.Context, d *decision, conv routing.Conversation, ask routing.Effect, cache map[string]routing.BotReply) routing.BotReply {
 	key := ""
 	if ask.Event != nil {
 		key = ask.Event.ID
@@ -156,16 +187,17 @@ func (e *Engine) askBot(ctx context.Context, ch *channel, rec *queue.Record, con
 	if r, ok := cache[key]; ok {
 		return r
 	}
+	rec := d.commit.Record
 	req := bots.NewRequest(conv, ask)
 	req.Variables = rec.Variables
 	start := time.Now()
-	reply, err := e.currentBot().Reply(ctx, req)
+	reply, err := d.s.bot.Reply(ctx, req)
 	e.metrics.botLatency.Observe(time.Since(start).Seconds())
 	if err != nil {
-		e.log.Warn("bot failed; sending the fallback", "channel", ch.id, "conversation", conv.ID, "err", err)
+		e.log.Warn("bot failed; sending the fallback", "channel", d.ch.id, "conversation", conv.ID, "err", err)
 		e.metrics.botFailures.Inc()
 		reply = routing.BotReply{Failed: true}
-		if fb := e.setup.Load().fallback; fb != "" {
+		if fb := d.s.fallback; fb != "" {
 			reply.Messages = []routing.BotMessage{{Text: fb}}
 		}
 	}
@@ -176,26 +208,6 @@ func (e *Engine) askBot(ctx context.Context, ch *channel, rec *queue.Record, con
 	return reply
 }
 
-// dispatch sends a committed decision's messages. A decision on an inbox
-// event runs on a processing worker that holds the conversation, so it
-// sends at once and the replies go out in order; other decisions (agent
-// actions, the sweep) hand their sends to the task queue. A send that fails
-// and may be retried goes to the task queue too; one that cannot even be
-// queued stays in the outbox, where the sweep finds it.
-func (e *Engine) dispatch(ctx context.Context, c *queue.Commit, inline bool) {
-	for _, job := range c.Sends {
-		if inline {
-			err := e.send(ctx, job, false, false)
-			if err == nil || queue.IsPermanent(err) {
-				continue
-			}
-		}
-		if err := e.tasks.EnqueueSend(ctx, job); err != nil {
-			e.log.Warn("send queued later by the sweep", "channel", job.Channel, "conversation", job.Conversation, "err", err)
-		}
-	}
-}
-
 // orphan handles an event of a channel that is no longer configured (a
 // reload removed it): it is dropped from the inbox and logged.
 func (e *Engine) orphan(ctx context.Context, convID, ack string) error {
@@ -203,11 +215,11 @@ func (e *Engine) orphan(ctx context.Context, convID, ack string) error {
 	if ack == "" {
 		return queue.ErrNotFound
 	}
-	return e.store.Ack(ctx, convID, ack)
+	return e.inbox.Ack(ctx, convID, ack)
 }
 
 func (e *Engine) publish(ctx context.Context, n queue.Notice) {
-	if err := e.store.Publish(ctx, n); err != nil {
+	if err := e.events.Publish(ctx, n); err != nil {
 		e.log.Warn("notice not published", "channel", n.Channel, "conversation", n.Conversation, "err", err)
 	}
 }

@@ -31,11 +31,18 @@ const maxConflicts = 20
 // sweep and automatic assignment, and answers the agent and admin APIs'
 // questions. Build it with New; Start starts its workers.
 type Engine struct {
-	store   *queue.Store
-	tasks   *queue.Tasks
-	now     func() time.Time
-	log     *slog.Logger
-	metrics *metrics
+	inbox    Inbox
+	convs    Conversations
+	line     Line
+	outbox   Outbox
+	presence Presence
+	events   Events
+	stats    Stats
+	calls    Calls
+	tasks    Tasks
+	now      func() time.Time
+	log      *slog.Logger
+	metrics  *metrics
 	// setup is swapped whole on reload; readers load it once per operation.
 	setup atomic.Pointer[setup]
 	// notifier delivers escalation notifications.
@@ -46,12 +53,23 @@ type Engine struct {
 	processor *processor
 	// waiters wakes long-polling claims.
 	waiters *waiters
+	// assigner runs automatic assignment when decisions call for it.
+	assigner *assigner
 }
 
 // Options are what New needs besides the configuration.
 type Options struct {
-	Store *queue.Store
-	Tasks *queue.Tasks
+	// What the engine keeps in Redis (*queue.Store satisfies them all) and
+	// its task queue (*queue.Tasks).
+	Inbox         Inbox
+	Conversations Conversations
+	Line          Line
+	Outbox        Outbox
+	Presence      Presence
+	Events        Events
+	Stats         Stats
+	Calls         Calls
+	Tasks         Tasks
 	// EraseTasks removes the queued tasks of a conversation (its erasure).
 	EraseTasks func(ctx context.Context, convID string) (int, error)
 	// Notifier delivers notifications; nil drops them (logged).
@@ -70,17 +88,20 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{store: o.Store, tasks: o.Tasks, now: o.Now, log: o.Log, notifier: o.Notifier,
+	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
+		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, now: o.Now, log: o.Log, notifier: o.Notifier,
 		eraseTasks: o.EraseTasks, metrics: newMetrics(o.Registry), waiters: newWaiters()}
+	e.assigner = newAssigner(e.autoAssign, e.log)
 	e.setup.Store(s)
 	o.Registry.MustRegister(newLineCollector(e))
 	return e, nil
 }
 
-// Start starts the in-process workers (workers of them) and wakes
-// long-polling claims on each channel id lineJoins delivers, until it
-// closes.
+// Start starts the in-process workers (workers of them) and automatic
+// assignment, and wakes long-polling claims on each channel id lineJoins
+// delivers, until it closes.
 func (e *Engine) Start(workers int, lineJoins <-chan string) {
+	e.assigner.start()
 	e.processor = newProcessor(e.Process, e.pending, e.tasks, e.log, workers, processorBuffer)
 	// Inboxes a crashed gateway left are drained now rather than at the
 	// sweep's grace period: draining twice is harmless (the conversation
@@ -90,11 +111,13 @@ func (e *Engine) Start(workers int, lineJoins <-chan string) {
 }
 
 // Stop finishes the conversations being processed and hands the buffered
-// ones to the task queue; long-polling claims end with their requests.
+// ones to the task queue, then finishes the assignment under way;
+// long-polling claims end with their requests.
 func (e *Engine) Stop() {
 	if e.processor != nil {
 		e.processor.stop()
 	}
+	e.assigner.stop()
 	e.waiters.close()
 }
 
@@ -108,7 +131,7 @@ func (e *Engine) Handlers() queue.Handlers {
 // Redis cannot be reached: the webhook must then answer 503.
 func (e *Engine) Ingest(ctx context.Context, ev *channels.Event) (queue.Accepted, error) {
 	convID := queue.ConversationID(ev.Channel, ev.User.ID)
-	res, err := e.store.Accept(ctx, ev, convID, e.setup.Load().dedupeTTL, e.now())
+	res, err := e.inbox.Accept(ctx, ev, convID, e.setup.Load().dedupeTTL, e.now())
 	if err != nil {
 		return res, err
 	}
@@ -123,7 +146,7 @@ func (e *Engine) Ingest(ctx context.Context, ev *channels.Event) (queue.Accepted
 // before it lets go (see queue.Store.Unlock).
 func (e *Engine) Process(ctx context.Context, convID string) error {
 	token := queue.NewEntryID()
-	batch, ok, err := e.store.Take(ctx, convID, token, lockTTL, inboxBatch, true)
+	batch, ok, err := e.inbox.Take(ctx, convID, token, lockTTL, inboxBatch, true)
 	if err != nil || !ok {
 		return err
 	}
@@ -144,18 +167,18 @@ func (e *Engine) Process(ctx context.Context, convID string) error {
 				// conversation. Log it with its id and move on.
 				e.log.Error("event could not be processed; dropped", "conversation", convID, "event_id", ev.ID, "err", err)
 				e.metrics.eventsDropped.Inc()
-				if err := e.store.Ack(ctx, convID, ev.ID); err != nil {
+				if err := e.inbox.Ack(ctx, convID, ev.ID); err != nil {
 					return err
 				}
 				next = nil
 			}
 			rec = next
 		}
-		released, err := e.store.Unlock(ctx, convID, token, lockTTL)
+		released, err := e.inbox.Unlock(ctx, convID, token, lockTTL)
 		if err != nil || released {
 			return err
 		}
-		if batch, ok, err = e.store.Take(ctx, convID, token, lockTTL, inboxBatch, false); err != nil || !ok {
+		if batch, ok, err = e.inbox.Take(ctx, convID, token, lockTTL, inboxBatch, false); err != nil || !ok {
 			return err
 		}
 	}
@@ -166,7 +189,7 @@ func (e *Engine) Process(ctx context.Context, convID string) error {
 func (e *Engine) pending(ctx context.Context, n int) ([]string, error) {
 	var out []string
 	for id := range e.setup.Load().channels {
-		ids, err := e.store.Pending(ctx, id, n-len(out))
+		ids, err := e.inbox.Pending(ctx, id, n-len(out))
 		if err != nil {
 			return out, err
 		}
@@ -191,22 +214,22 @@ func (e *Engine) handle(ctx context.Context, convID string, ev *channels.Event, 
 	case ev.Kind == channels.KindStatus:
 		return rec, e.applyStatus(ctx, convID, ev)
 	case ev.Kind.IsUserMessage() && !ev.Standby:
-		return e.decide(ctx, convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil, rec)
+		return e.apply(ctx, convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil, rec)
 	case ev.Kind == channels.KindEcho:
 		// An echo of our own send is already in the transcript. Its metadata
 		// (Payload) is our entry id; the platform id covers echoes that lost it.
 		if strings.HasPrefix(ev.Payload, queue.EntryIDPrefix) {
-			return rec, e.store.Ack(ctx, convID, ev.ID)
+			return rec, e.inbox.Ack(ctx, convID, ev.ID)
 		}
-		if known, err := e.store.KnownMessage(ctx, ev.Channel, ev.ID); err != nil || known {
+		if known, err := e.inbox.KnownMessage(ctx, ev.Channel, ev.ID); err != nil || known {
 			if err == nil {
-				err = e.store.Ack(ctx, convID, ev.ID)
+				err = e.inbox.Ack(ctx, convID, ev.ID)
 			}
 			return rec, err
 		}
 	}
 	// Everything else is recorded for the agent, never routed.
-	return rec, e.store.Record(ctx, convID, ev.ID, userEntry(ev))
+	return rec, e.inbox.Record(ctx, convID, ev.ID, userEntry(ev))
 }
 
 // applyStatus moves the delivery status of the messages a status names.
@@ -218,7 +241,7 @@ func (e *Engine) applyStatus(ctx context.Context, convID string, ev *channels.Ev
 			detail = fmt.Sprintf("%d: %s", st.Errors[0].Code, firstNonEmpty(st.Errors[0].Details, st.Errors[0].Message, st.Errors[0].Title))
 		}
 		for _, mid := range st.MessageIDs {
-			_, entryID, changed, err := e.store.UpdateDelivery(ctx, ev.Channel, mid, st.Status, detail)
+			_, entryID, changed, err := e.outbox.UpdateDelivery(ctx, ev.Channel, mid, st.Status, detail)
 			if err != nil {
 				return err
 			}
@@ -227,12 +250,12 @@ func (e *Engine) applyStatus(ctx context.Context, convID string, ev *channels.Ev
 			}
 		}
 		if !st.Watermark.IsZero() {
-			if err := e.store.DeliveredUpTo(ctx, convID, st.Watermark, st.Status); err != nil {
+			if err := e.outbox.DeliveredUpTo(ctx, convID, st.Watermark, st.Status); err != nil {
 				return err
 			}
 		}
 	}
-	return e.store.Ack(ctx, convID, ev.ID)
+	return e.inbox.Ack(ctx, convID, ev.ID)
 }
 
 // NoticeSendFailed tells agents a message will not reach the user.

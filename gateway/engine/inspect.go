@@ -26,16 +26,16 @@ const inspectSessions = 1000
 func (e *Engine) Inspect(ctx context.Context, convID string) (Inspection, error) {
 	var in Inspection
 	var err error
-	if in.Record, err = e.store.Load(ctx, convID); err != nil {
+	if in.Record, err = e.convs.Load(ctx, convID); err != nil {
 		return in, err
 	}
-	if in.Position, err = e.store.Position(ctx, convID); err != nil {
+	if in.Position, err = e.line.Position(ctx, convID); err != nil {
 		return in, err
 	}
-	if in.Transcript, err = e.store.Transcript(ctx, convID); err != nil {
+	if in.Transcript, err = e.convs.Transcript(ctx, convID); err != nil {
 		return in, err
 	}
-	records, _, err := e.store.Sessions(ctx, queue.ChannelOf(convID), time.Unix(0, 0), time.Time{}, "", inspectSessions)
+	records, _, err := e.stats.Sessions(ctx, queue.ChannelOf(convID), time.Unix(0, 0), time.Time{}, "", inspectSessions)
 	if err != nil {
 		return in, err
 	}
@@ -51,10 +51,10 @@ func (e *Engine) Inspect(ctx context.Context, convID string) (Inspection, error)
 // no send in progress. The inbox is checked first: a commit fills the
 // outbox before it empties the inbox, so nothing slips between the reads.
 func (e *Engine) Idle(ctx context.Context, channelID string) (bool, error) {
-	pending, err := e.store.HasPending(ctx, channelID)
+	pending, err := e.inbox.HasPending(ctx, channelID)
 	if err != nil || pending {
 		return false, err
 	}
-	outbox, err := e.store.Outbox(ctx, channelID)
+	outbox, err := e.outbox.Outbox(ctx, channelID)
 	return len(outbox) == 0, err
 }

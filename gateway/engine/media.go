@@ -49,7 +49,7 @@ func (e *Engine) Media(ctx context.Context, a Agent, convID, mediaID string) (Me
 	if err != nil {
 		return Media{}, err
 	}
-	entries, err := e.store.Transcript(ctx, rec.ID)
+	entries, err := e.convs.Transcript(ctx, rec.ID)
 	if err != nil {
 		return Media{}, err
 	}

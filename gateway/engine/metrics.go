@@ -7,8 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"switchboard/channels"
-	"switchboard/queue"
-	"switchboard/routing"
 )
 
 // metrics are the engine's Prometheus metrics: events, decisions, sends,
@@ -92,21 +90,6 @@ func (m *metrics) observeEvent(ev *channels.Event, d time.Duration) {
 	m.eventLatency.Observe(d.Seconds())
 }
 
-// observeEffects counts what a committed decision did.
-func (m *metrics) observeEffects(channel string, c *queue.Commit) {
-	for _, s := range c.Sessions {
-		m.sessionsEnded.WithLabelValues(channel, string(s.Resolution)).Inc()
-	}
-	if c.Line == queue.LineJoin {
-		m.referrals.WithLabelValues(channel).Inc()
-	}
-	for _, n := range c.Notices {
-		if n.Type == routing.NoticeClaimed && !c.Record.WaitingSince.IsZero() {
-			m.waitTime.WithLabelValues(channel).Observe(n.At.Sub(c.Record.WaitingSince).Seconds())
-		}
-	}
-}
-
 // lineCollector reports each channel's waiting-line length and online
 // agents at scrape time, read from Redis.
 type lineCollector struct {
@@ -132,7 +115,7 @@ func (c *lineCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	s := c.engine.setup.Load()
 	for id := range s.channels {
-		if n, err := c.engine.store.LineLength(ctx, id); err == nil {
+		if n, err := c.engine.line.LineLength(ctx, id); err == nil {
 			ch <- prometheus.MustNewConstMetric(c.length, prometheus.GaugeValue, float64(n), id)
 		}
 	}

@@ -43,7 +43,9 @@ type Notification struct {
 // queueNotifications enqueues the channel's notifications for a committed
 // decision: one task per target, named after the conversation's new
 // version, so a notification is delivered once even if queued twice.
-func (e *Engine) queueNotifications(ctx context.Context, ch *channel, conv routing.Conversation, c *queue.Commit) {
+func (e *Engine) queueNotifications(ctx context.Context, d *decision) {
+	ch, c := d.ch, d.commit
+	conv := c.Record.Conversation
 	n := ch.cfg.Notify
 	if n == nil {
 		return
@@ -54,7 +56,7 @@ func (e *Engine) queueNotifications(ctx context.Context, ch *channel, conv routi
 		case notice.Type == routing.NoticeWaiting:
 			event = string(routing.NoticeWaiting)
 		case notice.Type == routing.NoticeMessage && n.OnOfflineAgentMessage && conv.State == routing.StateAssigned && conv.AssignedTo != "":
-			ps, _, err := e.store.Presences(ctx, []string{conv.AssignedTo})
+			ps, _, err := e.presence.Presences(ctx, []string{conv.AssignedTo})
 			if err != nil {
 				e.log.WarnContext(ctx, "agent presence unknown; notification not sent", "channel", ch.id, "conversation", conv.ID, "err", err)
 				continue
@@ -102,7 +104,7 @@ func (e *Engine) Notify(ctx context.Context, job queue.NotifyJob) error {
 		e.log.WarnContext(ctx, "notification dropped: the channel no longer notifies", "channel", job.Channel, "target", job.Target)
 		return nil
 	}
-	rec, err := e.store.Load(ctx, job.Conversation)
+	rec, err := e.convs.Load(ctx, job.Conversation)
 	if err != nil {
 		return err
 	}
@@ -110,14 +112,14 @@ func (e *Engine) Notify(ctx context.Context, job queue.NotifyJob) error {
 		m.WithLabelValues(job.Channel, job.Target, "dropped").Inc()
 		return nil
 	}
-	tx, err := e.store.Transcript(ctx, job.Conversation)
+	tx, err := e.convs.Transcript(ctx, job.Conversation)
 	if err != nil {
 		return err
 	}
 	if n := ch.cfg.Notify.TranscriptEntries; len(tx) > n {
 		tx = tx[len(tx)-n:]
 	}
-	position, _ := e.store.Position(ctx, rec.ID)
+	position, _ := e.line.Position(ctx, rec.ID)
 	now := e.now()
 	conv := view(ch, rec, position, now)
 	if conv.WaitingSince == nil && !rec.WaitingSince.IsZero() {

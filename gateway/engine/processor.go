@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"switchboard/queue"
 )
 
 // processor drains conversations' inboxes in-process, off the webhook's
@@ -31,7 +29,7 @@ type processor struct {
 	process func(ctx context.Context, convID string) error
 	// pending lists up to n conversations with work, from Redis.
 	pending func(ctx context.Context, n int) ([]string, error)
-	tasks   *queue.Tasks
+	tasks   Tasks
 	log     *slog.Logger
 	queue   chan string
 	wg      sync.WaitGroup
@@ -64,7 +62,7 @@ const (
 )
 
 func newProcessor(process func(context.Context, string) error, pending func(context.Context, int) ([]string, error),
-	tasks *queue.Tasks, log *slog.Logger, workers, buffer int) *processor {
+	tasks Tasks, log *slog.Logger, workers, buffer int) *processor {
 	p := &processor{process: process, pending: pending, tasks: tasks, log: log,
 		queue: make(chan string, buffer), done: make(chan struct{}), queued: map[string]struct{}{}}
 	for range max(workers, 1) {

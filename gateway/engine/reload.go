@@ -40,7 +40,7 @@ func (e *Engine) carryRetired(ctx context.Context, old, s *setup) ([]string, err
 		if _, kept := s.channels[id]; kept {
 			continue
 		}
-		active, err := e.store.ChannelActive(ctx, id)
+		active, err := e.line.ChannelActive(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +71,7 @@ func (e *Engine) pruneRetired(ctx context.Context) error {
 		if !ch.retired {
 			continue
 		}
-		active, err := e.store.ChannelActive(ctx, id)
+		active, err := e.line.ChannelActive(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -47,7 +47,7 @@ func (e *Engine) Tick(ctx context.Context, prev, now time.Time) error {
 // expireDue ends the conversations whose deadline passed. Its cost grows
 // with what expired, not with what exists.
 func (e *Engine) expireDue(ctx context.Context, ch *channel, now time.Time) error {
-	due, err := e.store.Due(ctx, ch.id, now, sweepBatch)
+	due, err := e.line.Due(ctx, ch.id, now, sweepBatch)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (e *Engine) announceOpening(ctx context.Context, ch *channel, prev, now tim
 	if opening.IsZero() || opening.After(now) {
 		return nil
 	}
-	first, err := e.store.MarkOpened(ctx, ch.id, opening)
+	first, err := e.line.MarkOpened(ctx, ch.id, opening)
 	if err != nil || !first {
 		return err
 	}
@@ -81,7 +81,7 @@ func (e *Engine) announceOpening(ctx context.Context, ch *channel, prev, now tim
 // announceAvailable tells every waiting user of a channel, once per waiting
 // period, that an agent is available.
 func (e *Engine) announceAvailable(ctx context.Context, channelID string) error {
-	line, err := e.store.Line(ctx, channelID, 0)
+	line, err := e.line.Line(ctx, channelID, 0)
 	if err != nil {
 		return err
 	}
@@ -96,19 +96,19 @@ func (e *Engine) announceAvailable(ctx context.Context, channelID string) error 
 // returnStaleClaims puts conversations claimed by a gateway that died
 // before committing the claim back at their place in line.
 func (e *Engine) returnStaleClaims(ctx context.Context, ch *channel, now time.Time) error {
-	stale, err := e.store.StaleClaims(ctx, ch.id, now.Add(-staleClaimAge))
+	stale, err := e.line.StaleClaims(ctx, ch.id, now.Add(-staleClaimAge))
 	if err != nil {
 		return err
 	}
 	for _, id := range stale {
-		rec, err := e.store.Load(ctx, id)
+		rec, err := e.convs.Load(ctx, id)
 		if err != nil {
 			return err
 		}
 		if rec.State == routing.StateWaiting {
-			err = e.store.Unclaim(ctx, queue.Waiting{Conversation: id, Channel: ch.id, Since: rec.WaitingSince})
+			err = e.line.Unclaim(ctx, queue.Waiting{Conversation: id, Channel: ch.id, Since: rec.WaitingSince})
 		} else {
-			err = e.store.DropClaim(ctx, ch.id, id)
+			err = e.line.DropClaim(ctx, ch.id, id)
 		}
 		if err != nil {
 			return err
@@ -123,7 +123,7 @@ func (e *Engine) returnStaleClaims(ctx context.Context, ch *channel, now time.Ti
 // empty inbox.
 func (e *Engine) requeueLost(ctx context.Context, ch *channel) error {
 	cutoff := e.now().Add(-lostAfter)
-	jobs, err := e.store.Outbox(ctx, ch.id)
+	jobs, err := e.outbox.Outbox(ctx, ch.id)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (e *Engine) requeueLost(ctx context.Context, ch *channel) error {
 			return err
 		}
 	}
-	pending, err := e.store.PendingConversations(ctx, ch.id, cutoff)
+	pending, err := e.inbox.PendingConversations(ctx, ch.id, cutoff)
 	if err != nil {
 		return err
 	}
