@@ -455,7 +455,7 @@ func (d *decision) send(m BotMessage, from Author) {
 	d.said = append(d.said, Effect{Kind: EffectSend, Message: &m, From: from})
 }
 
-func (d *decision) notify(n Notice) {
+func (d *decision) notify(n NoticeKind) {
 	d.notices = append(d.notices, Effect{Kind: EffectNotify, Notice: n})
 }
 

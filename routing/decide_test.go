@@ -175,7 +175,7 @@ func endSession(s *Session, r Resolution, at time.Time) Effect {
 
 func join(since time.Time) Effect { return Effect{Kind: EffectJoinLine, Since: since} }
 func leave() Effect               { return Effect{Kind: EffectLeaveLine} }
-func notify(n Notice) Effect      { return Effect{Kind: EffectNotify, Notice: n} }
+func notify(n NoticeKind) Effect  { return Effect{Kind: EffectNotify, Notice: n} }
 func outcome(o Outcome) Effect    { return Effect{Kind: EffectOutcome, Outcome: o} }
 
 // claimed is the outcome of a claim of a conversation waiting since since.

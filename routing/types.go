@@ -193,7 +193,7 @@ type Effect struct {
 	Resolution Resolution
 	At         time.Time
 	// Notify: what agents are told about (waiting, claimed, ended, message...).
-	Notice Notice
+	Notice NoticeKind
 	// RequestCall: the call to request from the provider.
 	Call *CallRequest
 	// Outcome: what the decision amounts to (OutcomeClaimed: the wait
@@ -249,15 +249,15 @@ const (
 	AuthorBusiness Author = "business"
 )
 
-// Notice is an event for agents' live streams.
-type Notice string
+// NoticeKind is the kind of a notice on agents' event streams.
+type NoticeKind string
 
 // Notices.
 const (
-	NoticeWaiting Notice = "conversation.waiting"
-	NoticeClaimed Notice = "conversation.claimed"
-	NoticeEnded   Notice = "conversation.ended"
-	NoticeMessage Notice = "conversation.message"
+	NoticeWaiting NoticeKind = "conversation.waiting"
+	NoticeClaimed NoticeKind = "conversation.claimed"
+	NoticeEnded   NoticeKind = "conversation.ended"
+	NoticeMessage NoticeKind = "conversation.message"
 )
 
 // AfterHours is what a referral outside business hours does.

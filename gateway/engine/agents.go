@@ -87,7 +87,7 @@ func (e *Engine) claim(ctx context.Context, a Agent, chans []string) (*queue.Rec
 // ended meanwhile) is dropped and reported as not ok; on any other
 // failure the conversation goes back to its place in line.
 func (e *Engine) assignClaimed(ctx context.Context, channelID string, w queue.Waiting, a Agent) (*queue.Record, bool, error) {
-	rec, err := e.Apply(ctx, w.Conversation, routing.Input{Kind: routing.InAgentClaim, Agent: a.ID, AgentName: a.Name})
+	rec, err := e.apply(ctx, w.Conversation, routing.Input{Kind: routing.InAgentClaim, Agent: a.ID, AgentName: a.Name}, "", nil, nil)
 	switch {
 	case err == nil:
 		return rec, true, nil
@@ -233,7 +233,7 @@ func (e *Engine) Act(ctx context.Context, a Agent, convID string, kind routing.I
 	if _, err := e.authorize(ctx, a, convID); err != nil {
 		return ConversationView{}, err
 	}
-	rec, err := e.Apply(ctx, convID, routing.Input{Kind: kind, Agent: a.ID, AgentName: a.Name})
+	rec, err := e.apply(ctx, convID, routing.Input{Kind: kind, Agent: a.ID, AgentName: a.Name}, "", nil, nil)
 	if err != nil {
 		return ConversationView{}, err
 	}

@@ -55,7 +55,7 @@ func (e *Engine) Call(ctx context.Context, job queue.CallJob, last bool) error {
 		e.log.Warn("call request failed for good", "channel", ch.id, "conversation", job.Conversation, "err", err)
 		res = routing.CallResult{Key: job.Key, Failed: true}
 	}
-	_, err = e.Apply(ctx, job.Conversation, routing.Input{Kind: routing.InCallResult, Call: &res})
+	_, err = e.apply(ctx, job.Conversation, routing.Input{Kind: routing.InCallResult, Call: &res}, "", nil, nil)
 	switch {
 	case errors.Is(err, routing.ErrNotCalling), errors.Is(err, queue.ErrNotFound):
 		e.log.Info("call result for a request no longer waited for; dropped", "channel", ch.id, "conversation", job.Conversation)

@@ -19,6 +19,10 @@ import (
 // what the commit leaves to do (carryout.go). Every outcome comes from
 // routing as an effect; the engine infers none.
 
+// maxConflicts bounds the retries of a decision that keeps losing the
+// optimistic-lock race (an agent acting at the same instant as the user).
+const maxConflicts = 20
+
 // decision is one input on its way through the pipeline.
 type decision struct {
 	s   *setup // the configuration it is decided under, loaded once
@@ -34,18 +38,12 @@ type decision struct {
 	calls []queue.CallJob
 }
 
-// Apply runs an input that does not come from the inbox (an agent's
-// action, the sweep, a call's result) and returns the committed
-// conversation. It returns a routing error (routing.ErrNotWaiting, ...)
-// when the input does not apply, and queue.ErrNotFound for an unknown
-// conversation.
-func (e *Engine) Apply(ctx context.Context, convID string, in routing.Input) (*queue.Record, error) {
-	return e.apply(ctx, convID, in, "", nil, nil)
-}
-
-// apply runs one input through the pipeline; on a concurrent change of the
-// conversation it starts over with the fresh state. ack is the inbox event
-// the input consumes ("" for none). extra adds entries and sends of the
+// apply runs one input through the pipeline and returns the committed
+// conversation; on a concurrent change of the conversation it starts over
+// with the fresh state. It returns a routing error (routing.ErrNotWaiting,
+// ...) when the input does not apply, and queue.ErrNotFound for an unknown
+// conversation. ack is the inbox event the input consumes ("" for none: an
+// agent's action, the sweep, a call's result). extra adds entries and sends of the
 // caller's own (an agent's reply) to the same commit. preloaded, when not
 // nil, is the conversation as the caller last read it, used for the first
 // attempt.

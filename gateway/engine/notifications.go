@@ -99,9 +99,9 @@ func (e *Engine) Notify(ctx context.Context, job queue.NotifyJob) error {
 	ctx = WithConversation(ctx, job.Conversation)
 	ch, ok := e.setup.Load().channels[job.Channel]
 	m := e.metrics.notifications
-	if !ok || ch.cfg.Notify == nil {
+	if !ok || ch.cfg.Notify == nil || e.notifier == nil {
 		m.WithLabelValues(job.Channel, job.Target, "dropped").Inc()
-		e.log.WarnContext(ctx, "notification dropped: the channel no longer notifies", "channel", job.Channel, "target", job.Target)
+		e.log.WarnContext(ctx, "notification dropped: the channel no longer notifies, or no notifier is set", "channel", job.Channel, "target", job.Target)
 		return nil
 	}
 	rec, err := e.convs.Load(ctx, job.Conversation)

@@ -52,7 +52,7 @@ func (e *Engine) expireDue(ctx context.Context, ch *channel, now time.Time) erro
 		return err
 	}
 	for _, id := range due {
-		if _, err := e.Apply(ctx, id, routing.Input{Kind: routing.InExpire}); err != nil && !errors.Is(err, queue.ErrNotFound) {
+		if _, err := e.apply(ctx, id, routing.Input{Kind: routing.InExpire}, "", nil, nil); err != nil && !errors.Is(err, queue.ErrNotFound) {
 			return err
 		}
 	}
@@ -86,7 +86,7 @@ func (e *Engine) announceAvailable(ctx context.Context, channelID string) error 
 		return err
 	}
 	for _, w := range line {
-		if _, err := e.Apply(ctx, w.Conversation, routing.Input{Kind: routing.InAgentAvailable}); err != nil && !errors.Is(err, queue.ErrNotFound) {
+		if _, err := e.apply(ctx, w.Conversation, routing.Input{Kind: routing.InAgentAvailable}, "", nil, nil); err != nil && !errors.Is(err, queue.ErrNotFound) {
 			return err
 		}
 	}
