@@ -36,13 +36,14 @@ func (e *Engine) Claim(ctx context.Context, a Agent, only string, wait time.Dura
 	waitCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	for {
-		rec, err := e.claim(ctx, a, chans)
+		s := e.setup.Load()
+		rec, err := e.claim(ctx, s, a, chans)
 		if err != nil {
 			return nil, err
 		}
 		if rec != nil {
 			e.log.InfoContext(ctx, "conversation claimed", "agent", a.ID, "conversation", rec.ID)
-			v := e.view(rec, 0)
+			v := view(s.channels[rec.Channel], rec, 0, e.now())
 			return &v, nil
 		}
 		if wait == 0 || !e.waiters.wait(waitCtx, chans) {
@@ -53,7 +54,7 @@ func (e *Engine) Claim(ctx context.Context, a Agent, only string, wait time.Dura
 
 // claim assigns the head that has waited longest among chans' lines to
 // the agent; nil when no conversation waits.
-func (e *Engine) claim(ctx context.Context, a Agent, chans []string) (*queue.Record, error) {
+func (e *Engine) claim(ctx context.Context, s *setup, a Agent, chans []string) (*queue.Record, error) {
 	if a.MaxConversations > 0 {
 		held, err := e.line.Held(ctx, a.Channels)
 		if err != nil {
@@ -75,7 +76,7 @@ func (e *Engine) claim(ctx context.Context, a Agent, chans []string) (*queue.Rec
 		if !ok {
 			continue // taken meanwhile: look again
 		}
-		rec, ok, err := e.assignClaimed(ctx, ch, w, a)
+		rec, ok, err := e.assignClaimed(ctx, s, ch, w, a)
 		if err != nil || ok {
 			return rec, err
 		}
@@ -86,8 +87,8 @@ func (e *Engine) claim(ctx context.Context, a Agent, chans []string) (*queue.Rec
 // (queue.Store.Claim) to an agent. A stale line entry (the conversation
 // ended meanwhile) is dropped and reported as not ok; on any other
 // failure the conversation goes back to its place in line.
-func (e *Engine) assignClaimed(ctx context.Context, channelID string, w queue.Waiting, a Agent) (*queue.Record, bool, error) {
-	rec, err := e.apply(ctx, w.Conversation, routing.Input{Kind: routing.InAgentClaim, Agent: a.ID, AgentName: a.Name}, "", nil, nil)
+func (e *Engine) assignClaimed(ctx context.Context, s *setup, channelID string, w queue.Waiting, a Agent) (*queue.Record, bool, error) {
+	rec, err := e.apply(ctx, s, w.Conversation, routing.Input{Kind: routing.InAgentClaim, Agent: a.ID, AgentName: a.Name}, "", nil, nil)
 	switch {
 	case err == nil:
 		return rec, true, nil
@@ -192,7 +193,7 @@ func (e *Engine) Conversation(ctx context.Context, a Agent, convID string) (Conv
 	if err != nil {
 		return ConversationView{}, err
 	}
-	v := e.view(rec, pos)
+	v := view(e.setup.Load().channels[rec.Channel], rec, pos, e.now())
 	v.Transcript, v.Notes = []queue.Entry{}, []queue.Entry{}
 	for _, en := range entries {
 		if en.Kind == "note" {
@@ -202,11 +203,6 @@ func (e *Engine) Conversation(ctx context.Context, a Agent, convID string) (Conv
 		}
 	}
 	return v, nil
-}
-
-// view is the view of rec now, with the current setup's channel.
-func (e *Engine) view(rec *queue.Record, position int64) ConversationView {
-	return view(e.setup.Load().channels[rec.Channel], rec, position, e.now())
 }
 
 // AddNote adds an agent's private note to a conversation's transcript.
@@ -233,12 +229,13 @@ func (e *Engine) Act(ctx context.Context, a Agent, convID string, kind routing.I
 	if _, err := e.authorize(ctx, a, convID); err != nil {
 		return ConversationView{}, err
 	}
-	rec, err := e.apply(ctx, convID, routing.Input{Kind: kind, Agent: a.ID, AgentName: a.Name}, "", nil, nil)
+	s := e.setup.Load()
+	rec, err := e.apply(ctx, s, convID, routing.Input{Kind: kind, Agent: a.ID, AgentName: a.Name}, "", nil, nil)
 	if err != nil {
 		return ConversationView{}, err
 	}
 	e.log.InfoContext(ctx, "agent action", "agent", a.ID, "conversation", rec.ID, "action", kind)
-	return e.view(rec, 0), nil
+	return view(s.channels[rec.Channel], rec, 0, e.now()), nil
 }
 
 // SetPresence records an agent's presence. When the agent is the first of
@@ -256,7 +253,7 @@ func (e *Engine) SetPresence(ctx context.Context, a Agent, p queue.Presence) err
 	}
 	for _, ch := range a.Channels {
 		if len(before[ch]) == 0 {
-			if err := e.announceAvailable(ctx, ch); err != nil {
+			if err := e.announceAvailable(ctx, s, ch); err != nil {
 				return err
 			}
 		}
@@ -333,7 +330,8 @@ func (e *Engine) Reply(ctx context.Context, a Agent, convID, text string, att *c
 	if err != nil {
 		return queue.Entry{}, err
 	}
-	ch, ok := e.setup.Load().channels[rec.Channel]
+	s := e.setup.Load()
+	ch, ok := s.channels[rec.Channel]
 	if !ok {
 		return queue.Entry{}, queue.ErrNotFound
 	}
@@ -352,6 +350,6 @@ func (e *Engine) Reply(ctx context.Context, a Agent, convID, text string, att *c
 	out.Attachment, out.Ref = att, entry.ID
 	job := queue.SendJob{ID: queue.NewEntryID(), Channel: ch.id, Conversation: convID, Parts: []queue.SendPart{{Entry: entry.ID, Message: out}}, At: now}
 	extra := &queue.Commit{Entries: []queue.Entry{entry}, Sends: []queue.SendJob{job}}
-	_, err = e.apply(ctx, convID, routing.Input{Kind: routing.InAgentMessage, Agent: a.ID}, "", extra, nil)
+	_, err = e.apply(ctx, s, convID, routing.Input{Kind: routing.InAgentMessage, Agent: a.ID}, "", extra, nil)
 	return entry, err
 }

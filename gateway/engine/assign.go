@@ -36,8 +36,7 @@ type candidate struct {
 
 // autoAssign assigns a channel's waiting conversations while agents have
 // room. A channel with manual assignment is left alone.
-func (e *Engine) autoAssign(ctx context.Context, channelID string) error {
-	s := e.setup.Load()
+func (e *Engine) autoAssign(ctx context.Context, s *setup, channelID string) error {
 	ch, ok := s.channels[channelID]
 	if !ok || ch.cfg.Assignment != config.AssignAuto {
 		return nil
@@ -67,7 +66,7 @@ func (e *Engine) autoAssign(ctx context.Context, channelID string) error {
 			continue
 		}
 		pick, how := choose(cands, rec.Conversation)
-		_, ok, err = e.assignClaimed(ctx, channelID, w, *pick)
+		_, ok, err = e.assignClaimed(ctx, s, channelID, w, *pick)
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,8 @@ func (e *Engine) enqueueCall(ctx context.Context, ch *channel, job queue.CallJob
 // to retry with backoff (the Idempotency-Key makes a repeated request one
 // call); on the last attempt the user gets the apology and the chat.
 func (e *Engine) Call(ctx context.Context, job queue.CallJob, last bool) error {
-	ch, ok := e.setup.Load().channels[job.Channel]
+	s := e.setup.Load()
+	ch, ok := s.channels[job.Channel]
 	if !ok || ch.call == nil {
 		e.log.Warn("call request for a channel without calls; dropped", "channel", job.Channel, "conversation", job.Conversation)
 		return nil
@@ -55,7 +56,7 @@ func (e *Engine) Call(ctx context.Context, job queue.CallJob, last bool) error {
 		e.log.Warn("call request failed for good", "channel", ch.id, "conversation", job.Conversation, "err", err)
 		res = routing.CallResult{Key: job.Key, Failed: true}
 	}
-	_, err = e.apply(ctx, job.Conversation, routing.Input{Kind: routing.InCallResult, Call: &res}, "", nil, nil)
+	_, err = e.apply(ctx, s, job.Conversation, routing.Input{Kind: routing.InCallResult, Call: &res}, "", nil, nil)
 	switch {
 	case errors.Is(err, routing.ErrNotCalling), errors.Is(err, queue.ErrNotFound):
 		e.log.Info("call result for a request no longer waited for; dropped", "channel", ch.id, "conversation", job.Conversation)

@@ -38,8 +38,8 @@ type decision struct {
 	calls []queue.CallJob
 }
 
-// apply runs one input through the pipeline and returns the committed
-// conversation; on a concurrent change of the conversation it starts over
+// apply runs one input through the pipeline under setup s and returns the
+// committed conversation; on a concurrent change of the conversation it starts over
 // with the fresh state. It returns a routing error (routing.ErrNotWaiting,
 // ...) when the input does not apply, and queue.ErrNotFound for an unknown
 // conversation. ack is the inbox event the input consumes ("" for none: an
@@ -47,8 +47,7 @@ type decision struct {
 // caller's own (an agent's reply) to the same commit. preloaded, when not
 // nil, is the conversation as the caller last read it, used for the first
 // attempt.
-func (e *Engine) apply(ctx context.Context, convID string, in routing.Input, ack string, extra *queue.Commit, preloaded *queue.Record) (*queue.Record, error) {
-	s := e.setup.Load()
+func (e *Engine) apply(ctx context.Context, s *setup, convID string, in routing.Input, ack string, extra *queue.Commit, preloaded *queue.Record) (*queue.Record, error) {
 	ch, ok := s.channels[queue.ChannelOf(convID)]
 	if !ok {
 		return nil, e.orphan(ctx, convID, ack)

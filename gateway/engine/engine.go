@@ -89,7 +89,9 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
 		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, now: o.Now, log: o.Log, notifier: o.Notifier,
 		eraseTasks: o.EraseTasks, metrics: newMetrics(o.Registry), waiters: newWaiters()}
-	e.assigner = newAssigner(e.autoAssign, e.log)
+	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
+		return e.autoAssign(ctx, e.setup.Load(), channelID)
+	}, e.log)
 	e.setup.Store(s)
 	o.Registry.MustRegister(newLineCollector(e))
 	return e, nil

@@ -109,7 +109,7 @@ func (e *Engine) handle(ctx context.Context, convID string, ev *channels.Event, 
 	case ev.Kind == channels.KindStatus:
 		return rec, e.applyStatus(ctx, convID, ev)
 	case ev.Kind.IsUserMessage() && !ev.Standby:
-		return e.apply(ctx, convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil, rec)
+		return e.apply(ctx, e.setup.Load(), convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil, rec)
 	case ev.Kind == channels.KindEcho:
 		// An echo of our own send is already in the transcript. Its metadata
 		// (Payload) is our entry id; the platform id covers echoes that lost it.

@@ -30,14 +30,15 @@ const staleClaimAge = time.Minute
 // clock. prev is the time of the previous tick.
 func (e *Engine) Tick(ctx context.Context, prev, now time.Time) error {
 	var errs []error
-	for _, ch := range e.setup.Load().channels {
+	s := e.setup.Load()
+	for _, ch := range s.channels {
 		errs = append(errs,
-			e.expireDue(ctx, ch, now),
-			e.announceOpening(ctx, ch, prev, now),
+			e.expireDue(ctx, s, ch, now),
+			e.announceOpening(ctx, s, ch, prev, now),
 			e.returnStaleClaims(ctx, ch, now),
 			e.requeueLost(ctx, ch),
 			e.requeueCalls(ctx, ch, now),
-			e.autoAssign(ctx, ch.id),
+			e.autoAssign(ctx, s, ch.id),
 		)
 	}
 	errs = append(errs, e.pruneRetired(ctx))
@@ -46,13 +47,13 @@ func (e *Engine) Tick(ctx context.Context, prev, now time.Time) error {
 
 // expireDue ends the conversations whose deadline passed. Its cost grows
 // with what expired, not with what exists.
-func (e *Engine) expireDue(ctx context.Context, ch *channel, now time.Time) error {
+func (e *Engine) expireDue(ctx context.Context, s *setup, ch *channel, now time.Time) error {
 	due, err := e.line.Due(ctx, ch.id, now, sweepBatch)
 	if err != nil {
 		return err
 	}
 	for _, id := range due {
-		if _, err := e.apply(ctx, id, routing.Input{Kind: routing.InExpire}, "", nil, nil); err != nil && !errors.Is(err, queue.ErrNotFound) {
+		if _, err := e.apply(ctx, s, id, routing.Input{Kind: routing.InExpire}, "", nil, nil); err != nil && !errors.Is(err, queue.ErrNotFound) {
 			return err
 		}
 	}
@@ -62,7 +63,7 @@ func (e *Engine) expireDue(ctx context.Context, ch *channel, now time.Time) erro
 // announceOpening tells the channel's waiting users that an agent is
 // available when its business hours opened between prev and now. Several
 // gateway processes announce one opening once.
-func (e *Engine) announceOpening(ctx context.Context, ch *channel, prev, now time.Time) error {
+func (e *Engine) announceOpening(ctx context.Context, s *setup, ch *channel, prev, now time.Time) error {
 	cal := ch.rules.Calendar
 	if cal == nil || !cal.Open(now) || cal.Open(prev) {
 		return nil
@@ -75,18 +76,18 @@ func (e *Engine) announceOpening(ctx context.Context, ch *channel, prev, now tim
 	if err != nil || !first {
 		return err
 	}
-	return e.announceAvailable(ctx, ch.id)
+	return e.announceAvailable(ctx, s, ch.id)
 }
 
 // announceAvailable tells every waiting user of a channel, once per waiting
 // period, that an agent is available.
-func (e *Engine) announceAvailable(ctx context.Context, channelID string) error {
+func (e *Engine) announceAvailable(ctx context.Context, s *setup, channelID string) error {
 	line, err := e.line.Line(ctx, channelID, 0)
 	if err != nil {
 		return err
 	}
 	for _, w := range line {
-		if _, err := e.apply(ctx, w.Conversation, routing.Input{Kind: routing.InAgentAvailable}, "", nil, nil); err != nil && !errors.Is(err, queue.ErrNotFound) {
+		if _, err := e.apply(ctx, s, w.Conversation, routing.Input{Kind: routing.InAgentAvailable}, "", nil, nil); err != nil && !errors.Is(err, queue.ErrNotFound) {
 			return err
 		}
 	}
