@@ -16,9 +16,11 @@
 // and *queue.Tasks satisfy, on routing, channels, bots and config, and on
 // gateway/callprovider; never on HTTP (gateway/httpapi calls it).
 //
-// Files: engine.go (Engine, New, Start, Stop), inbox.go (Ingest, Process),
-// decide.go (apply: load, decide, commit), carryout.go (carryOut), send.go,
-// notifications.go, call.go, assign.go, agents.go (the agent API's
-// operations), admin.go (stats, report, erasure), sweep.go, setup.go and
-// channels.go (the runtime configuration), reload.go.
+// Files: engine.go (Engine, New, Start, Stop), store.go (what it needs of
+// Redis), inbox.go (Ingest, Process), decide.go (apply: load, decide,
+// commit), carryout.go (carryOut), send.go, notifications.go, call.go,
+// processor.go, assign.go, sweep.go; agents.go, view.go, media.go and
+// waiters.go (the agent API's operations), admin.go (stats, report,
+// erasure), inspect.go; setup.go and channels.go (the runtime
+// configuration), reload.go; errors.go, metrics.go, logctx.go.
 package engine
