@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/gateway/engine"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -74,7 +75,7 @@ func TestAPIClaim(t *testing.T) {
 	join(t, h, ana, "wamid.CL1", insideHours)
 	join(t, h, beto, "wamid.CL2", insideHours.Add(time.Minute))
 
-	var got conversationJSON
+	var got engine.ConversationView
 	h.apiJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, &got)
 	if got.ID != ana.conv() || got.State != routing.StateAssigned || got.AssignedTo == nil || *got.AssignedTo != "bruno" {
 		t.Fatalf("claim = %+v, want ana's conversation assigned to bruno", got)
@@ -108,7 +109,7 @@ func TestAPILongPollClaim(t *testing.T) {
 
 	type result struct {
 		status int
-		conv   conversationJSON
+		conv   engine.ConversationView
 		at     time.Time
 	}
 	done := make(chan result, 1)
@@ -129,9 +130,7 @@ func TestAPILongPollClaim(t *testing.T) {
 		done <- r
 	}()
 	h.eventually("the long poll waits", func() bool {
-		h.app.waiters.mu.Lock()
-		defer h.app.waiters.mu.Unlock()
-		return len(h.app.waiters.subs) == 1
+		return h.app.engine.WaitingClaims() == 1
 	})
 
 	h.postOK("whatsapp", ana.text("wamid.LP1", "agent", insideHours))
@@ -180,7 +179,7 @@ func TestAPIReplyAndWindow(t *testing.T) {
 	if n := len(h.requestsWith("VIP customer")); n != 0 {
 		t.Errorf("the note reached the Graph API %d times", n)
 	}
-	var conv conversationJSON
+	var conv engine.ConversationView
 	h.apiJSON(http.MethodGet, path, anaToken, nil, http.StatusOK, &conv)
 	if len(conv.Notes) != 1 || conv.Notes[0].Text != "VIP customer, be nice" {
 		t.Errorf("notes = %+v, want the note", conv.Notes)
@@ -213,7 +212,7 @@ func TestAPIConversationActions(t *testing.T) {
 
 	// release: back in line at the original place, ahead of beto.
 	h.apiJSON(http.MethodPost, "/api/v1/queue/claim", anaToken, nil, http.StatusOK, nil)
-	var conv conversationJSON
+	var conv engine.ConversationView
 	h.apiJSON(http.MethodPost, path+"/release", anaToken, nil, http.StatusOK, &conv)
 	if conv.State != routing.StateWaiting {
 		t.Errorf("release: state %s, want waiting", conv.State)

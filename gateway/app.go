@@ -2,21 +2,21 @@ package gateway
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/robfig/cron/v3"
 
-	"switchboard/bots"
-	"switchboard/channels"
 	"switchboard/config"
+	"switchboard/gateway/engine"
+	"switchboard/gateway/httpapi"
+	"switchboard/gateway/notify"
 	"switchboard/queue"
 )
 
@@ -28,51 +28,37 @@ type Options struct {
 	Logger *slog.Logger
 	// Ops are the options of reload and notifications (reload.go).
 	Ops OpsOptions
-	// Limits bound connections, bodies and event streams (limits.go).
-	Limits Limits
 }
 
 // App is the running gateway: HTTP server, engine, task workers and the
 // sweep schedule. Build it with New, then Start; Shutdown stops it.
 type App struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	now     func() time.Time
-	redis   *queue.Redis
-	tasks   *queue.Tasks
-	engine  *Engine
-	metrics *metrics
-	echo    *echo.Echo
-	http    *http.Server
-	cron    *cron.Cron
-	waiters *waiters
+	cfg    *config.Config
+	log    *slog.Logger
+	now    func() time.Time
+	redis  *queue.Redis
+	store  *queue.Store
+	tasks  *queue.Tasks
+	engine *engine.Engine
+	server *httpapi.Server
+	http   *http.Server
+	cron   *cron.Cron
 
 	listener    net.Listener
 	pprof       *http.Server // debug.pprof, nil when off
-	unknownSeen sync.Map     // platform/account pairs already logged
 	stopNotices context.CancelFunc
 	lastTick    time.Time
 	ops         *ops // reload (reload.go)
-
-	limits       Limits        // limits.go
-	webhookTurns chan struct{} // one per webhook being handled
-	hub          *eventHub     // event streams (eventhub.go)
-	probe        *queue.Redis  // readiness checks, on a connection of their own
 }
 
 // New connects to Redis (or starts the embedded one) and builds the
 // application. Errors name the configuration setting at fault.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
-	a := &App{cfg: cfg, log: opts.Logger, now: opts.Now, metrics: newMetrics()}
+	a := &App{cfg: cfg, log: opts.Logger, now: opts.Now}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	a.log = withContextAttrs(a.log)
-	limits, err := opts.Limits.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	a.limits, a.webhookTurns = limits, make(chan struct{}, limits.MaxWebhookBodies)
+	a.log = engine.WithContextAttrs(a.log)
 	if a.now == nil {
 		// Milliseconds in UTC: what is stored and shown needs no more, and
 		// every stored timestamp is shorter for it.
@@ -85,83 +71,25 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if r.Embedded() {
 		a.log.Warn("redis.url is empty: using an embedded in-memory Redis; nothing survives a restart")
 	}
-	a.redis = r
+	a.redis, a.store = r, r.Store()
 	a.tasks = r.Tasks(queue.TaskConfig{Concurrency: cfg.Engine.Workers, ShutdownTimeout: cfg.ShutdownTimeout, RetryBase: cfg.Engine.RetryBase, MaxSendAttempts: cfg.Engine.SendAttempts, Logger: a.log})
-	bot, err := newBot(cfg, a.now)
+	// One registry per App, so two gateways in one test process do not collide.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.engine, err = engine.New(cfg, engine.Options{
+		Inbox: a.store, Conversations: a.store, Line: a.store, Outbox: a.store, Presence: a.store,
+		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, EraseTasks: r.EraseTasks,
+		Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
+		Now:      a.now, Log: a.log, Registry: registry,
+	})
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
-	a.engine = &Engine{store: r.Store(), tasks: a.tasks, bot: bot, now: a.now, log: a.log, metrics: a.metrics}
-	s, err := newSetup(cfg)
-	if err != nil {
-		r.Close()
-		return nil, err
-	}
-	s.bot = bot
-	a.engine.setup.Store(s)
-	a.engine.notifier = newNotifier(opts.Ops, a.log)
-	a.ops = newOps(opts.Ops, cfg)
-	a.metrics.registry.MustRegister(newLineCollector(a.engine))
-	a.waiters = newWaiters()
-	a.hub, a.probe = newEventHub(r.Side(hubConns), limits, a.log, a.metrics.registry), r.Side(1)
-	a.echo = a.newServer()
+	a.ops = newOps(opts.Ops, cfg, registry)
+	a.server = httpapi.New(httpapi.Options{Engine: a.engine, Registry: registry, Ready: r.Ping,
+		Reload: func(ctx context.Context) (any, error) { return a.Reload(ctx) }, Now: a.now, Log: a.log})
 	return a, nil
-}
-
-// newSetup builds the runtime form of the configuration.
-func newSetup(cfg *config.Config) (*setup, error) {
-	client := &http.Client{Timeout: cfg.Meta.SendTimeout}
-	s := &setup{
-		channels:  map[string]*channel{},
-		byAccount: map[channels.Platform]map[string]*channel{},
-		agents:    map[string]*agent{},
-		secrets:   map[channels.Platform][]string{},
-		fallback:  cfg.Bot.Fallback,
-		dedupeTTL: cfg.Engine.DedupeTTL,
-		cfg:       cfg,
-		botName:   botName(cfg.Bot),
-	}
-	for i := range cfg.Channels {
-		ch, err := newChannel(cfg, &cfg.Channels[i], client, cfg.Bot.HandoffKeywords)
-		if err != nil {
-			return nil, err
-		}
-		s.channels[ch.id] = ch
-		if s.byAccount[ch.platform] == nil {
-			s.byAccount[ch.platform] = map[string]*channel{}
-		}
-		s.byAccount[ch.platform][ch.account] = ch
-		s.secrets[ch.platform] = append(s.secrets[ch.platform], ch.cfg.AppSecret.Reveal())
-	}
-	for _, ac := range cfg.Agents {
-		s.agents[ac.ID] = &agent{id: ac.ID, name: ac.Name, channels: ac.Channels, maxConversations: ac.MaxConversations, token: ac.Token.Reveal()}
-	}
-	return s, nil
-}
-
-// agentByToken finds the agent a bearer token belongs to, comparing every
-// token in constant time.
-func (s *setup) agentByToken(token string) (*agent, bool) {
-	var found *agent
-	for _, a := range s.agents {
-		if subtle.ConstantTimeCompare([]byte(a.token), []byte(token)) == 1 {
-			found = a
-		}
-	}
-	return found, found != nil && token != ""
-}
-
-func newBot(cfg *config.Config, now func() time.Time) (bots.Bot, error) {
-	b := cfg.Bot
-	if b.Type == config.BotHTTP {
-		return bots.NewHTTP(bots.HTTPConfig{URL: b.URL, Secret: b.Secret.Reveal(), Timeout: b.Timeout, Now: now})
-	}
-	answers := make([]bots.Answer, len(b.Answers))
-	for i, a := range b.Answers {
-		answers[i] = bots.Answer{Keywords: a.Keywords, Text: a.Text}
-	}
-	return bots.NewKeywords(bots.KeywordsConfig{Greeting: b.Greeting, Fallback: b.Fallback, Answers: answers})
 }
 
 // Start listens on cfg.Listen and starts the workers, the line-notice
@@ -173,18 +101,13 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	a.listener = l
-	if err := a.tasks.Start(queue.Handlers{Process: a.engine.Process, Send: a.engine.Send, Notify: a.engine.Notify, Call: a.engine.Call}); err != nil {
+	if err := a.tasks.Start(a.engine.Handlers()); err != nil {
 		l.Close()
 		return fmt.Errorf("task workers: %w", err)
 	}
-	a.engine.processor = newProcessor(a.engine.Process, a.engine.pending, a.tasks, a.log, a.cfg.Engine.Workers, processorBuffer)
-	// Inboxes a crashed gateway left are drained now rather than at the
-	// sweep's grace period: draining twice is harmless (the conversation
-	// lock), unlike sending twice, so the outbox keeps its grace period.
-	a.engine.processor.recover()
 	noticeCtx, cancel := context.WithCancel(context.Background())
 	a.stopNotices = cancel
-	go a.waiters.run(a.redis.LineNotices(noticeCtx))
+	a.engine.Start(a.cfg.Engine.Workers, a.redis.LineNotices(noticeCtx))
 
 	a.lastTick = a.now()
 	// Ticks never overlap: one that outlasts the interval (Redis slow or
@@ -198,10 +121,9 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.startPprof(); err != nil {
 		return err
 	}
-	a.http = &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: a.limits.IdleTimeout}
-	a.http.RegisterOnShutdown(a.hub.shutdown) // streams end, so shutdown need not wait for them
+	a.http = &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		if err := a.http.Serve(a.limits.listen(l)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -226,8 +148,8 @@ func (a *App) tick() {
 // Shutdown stops the gateway in a fixed order: stop accepting HTTP and
 // finish in-flight requests (bounded by shutdown_timeout), finish the
 // conversations being processed and hand the buffered ones to the task
-// queue, stop the sweep, stop the task workers (running tasks finish or go
-// back to the queue), then close Redis.
+// queue, stop the sweep and the line-notice subscription, stop the task
+// workers (running tasks finish or go back to the queue), then close Redis.
 func (a *App) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -238,17 +160,14 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.pprof != nil {
 		errs = append(errs, a.pprof.Close())
 	}
-	if a.engine.processor != nil {
-		a.engine.processor.stop()
-	}
+	a.engine.Stop()
 	if a.cron != nil {
 		<-a.cron.Stop().Done()
 	}
 	if a.stopNotices != nil {
 		a.stopNotices()
-		a.waiters.close()
 	}
 	a.tasks.Shutdown()
-	errs = append(errs, a.hub.close(), a.probe.Close(), a.redis.Close())
+	errs = append(errs, a.redis.Close())
 	return errors.Join(errs...)
 }

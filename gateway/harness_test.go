@@ -16,6 +16,7 @@ import (
 	"switchboard/channels/channeltest"
 	"switchboard/channels/meta"
 	"switchboard/config"
+	"switchboard/gateway/engine"
 	"switchboard/queue"
 	"switchboard/queue/redistest"
 	"switchboard/routing"
@@ -198,7 +199,6 @@ type harnessOptions struct {
 	start time.Time // the clock's start; default insideHours
 	// botURL, when set, replaces the keywords bot by an http bot there.
 	botURL string
-	limits Limits // the App's limits; zero fields take the defaults
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -225,7 +225,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Limits: opts.limits})
+	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -352,16 +352,16 @@ func (h *harness) wantError(method, path, token string, body any, status int, co
 }
 
 // queueView is GET /api/v1/queue as an agent sees it.
-func (h *harness) queueView(token string) []conversationJSON {
+func (h *harness) queueView(token string) []engine.ConversationView {
 	h.t.Helper()
-	var out struct{ Conversations []conversationJSON }
+	var out struct{ Conversations []engine.ConversationView }
 	h.apiJSON(http.MethodGet, "/api/v1/queue", token, nil, http.StatusOK, &out)
 	return out.Conversations
 }
 
 // positionIn returns a conversation's position in a queue listing, 0 when
 // it is not listed, failing when it is listed more than once.
-func (h *harness) positionIn(list []conversationJSON, convID string) int64 {
+func (h *harness) positionIn(list []engine.ConversationView, convID string) int64 {
 	h.t.Helper()
 	var pos int64
 	n := 0
@@ -397,9 +397,9 @@ func (h *harness) eventually(what string, cond func() bool) {
 func (h *harness) settle() {
 	h.t.Helper()
 	ctx := context.Background()
-	st := h.app.engine.store
+	st := h.app.store
 	h.eventually("inboxes and outboxes are empty", func() bool {
-		for id := range h.app.engine.setup.Load().channels {
+		for _, id := range h.app.engine.Channels() {
 			pending, err := st.HasPending(ctx, id)
 			if err != nil || pending {
 				return false
@@ -486,7 +486,7 @@ func (h *harness) requestsWith(s string) []channeltest.Request {
 // record loads a conversation from the store.
 func (h *harness) record(convID string) *queue.Record {
 	h.t.Helper()
-	rec, err := h.app.engine.store.Load(context.Background(), convID)
+	rec, err := h.app.store.Load(context.Background(), convID)
 	if err != nil {
 		h.t.Fatalf("load %s: %v", convID, err)
 	}
@@ -500,7 +500,7 @@ func (h *harness) state(convID string) routing.State { return h.record(convID).S
 func (h *harness) waitState(convID string, want routing.State) {
 	h.t.Helper()
 	h.eventually(fmt.Sprintf("%s is %s", convID, want), func() bool {
-		rec, err := h.app.engine.store.Load(context.Background(), convID)
+		rec, err := h.app.store.Load(context.Background(), convID)
 		return err == nil && rec.State == want
 	})
 }
@@ -508,7 +508,7 @@ func (h *harness) waitState(convID string, want routing.State) {
 // transcript returns a conversation's transcript (notes included).
 func (h *harness) transcript(convID string) []queue.Entry {
 	h.t.Helper()
-	entries, err := h.app.engine.store.Transcript(context.Background(), convID)
+	entries, err := h.app.store.Transcript(context.Background(), convID)
 	if err != nil {
 		h.t.Fatalf("transcript %s: %v", convID, err)
 	}
@@ -529,7 +529,7 @@ func (h *harness) countEntries(convID string, author routing.Author, text string
 // sessions returns the ended sessions recorded on a channel.
 func (h *harness) sessions(channel string) []queue.SessionRecord {
 	h.t.Helper()
-	list, _, err := h.app.engine.store.Sessions(context.Background(), channel, time.UnixMilli(0), time.Time{}, "", 1000)
+	list, _, err := h.app.store.Sessions(context.Background(), channel, time.UnixMilli(0), time.Time{}, "", 1000)
 	if err != nil {
 		h.t.Fatalf("sessions of %s: %v", channel, err)
 	}
@@ -552,7 +552,7 @@ func (h *harness) resolutions(convID string) []string {
 // notices reads every notice published on a channel so far.
 func (h *harness) notices(channel string) []queue.Notice {
 	h.t.Helper()
-	got, err := h.app.engine.store.ReadEvents(context.Background(), []string{channel}, queue.Cursor{channel: "0-0"}, time.Millisecond)
+	got, err := h.app.store.ReadEvents(context.Background(), []string{channel}, queue.Cursor{channel: "0-0"}, time.Millisecond)
 	if err != nil {
 		h.t.Fatalf("notices of %s: %v", channel, err)
 	}
@@ -562,15 +562,14 @@ func (h *harness) notices(channel string) []queue.Notice {
 // position reports a conversation's place in its line (0: not in it).
 func (h *harness) position(convID string) int64 {
 	h.t.Helper()
-	pos, err := h.app.engine.store.Position(context.Background(), convID)
+	pos, err := h.app.store.Position(context.Background(), convID)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return pos
 }
 
-// Webhook bodies, shaped as in meta-platform-brief.md §3.4 (WhatsApp) and
-// §4.3 (Messenger).
+// Webhook bodies, shaped as Meta sends them (WhatsApp and Messenger).
 
 // waUser is a WhatsApp user: wa_id and profile name.
 type waUser struct{ id, name string }

@@ -22,6 +22,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,7 @@ import (
 	"switchboard/bots"
 	"switchboard/channels/channeltest"
 	"switchboard/config"
+	"switchboard/gateway/engine"
 	"switchboard/queue/redistest"
 )
 
@@ -207,14 +209,14 @@ func TestReloadRetiresRemovedChannelUntilEmpty(t *testing.T) {
 		t.Fatalf("reload = %d %v, want 200 with retired [fb-page]", status, res)
 	}
 	// Webhooks no longer reach the retired channel; ana still takes its conversation.
-	var got conversationJSON
+	var got engine.ConversationView
 	o.apiJSON(http.MethodPost, "/api/v1/queue/claim?channel=fb-page", anaToken, nil, http.StatusOK, &got)
 	if got.ID != u.conv() {
 		t.Fatalf("claimed %q, want %q", got.ID, u.conv())
 	}
 	// Once it expires, the sweep drops the retired channel.
 	o.tick(insideHours.Add(25 * time.Hour))
-	if _, ok := o.app.engine.channel("fb-page"); ok {
+	if slices.Contains(o.app.engine.Channels(), "fb-page") {
 		t.Errorf("retired channel still set up after its last conversation expired")
 	}
 }
@@ -428,7 +430,7 @@ func TestEraseContactLeavesNoKeyOfTheUser(t *testing.T) {
 	o.postOK("whatsapp", u.text("wamid.x2", "agent", insideHours.Add(time.Second)))
 	o.postOK("whatsapp", keep.text("wamid.k1", "hours", insideHours))
 	o.waitSent(msgTransferred, 1)
-	var claimed conversationJSON
+	var claimed engine.ConversationView
 	o.apiJSON(http.MethodPost, "/api/v1/queue/claim", anaToken, nil, http.StatusOK, &claimed)
 	o.apiJSON(http.MethodPost, "/api/v1/conversations/"+u.conv()+"/messages", anaToken, map[string]string{"text": "hi from Ana"}, http.StatusAccepted, nil)
 	o.settle()
@@ -510,16 +512,16 @@ func TestMetricsStatsAndSessionsReport(t *testing.T) {
 
 	// Stats: today (Friday in the channel's zone).
 	var stats struct {
-		Channels []channelStats `json:"channels"`
+		Channels []engine.ChannelStats `json:"channels"`
 	}
 	o.apiJSON(http.MethodGet, "/api/v1/admin/stats", adminToken, nil, http.StatusOK, &stats)
-	var wa channelStats
+	var wa engine.ChannelStats
 	for _, c := range stats.Channels {
 		if c.Channel == "wa-main" {
 			wa = c
 		}
 	}
-	want := dayStats{Date: "2026-11-20", Transfers: 1, Declines: 1, AlreadyWaiting: 1, Taken: 1, WaitMedianSeconds: 90, WaitP90Seconds: 90}
+	want := engine.DayStats{Date: "2026-11-20", Transfers: 1, Declines: 1, AlreadyWaiting: 1, Taken: 1, WaitMedianSeconds: 90, WaitP90Seconds: 90}
 	if wa.Today != want || wa.Waiting != 0 {
 		t.Errorf("wa-main stats = %+v, want today %+v and nobody waiting", wa, want)
 	}
@@ -568,14 +570,14 @@ func TestMetricsStatsAndSessionsReport(t *testing.T) {
 
 	// The sessions report, JSON then CSV, paged.
 	var page struct {
-		Sessions   []sessionJSON `json:"sessions"`
-		NextCursor string        `json:"next_cursor"`
+		Sessions   []engine.SessionRow `json:"sessions"`
+		NextCursor string              `json:"next_cursor"`
 	}
 	o.apiJSON(http.MethodGet, "/api/v1/admin/reports/sessions?channel=wa-main&resolution=transferred", adminToken, nil, http.StatusOK, &page)
 	if len(page.Sessions) != 1 || page.Sessions[0].Conversation != u1.conv() || page.Sessions[0].Bot != "keywords" {
 		t.Errorf("transferred sessions = %+v", page.Sessions)
 	}
-	var all []sessionJSON
+	var all []engine.SessionRow
 	cursor := ""
 	for i := 0; i < 20; i++ {
 		page.Sessions, page.NextCursor = nil, ""

@@ -10,7 +10,8 @@ import (
 	"switchboard/routing"
 )
 
-// Scenarios of design.md §3, each through the real webhook handler.
+// Routing scenarios (the conversation states and derivation), each through
+// the real webhook handler.
 
 var (
 	ana   = waUser{"5511987654321", "Ana Souza"}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"switchboard/channels/channeltest"
+	"switchboard/gateway/engine"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -85,7 +86,7 @@ func TestSendWindowClosedNotRetried(t *testing.T) {
 	}
 	found := false
 	for _, n := range h.notices("wa-main") {
-		if n.Type == noticeSendFailed && n.Conversation == ana.conv() && strings.Contains(n.Text, e.ID) {
+		if n.Type == engine.NoticeSendFailed && n.Conversation == ana.conv() && strings.Contains(n.Text, e.ID) {
 			found = true
 		}
 	}

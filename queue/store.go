@@ -143,13 +143,13 @@ type SessionRecord struct {
 
 // Notice is an event on a channel's stream for agents.
 type Notice struct {
-	ID           string         `json:"id,omitempty"` // the stream id, set when read
-	Type         routing.Notice `json:"type"`
-	Channel      string         `json:"channel"`
-	Conversation string         `json:"conversation"`
-	At           time.Time      `json:"at"`
-	Agent        string         `json:"agent,omitempty"`
-	Text         string         `json:"text,omitempty"`
+	ID           string             `json:"id,omitempty"` // the stream id, set when read
+	Type         routing.NoticeKind `json:"type"`
+	Channel      string             `json:"channel"`
+	Conversation string             `json:"conversation"`
+	At           time.Time          `json:"at"`
+	Agent        string             `json:"agent,omitempty"`
+	Text         string             `json:"text,omitempty"`
 }
 
 // LineOp changes a conversation's place in the waiting line.

@@ -228,7 +228,7 @@ func TestDecideCall(t *testing.T) {
 			want: change(botConv(), func(c *Conversation) {
 				c.State, c.Session, c.Call = StateEnded, nil, CallState{Seq: 1}
 			}),
-			effects: []Effect{endSession(session(1, SessionBot, "", tStart), ResolutionExpired, tStart.Add(DefaultInactivityTimeout)), notify(NoticeEnded)},
+			effects: []Effect{endSession(session(1, SessionBot, "", tStart), ResolutionExpired, tStart.Add(DefaultInactivityTimeout)), notify(NoticeEnded), outcome(OutcomeExpired)},
 		},
 
 		// The bot's preferred agent.
@@ -238,7 +238,7 @@ func TestDecideCall(t *testing.T) {
 			want: change(transferredAt(tStart), func(c *Conversation) {
 				c.PreferredAgent, c.WaitingSince = "bruno", inHours
 			}),
-			effects: []Effect{sys("transferred"), endSession(session(1, SessionBot, "", tStart), ResolutionTransferred, inHours), join(inHours), notify(NoticeWaiting)},
+			effects: []Effect{sys("transferred"), endSession(session(1, SessionBot, "", tStart), ResolutionTransferred, inHours), join(inHours), notify(NoticeWaiting), outcome(OutcomeTransferred)},
 		},
 		{
 			name: "a claim forgets the preferred agent and who released it", conv: change(waitingConv(), func(c *Conversation) {
@@ -248,7 +248,7 @@ func TestDecideCall(t *testing.T) {
 			want: change(assignedConv(), func(c *Conversation) {
 				c.AssignedTo, c.LastAgent, c.Session = "bruno", "bruno", session(2, SessionAgent, "bruno", inHours)
 			}),
-			effects: []Effect{sys("Bruno is here"), leave(), notify(NoticeClaimed)},
+			effects: []Effect{sys("Bruno is here"), leave(), notify(NoticeClaimed), claimed(tStart)},
 		},
 	}
 	for _, tt := range tests {

@@ -112,8 +112,8 @@ func (r *Rules) Deadline(c Conversation) time.Time {
 // Decide applies one input to c at now and returns the new conversation and
 // the effects the engine must carry out, in a fixed order: what is said to
 // the user or the bot (Send, AskBot, in the order said), then ended
-// sessions, then waiting-line changes, then notices. An input CanApply
-// refuses leaves c unchanged with no effects.
+// sessions, then waiting-line changes, then notices, then outcomes. An
+// input CanApply refuses leaves c unchanged with no effects.
 //
 // Decide is pure: it reads no clock and never writes through c's pointers.
 func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, []Effect) {
@@ -149,7 +149,7 @@ func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, [
 	case InCallResult:
 		d.callResult(in.Call)
 	}
-	return d.c, slices.Concat(d.said, d.ends, d.line, d.notices)
+	return d.c, slices.Concat(d.said, d.ends, d.line, d.notices, d.outcomes)
 }
 
 // decision accumulates one Decide call's new state and effects.
@@ -160,13 +160,17 @@ type decision struct {
 	// botSessionOpened: this decision opened the bot session.
 	botSessionOpened bool
 
-	said, ends, line, notices []Effect
+	said, ends, line, notices, outcomes []Effect
 }
 
 func (d *decision) userMessage(ev *channels.Event) {
 	d.touchUser(ev.Timestamp)
 	switch d.c.State {
 	case "", StateEnded:
+		if d.c.State == "" && d.rules.Consent != "" {
+			d.say(d.rules.Consent) // before anything else a new conversation gets
+			d.outcome(OutcomeConsentShown, time.Time{})
+		}
 		d.openSession(SessionBot, "")
 		d.c.State = StateBot
 		d.toBot(ev)
@@ -240,6 +244,7 @@ func (d *decision) refer() {
 	switch {
 	case d.c.State == StateWaiting:
 		d.say(d.rules.Messages.AlreadyWaiting) // the place in line is kept
+		d.outcome(OutcomeAlreadyWaiting, time.Time{})
 	case d.c.State == StateCalling:
 		// A call is being requested: its answer decides what comes next.
 	case d.callOffered():
@@ -274,8 +279,9 @@ func (d *decision) answerOffer(ev *channels.Event) {
 	case ChoiceNoWait:
 		d.say(d.rules.Messages.Declined)
 		d.c.State = StateBot
-		if d.c.Session != nil {
+		if d.c.Session != nil && !d.c.Session.Declined {
 			d.c.Session.Declined = true
+			d.outcome(OutcomeDeclined, time.Time{})
 		}
 	default:
 		d.c.State = StateBot
@@ -290,6 +296,7 @@ func (d *decision) transfer(message string) {
 	d.c.Transferred = true
 	d.c.WaitingSince = d.now
 	d.enterLine(d.now)
+	d.outcome(OutcomeTransferred, time.Time{})
 }
 
 // enterLine starts a waiting period at the given place in line.
@@ -324,6 +331,9 @@ func (d *decision) agentAvailable() {
 // claim hands a waiting conversation to agent; name replaces "{agent}" in
 // the Assigned message (the agent id when name is empty).
 func (d *decision) claim(agent, name string) {
+	if !d.c.WaitingSince.IsZero() {
+		d.outcome(OutcomeClaimed, d.c.WaitingSince)
+	}
 	d.endSession(ResolutionClaimed)
 	d.openSession(SessionAgent, agent)
 	d.c.State = StateAssigned
@@ -393,6 +403,7 @@ func (d *decision) expire() {
 	}
 	d.endSession(ResolutionExpired)
 	d.end()
+	d.outcome(OutcomeExpired, time.Time{})
 }
 
 // end moves to ended and clears what belongs to a transfer.
@@ -444,8 +455,14 @@ func (d *decision) send(m BotMessage, from Author) {
 	d.said = append(d.said, Effect{Kind: EffectSend, Message: &m, From: from})
 }
 
-func (d *decision) notify(n Notice) {
+func (d *decision) notify(n NoticeKind) {
 	d.notices = append(d.notices, Effect{Kind: EffectNotify, Notice: n})
+}
+
+// outcome records what the decision amounts to; since is the start of the
+// wait of OutcomeClaimed.
+func (d *decision) outcome(o Outcome, since time.Time) {
+	d.outcomes = append(d.outcomes, Effect{Kind: EffectOutcome, Outcome: o, Since: since})
 }
 
 // isReferral: a tapped handoff button, or a handoff keyword typed.

@@ -175,11 +175,18 @@ func endSession(s *Session, r Resolution, at time.Time) Effect {
 
 func join(since time.Time) Effect { return Effect{Kind: EffectJoinLine, Since: since} }
 func leave() Effect               { return Effect{Kind: EffectLeaveLine} }
-func notify(n Notice) Effect      { return Effect{Kind: EffectNotify, Notice: n} }
+func notify(n NoticeKind) Effect  { return Effect{Kind: EffectNotify, Notice: n} }
+func outcome(o Outcome) Effect    { return Effect{Kind: EffectOutcome, Outcome: o} }
+
+// claimed is the outcome of a claim of a conversation waiting since since.
+func claimed(since time.Time) Effect {
+	return Effect{Kind: EffectOutcome, Outcome: OutcomeClaimed, Since: since}
+}
 
 // transferEffects are the effects of botConv's user joining the line.
 func transferEffects(message string, at time.Time) []Effect {
-	return []Effect{sys(message), endSession(session(1, SessionBot, "", tStart), ResolutionTransferred, at), join(at), notify(NoticeWaiting)}
+	return []Effect{sys(message), endSession(session(1, SessionBot, "", tStart), ResolutionTransferred, at), join(at), notify(NoticeWaiting),
+		outcome(OutcomeTransferred)}
 }
 
 func TestDecide(t *testing.T) {
@@ -217,6 +224,30 @@ func TestDecide(t *testing.T) {
 		{
 			name: "message after ended starts a new bot session",
 			conv: endedConv(), in: text("hello again", afterHours), now: afterHours,
+			want: change(endedConv(), func(c *Conversation) {
+				userAt(afterHours)(c)
+				c.State, c.Sessions, c.Session = StateBot, 3, session(3, SessionBot, "", afterHours)
+			}),
+			effects: []Effect{askBot(textEvent("hello again", afterHours), true)},
+		},
+		{
+			name:  "a new conversation is shown the consent notice before anything else",
+			rules: func(r *Rules) { r.Consent = "consent" },
+			conv:  newConv(), in: text("humano", inHours), now: inHours,
+			want: change(newConv(), func(c *Conversation) {
+				userAt(inHours)(c)
+				c.State, c.Sessions = StateWaiting, 1
+				c.Transferred, c.WaitingSince = true, inHours
+			}),
+			effects: []Effect{
+				sys("consent"), sys("transferred"), endSession(session(1, SessionBot, "", inHours), ResolutionTransferred, inHours),
+				join(inHours), notify(NoticeWaiting), outcome(OutcomeConsentShown), outcome(OutcomeTransferred),
+			},
+		},
+		{
+			name:  "an ended conversation is not shown the consent notice again",
+			rules: func(r *Rules) { r.Consent = "consent" },
+			conv:  endedConv(), in: text("hello again", afterHours), now: afterHours,
 			want: change(endedConv(), func(c *Conversation) {
 				userAt(afterHours)(c)
 				c.State, c.Sessions, c.Session = StateBot, 3, session(3, SessionBot, "", afterHours)
@@ -286,7 +317,7 @@ func TestDecide(t *testing.T) {
 			}),
 			effects: []Effect{
 				sys("transferred"), endSession(session(1, SessionBot, "", inHours), ResolutionTransferred, inHours),
-				join(inHours), notify(NoticeWaiting),
+				join(inHours), notify(NoticeWaiting), outcome(OutcomeTransferred),
 			},
 		},
 		{
@@ -361,11 +392,21 @@ func TestDecide(t *testing.T) {
 				userAt(afterHours)(c)
 				c.Session.Declined = true
 			}),
-			effects: []Effect{sys("declined")},
+			effects: []Effect{sys("declined"), outcome(OutcomeDeclined)},
 		},
 		{
 			name: "no by button",
 			conv: askingConv(), in: tap(ChoiceNoWait, "No, thanks", afterHours), now: afterHours,
+			want: change(botConv(), func(c *Conversation) {
+				userAt(afterHours)(c)
+				c.Session.Declined = true
+			}),
+			effects: []Effect{sys("declined"), outcome(OutcomeDeclined)},
+		},
+		{
+			name: "a second no in one session is not counted again",
+			conv: change(askingConv(), func(c *Conversation) { c.Session.Declined = true }),
+			in:   text("no", afterHours), now: afterHours,
 			want: change(botConv(), func(c *Conversation) {
 				userAt(afterHours)(c)
 				c.Session.Declined = true
@@ -379,7 +420,7 @@ func TestDecide(t *testing.T) {
 				userAt(afterHours)(c)
 				c.Session.Declined = true
 			}),
-			effects: []Effect{sys("declined")},
+			effects: []Effect{sys("declined"), outcome(OutcomeDeclined)},
 		},
 		{
 			name: "any other reply lapses the offer and goes to the bot",
@@ -479,13 +520,13 @@ func TestDecide(t *testing.T) {
 			name: "not direct: a second referral keeps the place in line",
 			conv: waitingChatConv(), in: text("agente", afterHours), now: afterHours,
 			want:    change(waitingChatConv(), userAt(afterHours)),
-			effects: []Effect{sys("already waiting"), notify(NoticeMessage)},
+			effects: []Effect{sys("already waiting"), notify(NoticeMessage), outcome(OutcomeAlreadyWaiting)},
 		},
 		{
 			name: "not direct: a bot handoff keeps the place in line",
 			conv: waitingChatConv(), in: botReply(true, "Let me find someone"), now: afterHours,
 			want:    waitingChatConv(),
-			effects: []Effect{botSays("Let me find someone"), sys("already waiting")},
+			effects: []Effect{botSays("Let me find someone"), sys("already waiting"), outcome(OutcomeAlreadyWaiting)},
 		},
 
 		// Agent available.
@@ -517,7 +558,7 @@ func TestDecide(t *testing.T) {
 				c.Session, c.Sessions = session(2, SessionAgent, "ana", inHours), 2
 				c.AssignedTo, c.LastAgent = "ana", "ana"
 			}),
-			effects: []Effect{sys("Ana is here"), leave(), notify(NoticeClaimed)},
+			effects: []Effect{sys("Ana is here"), leave(), notify(NoticeClaimed), claimed(tStart)},
 		},
 		{
 			name: "claim ends the bot session of a user chatting while waiting",
@@ -529,8 +570,19 @@ func TestDecide(t *testing.T) {
 			}),
 			effects: []Effect{
 				sys("ana is here"), endSession(session(2, SessionBot, "", tStart), ResolutionClaimed, inHours),
-				leave(), notify(NoticeClaimed),
+				leave(), notify(NoticeClaimed), claimed(tStart),
 			},
+		},
+		{
+			name: "reopen takes an ended conversation back without a wait",
+			conv: change(endedConv(), userAt(inHours)), in: agentInput(InAgentReopen, "ana"), now: inHours.Add(time.Hour),
+			want: change(endedConv(), func(c *Conversation) {
+				userAt(inHours)(c)
+				c.State = StateAssigned
+				c.Session, c.Sessions = session(3, SessionAgent, "ana", inHours.Add(time.Hour)), 3
+				c.AssignedTo, c.LastAgent, c.Transferred = "ana", "ana", true
+			}),
+			effects: []Effect{notify(NoticeClaimed)},
 		},
 		{
 			name: "claim outside waiting is refused",
@@ -626,7 +678,7 @@ func TestDecide(t *testing.T) {
 			name: "expire a bot conversation after 24 h",
 			conv: botConv(), in: Input{Kind: InExpire}, now: expireAt,
 			want:    change(botConv(), justExpired),
-			effects: []Effect{endSession(session(1, SessionBot, "", tStart), ResolutionExpired, expireAt), notify(NoticeEnded)},
+			effects: []Effect{endSession(session(1, SessionBot, "", tStart), ResolutionExpired, expireAt), notify(NoticeEnded), outcome(OutcomeExpired)},
 		},
 		{
 			name: "never expire early",
@@ -638,7 +690,7 @@ func TestDecide(t *testing.T) {
 			rules: func(r *Rules) { r.InactivityTimeout = time.Hour },
 			conv:  botConv(), in: Input{Kind: InExpire}, now: tStart.Add(time.Hour),
 			want:    change(botConv(), justExpired),
-			effects: []Effect{endSession(session(1, SessionBot, "", tStart), ResolutionExpired, tStart.Add(time.Hour)), notify(NoticeEnded)},
+			effects: []Effect{endSession(session(1, SessionBot, "", tStart), ResolutionExpired, tStart.Add(time.Hour)), notify(NoticeEnded), outcome(OutcomeExpired)},
 		},
 		{
 			name: "expire a session the user declined records declined",
@@ -647,7 +699,7 @@ func TestDecide(t *testing.T) {
 			want: change(botConv(), justExpired),
 			effects: []Effect{
 				endSession(&Session{ID: "c1-1", Kind: SessionBot, Start: tStart, Declined: true}, ResolutionDeclined, expireAt),
-				notify(NoticeEnded),
+				notify(NoticeEnded), outcome(OutcomeExpired),
 			},
 		},
 		{
@@ -656,20 +708,20 @@ func TestDecide(t *testing.T) {
 			want: change(waitingConv(), justExpired),
 			effects: []Effect{
 				endSession(&Session{ID: waitingConv().ID + "-w1", Kind: SessionWaiting, Start: waitingConv().WaitingSince}, ResolutionExpired, expireAt),
-				leave(), notify(NoticeEnded),
+				leave(), notify(NoticeEnded), outcome(OutcomeExpired),
 			},
 		},
 		{
 			name: "expire while waiting and chatting ends the bot session too",
 			conv: waitingChatConv(), in: Input{Kind: InExpire}, now: expireAt,
 			want:    change(waitingChatConv(), justExpired),
-			effects: []Effect{endSession(session(2, SessionBot, "", tStart), ResolutionExpired, expireAt), leave(), notify(NoticeEnded)},
+			effects: []Effect{endSession(session(2, SessionBot, "", tStart), ResolutionExpired, expireAt), leave(), notify(NoticeEnded), outcome(OutcomeExpired)},
 		},
 		{
 			name: "expire while assigned ends the agent session",
 			conv: assignedConv(), in: Input{Kind: InExpire}, now: expireAt,
 			want:    change(assignedConv(), justExpired),
-			effects: []Effect{endSession(session(2, SessionAgent, "ana", tStart), ResolutionExpired, expireAt), notify(NoticeEnded)},
+			effects: []Effect{endSession(session(2, SessionAgent, "ana", tStart), ResolutionExpired, expireAt), notify(NoticeEnded), outcome(OutcomeExpired)},
 		},
 		{
 			name: "expire an ended conversation does nothing",

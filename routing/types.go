@@ -4,8 +4,10 @@
 //
 // Rules.Decide takes a conversation, one input and the time, and returns the
 // new conversation and the effects the engine must carry out (send a message,
-// ask the bot, join or leave the waiting line, record a session). It never
-// reads a clock: "now" is always passed in.
+// ask the bot, join or leave the waiting line, record a session, notify,
+// request a call) and every outcome the stats count (transferred, declined,
+// expired...): the engine carries the effects out and never infers an
+// outcome itself. It never reads a clock: "now" is always passed in.
 //
 // routing imports only the channels package of this module.
 package routing
@@ -191,9 +193,12 @@ type Effect struct {
 	Resolution Resolution
 	At         time.Time
 	// Notify: what agents are told about (waiting, claimed, ended, message...).
-	Notice Notice
+	Notice NoticeKind
 	// RequestCall: the call to request from the provider.
 	Call *CallRequest
+	// Outcome: what the decision amounts to (OutcomeClaimed: the wait
+	// began at Since).
+	Outcome Outcome
 }
 
 // EffectKind names an effect.
@@ -210,6 +215,24 @@ const (
 	// EffectRequestCall: ask the call provider for Call; the answer comes
 	// back as InCallResult.
 	EffectRequestCall EffectKind = "request_call"
+	// EffectOutcome: what the decision amounts to, for the channel's
+	// counts and metrics: Outcome.
+	EffectOutcome EffectKind = "outcome"
+)
+
+// Outcome is what a decision amounts to, as the stats count it.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeTransferred Outcome = "transferred" // the user joined the line (a referral, accepted)
+	// OutcomeDeclined: offered to wait, the user said no (once per session:
+	// the session records it).
+	OutcomeDeclined       Outcome = "declined"
+	OutcomeAlreadyWaiting Outcome = "already_waiting" // a referral of a user in line; the place is kept
+	OutcomeExpired        Outcome = "expired"         // ended by the inactivity timeout
+	OutcomeClaimed        Outcome = "claimed"         // an agent took it; the wait began at Since
+	OutcomeConsentShown   Outcome = "consent_shown"   // a new conversation was shown the consent notice
 )
 
 // Author is who a message in the transcript is from.
@@ -226,15 +249,15 @@ const (
 	AuthorBusiness Author = "business"
 )
 
-// Notice is an event for agents' live streams.
-type Notice string
+// NoticeKind is the kind of a notice on agents' event streams.
+type NoticeKind string
 
 // Notices.
 const (
-	NoticeWaiting Notice = "conversation.waiting"
-	NoticeClaimed Notice = "conversation.claimed"
-	NoticeEnded   Notice = "conversation.ended"
-	NoticeMessage Notice = "conversation.message"
+	NoticeWaiting NoticeKind = "conversation.waiting"
+	NoticeClaimed NoticeKind = "conversation.claimed"
+	NoticeEnded   NoticeKind = "conversation.ended"
+	NoticeMessage NoticeKind = "conversation.message"
 )
 
 // AfterHours is what a referral outside business hours does.
@@ -295,4 +318,7 @@ type Rules struct {
 	// Call offers a phone call besides the chat on a referral; nil offers
 	// none.
 	Call *CallOffer
+	// Consent is the notice a new conversation is shown before anything
+	// else (data protection); empty shows none.
+	Consent string
 }

@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	"switchboard/cmd/gateway/hours"
+	"switchboard/cmd/gateway/try"
 	"switchboard/config"
 	"switchboard/gateway"
 )
@@ -128,9 +130,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "try: --channel is required")
 			return 2
 		}
-		return try(*path, gateway.TryOptions{Channel: channel, At: at, In: stdin, Out: stdout, Echo: !isTerminal(stdin)}, logFile, stderr)
+		return runTry(*path, try.Options{Channel: channel, At: at, In: stdin, Out: stdout, Echo: !isTerminal(stdin)}, logFile, stderr)
 	default: // hours
-		return hours(*path, channel, week, stdout, stderr)
+		return printHours(*path, channel, week, stdout, stderr)
 	}
 }
 
@@ -176,9 +178,9 @@ func serve(path string, stderr io.Writer) int {
 	return 0
 }
 
-// try runs the in-process simulator until /quit, the end of input, SIGINT
+// runTry runs the in-process simulator until /quit, the end of input, SIGINT
 // or SIGTERM.
-func try(path string, opts gateway.TryOptions, logFile string, stderr io.Writer) int {
+func runTry(path string, opts try.Options, logFile string, stderr io.Writer) int {
 	cfg, err := config.Load(path, os.Getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -195,28 +197,28 @@ func try(path string, opts gateway.TryOptions, logFile string, stderr io.Writer)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := gateway.Try(ctx, cfg, opts); err != nil {
+	if err := try.Run(ctx, cfg, opts); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	return 0
 }
 
-// hours prints the business hours of one week.
-func hours(path, channel, week string, stdout, stderr io.Writer) int {
+// printHours prints the business hours of one week.
+func printHours(path, channel, week string, stdout, stderr io.Writer) int {
 	cfg, err := config.Load(path, os.Getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	opts := gateway.HoursOptions{Channel: channel}
+	opts := hours.Options{Channel: channel}
 	if week != "" {
 		if opts.Week, err = time.Parse(time.DateOnly, week); err != nil {
 			fmt.Fprintf(stderr, "hours: --week %q: want YYYY-MM-DD\n", week)
 			return 2
 		}
 	}
-	if err := gateway.PrintHours(stdout, cfg, opts); err != nil {
+	if err := hours.Print(stdout, cfg, opts); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}

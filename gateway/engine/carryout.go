@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"switchboard/queue"
+	"switchboard/routing"
+)
+
+// carryOut does, in one place, what a committed decision leaves to do:
+// count its outcomes, queue its notifications, send its messages, queue
+// its call requests, note the agent's activity and signal automatic
+// assignment. It counts and announces before it sends, so that whoever
+// sees the reply also sees the metrics and notices. Nothing here can undo
+// the commit: failures are logged, and the sweep queues again the sends
+// and calls that could not be queued.
+func (e *Engine) carryOut(ctx context.Context, d *decision) {
+	e.count(ctx, d)
+	e.queueNotifications(ctx, d)
+	e.dispatch(ctx, d.s, d.commit, d.commit.Ack != "")
+	for _, job := range d.calls {
+		if err := e.enqueueCall(ctx, d.ch, job); err != nil {
+			e.log.Warn("call request queued later by the sweep", "channel", d.ch.id, "conversation", job.Conversation, "err", err)
+		}
+	}
+	switch d.in.Kind {
+	case routing.InAgentClaim, routing.InAgentMessage:
+		if err := e.presence.TouchAgent(ctx, d.in.Agent, d.now); err != nil {
+			e.log.Warn("agent activity not recorded", "agent", d.in.Agent, "err", err)
+		}
+	case routing.InAgentClose, routing.InAgentRelease, routing.InAgentHandback:
+		if a, ok := d.s.agents[d.in.Agent]; ok {
+			e.assigner.signal(a.Channels...) // the agent has room for one more
+		}
+	}
+	if d.commit.Line == queue.LineJoin {
+		e.assigner.signal(d.ch.id)
+	}
+}
+
+// dailyCounts names each outcome in the channel's daily counts (the admin
+// stats); waits are counted apart.
+var dailyCounts = map[routing.Outcome]string{
+	routing.OutcomeTransferred:    "transfers",
+	routing.OutcomeDeclined:       "declines",
+	routing.OutcomeAlreadyWaiting: "already_waiting",
+	routing.OutcomeExpired:        "expiries",
+}
+
+// count adds a committed decision's outcomes to the metrics and to the
+// channel's daily counts.
+func (e *Engine) count(ctx context.Context, d *decision) {
+	ch, c, m := d.ch, d.commit, e.metrics
+	for _, s := range c.Sessions {
+		m.sessionsEnded.WithLabelValues(ch.id, string(s.Resolution)).Inc()
+	}
+	if c.Line == queue.LineJoin {
+		m.referrals.WithLabelValues(ch.id).Inc()
+	}
+	counts := map[string]int64{}
+	var waits []time.Duration
+	for _, o := range d.outcomes {
+		if name, ok := dailyCounts[o.Outcome]; ok {
+			counts[name]++
+		}
+		if o.Outcome == routing.OutcomeClaimed {
+			wait := d.now.Sub(o.Since)
+			waits = append(waits, wait)
+			m.waitTime.WithLabelValues(ch.id).Observe(wait.Seconds())
+		}
+	}
+	// Every counter of the channel is touched, so each shows from the
+	// channel's first decision on, at zero until something happens.
+	m.transfers.WithLabelValues(ch.id).Add(float64(counts["transfers"]))
+	m.declines.WithLabelValues(ch.id).Add(float64(counts["declines"]))
+	m.alreadyWaiting.WithLabelValues(ch.id).Add(float64(counts["already_waiting"]))
+	m.expiries.WithLabelValues(ch.id).Add(float64(counts["expiries"]))
+	if len(counts) > 0 || len(waits) > 0 {
+		if err := e.stats.CountDaily(ctx, ch.id, ch.day(d.now), counts, waits); err != nil {
+			e.log.WarnContext(ctx, "daily stats not counted", "channel", ch.id, "conversation", c.Record.ID, "err", err)
+		}
+	}
+}
+
+// dispatch sends a committed decision's messages. A decision on an inbox
+// event runs on a processing worker that holds the conversation, so it
+// sends at once and the replies go out in order; other decisions (agent
+// actions, the sweep) hand their sends to the task queue. A send that fails
+// and may be retried goes to the task queue too; one that cannot even be
+// queued stays in the outbox, where the sweep finds it.
+func (e *Engine) dispatch(ctx context.Context, s *setup, c *queue.Commit, inline bool) {
+	for _, job := range c.Sends {
+		if inline {
+			err := e.send(ctx, s, job, false, false)
+			if err == nil || queue.IsPermanent(err) {
+				continue
+			}
+		}
+		if err := e.tasks.EnqueueSend(ctx, job); err != nil {
+			e.log.Warn("send queued later by the sweep", "channel", job.Channel, "conversation", job.Conversation, "err", err)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"switchboard/config"
+	"switchboard/queue"
+)
+
+// Engine runs routing decisions: it loads a conversation, asks routing what
+// to do with one input, calls the bot when routing says so, commits the new
+// state with every effect in one atomic step, and carries the effects out.
+// It also runs the in-process workers, sends messages, runs the periodic
+// sweep and automatic assignment, and answers the agent and admin APIs'
+// questions. Build it with New; Start starts its workers.
+type Engine struct {
+	inbox    Inbox
+	convs    Conversations
+	line     Line
+	outbox   Outbox
+	presence Presence
+	events   Events
+	stats    Stats
+	calls    Calls
+	tasks    Tasks
+	now      func() time.Time
+	log      *slog.Logger
+	metrics  *metrics
+	// setup is swapped whole on reload; readers load it once per operation.
+	setup atomic.Pointer[setup]
+	// notifier delivers escalation notifications.
+	notifier Notifier
+	// eraseTasks removes a conversation's queued tasks (contact erasure).
+	eraseTasks func(ctx context.Context, convID string) (int, error)
+	// processor drains inboxes in-process, off the webhook path.
+	processor *processor
+	// waiters wakes long-polling claims.
+	waiters *waiters
+	// assigner runs automatic assignment when decisions call for it.
+	assigner *assigner
+}
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	// What the engine keeps in Redis (*queue.Store satisfies them all) and
+	// its task queue (*queue.Tasks).
+	Inbox         Inbox
+	Conversations Conversations
+	Line          Line
+	Outbox        Outbox
+	Presence      Presence
+	Events        Events
+	Stats         Stats
+	Calls         Calls
+	Tasks         Tasks
+	// EraseTasks removes the queued tasks of a conversation (its erasure).
+	EraseTasks func(ctx context.Context, convID string) (int, error)
+	// Notifier delivers notifications; nil drops them (logged).
+	Notifier Notifier
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Log receives the engine's logs; nil: slog.Default().
+	Log *slog.Logger
+	// Registry receives the engine's metrics; nil: a registry of its own.
+	Registry prometheus.Registerer
+}
+
+// New builds the engine for a configuration. It returns an error naming
+// the channel or bot setting at fault.
+func New(cfg *config.Config, o Options) (*Engine, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	s, err := newSetup(cfg, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
+		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, now: o.Now, log: o.Log, notifier: o.Notifier,
+		eraseTasks: o.EraseTasks, metrics: newMetrics(o.Registry), waiters: newWaiters()}
+	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
+		return e.autoAssign(ctx, e.setup.Load(), channelID)
+	}, e.log)
+	e.setup.Store(s)
+	o.Registry.MustRegister(newLineCollector(e))
+	return e, nil
+}
+
+// Start starts the in-process workers (workers of them) and automatic
+// assignment, and wakes long-polling claims on each channel id lineJoins
+// delivers, until it closes.
+func (e *Engine) Start(workers int, lineJoins <-chan string) {
+	e.assigner.start()
+	e.processor = newProcessor(e.Process, e.pending, e.tasks, e.log, workers, processorBuffer)
+	// Inboxes a crashed gateway left are drained now rather than at the
+	// sweep's grace period: draining twice is harmless (the conversation
+	// lock), unlike sending twice, so the outbox keeps its grace period.
+	e.processor.recover()
+	go e.waiters.run(lineJoins)
+}
+
+// Stop finishes the conversations being processed and hands the buffered
+// ones to the task queue, then finishes the assignment under way;
+// long-polling claims end with their requests.
+func (e *Engine) Stop() {
+	if e.processor != nil {
+		e.processor.stop()
+	}
+	e.assigner.stop()
+	e.waiters.close()
+}
+
+// Handlers are the engine's task handlers, for queue.Tasks.Start.
+func (e *Engine) Handlers() queue.Handlers {
+	return queue.Handlers{Process: e.Process, Send: e.Send, Notify: e.Notify, Call: e.Call}
+}

@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/queue"
+	"switchboard/routing"
+)
+
+// The inbound path: Ingest makes a webhook's event durable in its
+// conversation's inbox; Process (on an in-process worker, or as a task)
+// drains the inbox in order, handling each event: a user message is
+// applied (decide.go), a status moves the delivery of what was sent, and
+// anything else is recorded for the agent.
+
+// lockTTL bounds how long a dead worker can block its conversation's inbox.
+const lockTTL = 2 * time.Minute
+
+// Ingest makes an inbound event durable in its conversation's inbox and
+// queues its processing. It returns queue.ErrUnavailable (wrapped) when
+// Redis cannot be reached: the webhook must then answer 503.
+func (e *Engine) Ingest(ctx context.Context, ev *channels.Event) (queue.Accepted, error) {
+	convID := queue.ConversationID(ev.Channel, ev.User.ID)
+	res, err := e.inbox.Accept(ctx, ev, convID, e.setup.Load().dedupeTTL, e.now())
+	if err != nil {
+		return res, err
+	}
+	if res == queue.AcceptedDuplicate {
+		return res, nil
+	}
+	return res, e.processor.add(ctx, convID)
+}
+
+// Process drains one conversation's inbox in order. A task that finds the
+// conversation locked returns at once: the lock holder sees its event
+// before it lets go (see queue.Store.Unlock).
+func (e *Engine) Process(ctx context.Context, convID string) error {
+	token := queue.NewEntryID()
+	batch, ok, err := e.inbox.Take(ctx, convID, token, lockTTL, inboxBatch, true)
+	if err != nil || !ok {
+		return err
+	}
+	for {
+		// Each decision commits the conversation it returns, so the next
+		// event starts from it without reading it again.
+		rec := batch.Record
+		for i := range batch.Events {
+			ev := &batch.Events[i]
+			next, err := e.handle(ctx, convID, ev, rec)
+			if errors.Is(err, queue.ErrUnavailable) || ctx.Err() != nil {
+				// Redis is down (or we are shutting down): the event stays in the
+				// inbox and the task is retried once the lock expires.
+				return fmt.Errorf("conversation %s, event %s: %w", convID, ev.ID, err)
+			}
+			if err != nil {
+				// Not an outage: retrying would fail the same way and block the
+				// conversation. Log it with its id and move on.
+				e.log.Error("event could not be processed; dropped", "conversation", convID, "event_id", ev.ID, "err", err)
+				e.metrics.eventsDropped.Inc()
+				if err := e.inbox.Ack(ctx, convID, ev.ID); err != nil {
+					return err
+				}
+				next = nil
+			}
+			rec = next
+		}
+		released, err := e.inbox.Unlock(ctx, convID, token, lockTTL)
+		if err != nil || released {
+			return err
+		}
+		if batch, ok, err = e.inbox.Take(ctx, convID, token, lockTTL, inboxBatch, false); err != nil || !ok {
+			return err
+		}
+	}
+}
+
+// pending lists up to n conversations with events waiting, across the
+// configured channels, for the processor's refill after an overflow.
+func (e *Engine) pending(ctx context.Context, n int) ([]string, error) {
+	var out []string
+	for id := range e.setup.Load().channels {
+		ids, err := e.inbox.Pending(ctx, id, n-len(out))
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ids...)
+		if len(out) >= n {
+			break
+		}
+	}
+	return out, nil
+}
+
+// inboxBatch is how many inbox events one read takes.
+const inboxBatch = 20
+
+// handle processes one inbound event of a conversation. rec, when not nil,
+// is the conversation as last read or committed; handle returns it as it
+// stands after the event (nil when unknown).
+func (e *Engine) handle(ctx context.Context, convID string, ev *channels.Event, rec *queue.Record) (*queue.Record, error) {
+	start := time.Now()
+	defer func() { e.metrics.observeEvent(ev, time.Since(start)) }()
+	switch {
+	case ev.Kind == channels.KindStatus:
+		return rec, e.applyStatus(ctx, convID, ev)
+	case ev.Kind.IsUserMessage() && !ev.Standby:
+		return e.apply(ctx, e.setup.Load(), convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil, rec)
+	case ev.Kind == channels.KindEcho:
+		// An echo of our own send is already in the transcript. Its metadata
+		// (Payload) is our entry id; the platform id covers echoes that lost it.
+		if strings.HasPrefix(ev.Payload, queue.EntryIDPrefix) {
+			return rec, e.inbox.Ack(ctx, convID, ev.ID)
+		}
+		if known, err := e.inbox.KnownMessage(ctx, ev.Channel, ev.ID); err != nil || known {
+			if err == nil {
+				err = e.inbox.Ack(ctx, convID, ev.ID)
+			}
+			return rec, err
+		}
+	}
+	// Everything else is recorded for the agent, never routed.
+	return rec, e.inbox.Record(ctx, convID, ev.ID, userEntry(ev))
+}
+
+// applyStatus moves the delivery status of the messages a status names.
+func (e *Engine) applyStatus(ctx context.Context, convID string, ev *channels.Event) error {
+	st := ev.Status
+	if st != nil {
+		detail := ""
+		if len(st.Errors) > 0 {
+			detail = fmt.Sprintf("%d: %s", st.Errors[0].Code, firstNonEmpty(st.Errors[0].Details, st.Errors[0].Message, st.Errors[0].Title))
+		}
+		for _, mid := range st.MessageIDs {
+			_, entryID, changed, err := e.outbox.UpdateDelivery(ctx, ev.Channel, mid, st.Status, detail)
+			if err != nil {
+				return err
+			}
+			if changed && st.Status == channels.StatusFailed {
+				e.publish(ctx, queue.Notice{Type: NoticeSendFailed, Channel: ev.Channel, Conversation: convID, At: e.now(), Text: entryID + ": " + detail})
+			}
+		}
+		if !st.Watermark.IsZero() {
+			if err := e.outbox.DeliveredUpTo(ctx, convID, st.Watermark, st.Status); err != nil {
+				return err
+			}
+		}
+	}
+	return e.inbox.Ack(ctx, convID, ev.ID)
+}
+
+// NoticeSendFailed tells agents a message will not reach the user.
+const NoticeSendFailed routing.NoticeKind = "message.failed"

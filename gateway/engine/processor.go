@@ -1,0 +1,179 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// processor drains conversations' inboxes in-process, off the webhook's
+// response path. The webhook answers 200 once the event is in its
+// conversation's inbox: that write is the durable step, and it also puts
+// the conversation in its channel's pending set, a durable list of the
+// conversations with work. A worker here then drains the inbox and sends
+// the replies.
+//
+// The webhook hands the conversation to the workers through a buffer. When
+// the buffer is full (a burst) it hands nothing: the refill loop feeds the
+// workers from the pending sets as they catch up. When processing fails,
+// the conversation goes to the durable task queue, which retries it; and if
+// the process dies, the sweep finds the pending inbox and queues it
+// (Engine.requeueLost). An event may be late; it is never lost.
+//
+// Doing the common case in-process, rather than through a task per event,
+// saves the task queue's enqueue, dequeue and completion scripts: Redis
+// was the bottleneck of the message path (BENCHMARKS.md).
+type processor struct {
+	process func(ctx context.Context, convID string) error
+	// pending lists up to n conversations with work, from Redis.
+	pending func(ctx context.Context, n int) ([]string, error)
+	tasks   Tasks
+	log     *slog.Logger
+	queue   chan string
+	wg      sync.WaitGroup
+
+	// mu guards closing the queue: a request still running after the HTTP
+	// server's shutdown timeout may call add after stop.
+	mu       sync.RWMutex
+	closed   bool
+	stopping atomic.Bool
+	// overflowed is set when add found the buffer full: the refill loop
+	// then reads the pending sets until they are empty.
+	overflowed atomic.Bool
+	done       chan struct{}
+
+	// queuedMu guards queued, the conversations in the buffer: one entry
+	// each, however many of its events arrive before a worker takes it (the
+	// worker drains them all).
+	queuedMu sync.Mutex
+	queued   map[string]struct{}
+}
+
+const (
+	// processorBuffer bounds the conversations waiting for a worker.
+	processorBuffer = 4096
+	// refillEvery is how often the refill loop looks for room after an
+	// overflow.
+	refillEvery = 20 * time.Millisecond
+	// refillBatch bounds the pending conversations one refill reads.
+	refillBatch = 1024
+)
+
+func newProcessor(process func(context.Context, string) error, pending func(context.Context, int) ([]string, error),
+	tasks Tasks, log *slog.Logger, workers, buffer int) *processor {
+	p := &processor{process: process, pending: pending, tasks: tasks, log: log,
+		queue: make(chan string, buffer), done: make(chan struct{}), queued: map[string]struct{}{}}
+	for range max(workers, 1) {
+		p.wg.Add(1)
+		go p.run()
+	}
+	go p.refill()
+	return p
+}
+
+func (p *processor) run() {
+	defer p.wg.Done()
+	ctx := context.Background()
+	for convID := range p.queue {
+		// Forget it before draining: an event accepted from now on queues
+		// the conversation again (or is seen by this drain, see Unlock).
+		p.queuedMu.Lock()
+		delete(p.queued, convID)
+		p.queuedMu.Unlock()
+		if !p.stopping.Load() {
+			err := p.process(ctx, convID)
+			if err == nil {
+				continue
+			}
+			p.log.Warn("processing failed; handing it to the task queue", "conversation", convID, "err", err)
+		}
+		if err := p.tasks.EnqueueProcess(ctx, convID); err != nil {
+			p.log.Warn("processing not queued; the sweep will queue it", "conversation", convID, "err", err)
+		}
+	}
+}
+
+// add asks for a conversation's inbox to be drained. It never blocks: when
+// the buffer is full the refill loop picks the conversation up from Redis;
+// after stop the work goes to the task queue.
+func (p *processor) add(ctx context.Context, convID string) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return p.tasks.EnqueueProcess(ctx, convID)
+	}
+	if !p.enqueue(convID) {
+		p.overflowed.Store(true)
+	}
+	return nil
+}
+
+// enqueue puts a conversation in the buffer unless it is there already; it
+// reports false when the buffer is full. The caller holds p.mu (read).
+func (p *processor) enqueue(convID string) bool {
+	p.queuedMu.Lock()
+	defer p.queuedMu.Unlock()
+	if _, ok := p.queued[convID]; ok {
+		return true
+	}
+	select {
+	case p.queue <- convID:
+		p.queued[convID] = struct{}{}
+		return true
+	default:
+		return false
+	}
+}
+
+// recover makes the refill loop read the pending sets once, as after an
+// overflow: at start, for what a gateway that died left behind.
+func (p *processor) recover() { p.overflowed.Store(true) }
+
+// refill feeds the workers from the pending sets after an overflow, as
+// room frees up, until the sets are empty.
+func (p *processor) refill() {
+	tick := time.NewTicker(refillEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		}
+		room := cap(p.queue) - len(p.queue)
+		if !p.overflowed.Load() || room < cap(p.queue)/2 {
+			continue
+		}
+		ids, err := p.pending(context.Background(), min(room, refillBatch))
+		if err != nil {
+			p.log.Warn("pending conversations not read; retrying", "err", err)
+			continue
+		}
+		if len(ids) == 0 {
+			p.overflowed.Store(false)
+			continue
+		}
+		p.mu.RLock()
+		for _, id := range ids {
+			if p.closed || !p.enqueue(id) {
+				break
+			}
+		}
+		p.mu.RUnlock()
+	}
+}
+
+// stop waits for the conversations being processed and hands the buffered
+// ones to the task queue; what is only in the pending sets stays there for
+// the sweep of whichever gateway runs next.
+func (p *processor) stop() {
+	close(p.done)
+	p.stopping.Store(true)
+	p.mu.Lock()
+	p.closed = true
+	close(p.queue)
+	p.mu.Unlock()
+	p.wg.Wait()
+}

@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"switchboard/bots"
+	"switchboard/channels"
+	"switchboard/config"
+)
+
+// setup is the runtime form of one configuration: channels, agents, the
+// bot and its texts. It is never changed once built: a reload swaps in a
+// new one, and every operation loads it once and passes it down, so an
+// operation sees one configuration, never a mix.
+type setup struct {
+	channels  map[string]*channel
+	byAccount map[channels.Platform]map[string]*channel
+	agents    map[string]*Agent
+	tokens    map[string]string              // agent id -> bearer token
+	secrets   map[channels.Platform][]string // app secrets per platform, for signatures
+	fallback  string
+	dedupeTTL time.Duration
+	// cfg is the configuration this setup was built from; botName is what
+	// session records call its bot.
+	cfg     *config.Config
+	bot     bots.Bot
+	botName string
+}
+
+// Agent is a configured agent.
+type Agent struct {
+	ID, Name         string
+	Channels         []string
+	MaxConversations int
+}
+
+// Serves reports whether the agent serves a channel.
+func (a Agent) Serves(channelID string) bool { return slices.Contains(a.Channels, channelID) }
+
+// newSetup builds the runtime form of the configuration, with its bot.
+// now is the bot's clock (an http bot signs its requests with it).
+func newSetup(cfg *config.Config, now func() time.Time) (*setup, error) {
+	client := &http.Client{Timeout: cfg.Meta.SendTimeout}
+	s := &setup{
+		channels:  map[string]*channel{},
+		byAccount: map[channels.Platform]map[string]*channel{},
+		agents:    map[string]*Agent{},
+		tokens:    map[string]string{},
+		secrets:   map[channels.Platform][]string{},
+		fallback:  cfg.Bot.Fallback,
+		dedupeTTL: cfg.Engine.DedupeTTL,
+		cfg:       cfg,
+		botName:   botName(cfg.Bot),
+	}
+	for i := range cfg.Channels {
+		ch, err := newChannel(cfg, &cfg.Channels[i], client, cfg.Bot.HandoffKeywords)
+		if err != nil {
+			return nil, err
+		}
+		s.channels[ch.id] = ch
+		if s.byAccount[ch.platform] == nil {
+			s.byAccount[ch.platform] = map[string]*channel{}
+		}
+		s.byAccount[ch.platform][ch.account] = ch
+		s.secrets[ch.platform] = append(s.secrets[ch.platform], ch.cfg.AppSecret.Reveal())
+	}
+	for _, ac := range cfg.Agents {
+		s.agents[ac.ID] = &Agent{ID: ac.ID, Name: ac.Name, Channels: ac.Channels, MaxConversations: ac.MaxConversations}
+		s.tokens[ac.ID] = ac.Token.Reveal()
+	}
+	bot, err := newBot(cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	s.bot = bot
+	return s, nil
+}
+
+// agentByToken finds the agent a bearer token belongs to, comparing every
+// token in constant time.
+func (s *setup) agentByToken(token string) (Agent, bool) {
+	var found *Agent
+	for id, a := range s.agents {
+		if subtle.ConstantTimeCompare([]byte(s.tokens[id]), []byte(token)) == 1 {
+			found = a
+		}
+	}
+	if found == nil || token == "" {
+		return Agent{}, false
+	}
+	return *found, true
+}
+
+// sortedChannels lists the channel ids in order.
+func (s *setup) sortedChannels() []string {
+	ids := make([]string, 0, len(s.channels))
+	for id := range s.channels {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func newBot(cfg *config.Config, now func() time.Time) (bots.Bot, error) {
+	b := cfg.Bot
+	if b.Type == config.BotHTTP {
+		return bots.NewHTTP(bots.HTTPConfig{URL: b.URL, Secret: b.Secret.Reveal(), Timeout: b.Timeout, Now: now})
+	}
+	answers := make([]bots.Answer, len(b.Answers))
+	for i, a := range b.Answers {
+		answers[i] = bots.Answer{Keywords: a.Keywords, Text: a.Text}
+	}
+	return bots.NewKeywords(bots.KeywordsConfig{Greeting: b.Greeting, Fallback: b.Fallback, Answers: answers})
+}
+
+// botName is "keywords", or "http:" and the host of an http bot: what a
+// bot session's record names.
+func botName(b config.Bot) string {
+	if b.Type == config.BotHTTP {
+		if u, err := url.Parse(b.URL); err == nil {
+			return "http:" + u.Host
+		}
+	}
+	return string(b.Type)
+}
+
+// Accounts is what one platform's webhooks need from the configuration,
+// taken from one snapshot of it.
+type Accounts struct {
+	// Secrets are the app secrets of the platform's channels (the
+	// signature must match one).
+	Secrets []string
+	// Channels maps an account (phone_number_id, page id, Instagram
+	// account id) to its channel id; retired channels are not in it.
+	Channels map[string]string
+	// VerifyTokens are the verify tokens of the handshake.
+	VerifyTokens []string
+}
+
+// Accounts returns the current configuration of a platform's webhooks.
+func (e *Engine) Accounts(p channels.Platform) Accounts {
+	s := e.setup.Load()
+	a := Accounts{Secrets: s.secrets[p], Channels: map[string]string{}}
+	for account, ch := range s.byAccount[p] {
+		a.Channels[account] = ch.id
+	}
+	for _, id := range s.sortedChannels() {
+		if ch := s.channels[id]; ch.platform == p && !ch.retired {
+			a.VerifyTokens = append(a.VerifyTokens, ch.cfg.VerifyToken.Reveal())
+		}
+	}
+	return a
+}
+
+// AgentByToken returns the agent a bearer token belongs to.
+func (e *Engine) AgentByToken(token string) (Agent, bool) {
+	return e.setup.Load().agentByToken(token)
+}
+
+// AdminToken is the admin API's bearer token ("" when none is set).
+func (e *Engine) AdminToken() string { return e.setup.Load().cfg.AdminToken.Reveal() }
+
+// Channels lists the ids of the channels set up, retired ones included,
+// in order.
+func (e *Engine) Channels() []string { return e.setup.Load().sortedChannels() }

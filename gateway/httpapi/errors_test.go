@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/channels"
+	"switchboard/gateway/engine"
+	"switchboard/queue"
+	"switchboard/routing"
+)
+
+// Every error reaches the client with one status and code: the HTTP
+// layer's own, echo's, the engine's codes and the errors it passes on,
+// wrapped or not; anything unknown is a 500 that says nothing more.
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{errBadSignature, http.StatusUnauthorized, "bad_signature"},
+		{errBadRequest("text is empty"), http.StatusBadRequest, "bad_request"},
+		{echo.NewHTTPError(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed, "method_not_allowed"},
+		{engine.ErrForbidden, http.StatusForbidden, "forbidden"},
+		{engine.ErrAtCapacity, http.StatusConflict, "at_capacity"},
+		{engine.ErrNoMedia, http.StatusNotFound, "not_found"},
+		{&engine.Error{Code: engine.CodeMediaFailed, Message: "m"}, http.StatusBadGateway, "media_unavailable"},
+		{&engine.Error{Code: engine.CodeNoConfigFile, Message: "m"}, http.StatusConflict, "no_config_file"},
+		{fmt.Errorf("load: %w", queue.ErrUnavailable), http.StatusServiceUnavailable, "unavailable"},
+		{queue.ErrNotFound, http.StatusNotFound, "not_found"},
+		{routing.ErrNotWaiting, http.StatusConflict, "not_waiting"},
+		{routing.ErrNotAssigned, http.StatusConflict, "not_assigned"},
+		{routing.ErrNotYours, http.StatusConflict, "not_yours"},
+		{routing.ErrNotEnded, http.StatusConflict, "not_ended"},
+		{routing.ErrInvalidInput, http.StatusBadRequest, "bad_request"},
+		{channels.ErrWindowClosed, http.StatusUnprocessableEntity, "window_closed"},
+		{queue.ErrBusy, http.StatusConflict, "busy"},
+		{errors.New("boom"), http.StatusInternalServerError, "internal"},
+		{&engine.Error{Code: "made_up", Message: "secret detail"}, http.StatusInternalServerError, "internal"},
+	}
+	for _, tt := range tests {
+		status, code, msg := classify(tt.err)
+		if status != tt.status || code != tt.code {
+			t.Errorf("classify(%v) = %d %s, want %d %s", tt.err, status, code, tt.status, tt.code)
+		}
+		if status == http.StatusInternalServerError && msg != errInternal.msg {
+			t.Errorf("classify(%v) message %q: a 500 must not say more than %q", tt.err, msg, errInternal.msg)
+		}
+	}
+}
+
+// Every engine code has a status.
+func TestEveryCodeHasAStatus(t *testing.T) {
+	codes := []engine.Code{engine.CodeInternal, engine.CodeBadRequest, engine.CodeNotFound, engine.CodeForbidden,
+		engine.CodeAtCapacity, engine.CodeNotWaiting, engine.CodeNotAssigned, engine.CodeNotYours, engine.CodeNotEnded,
+		engine.CodeBusy, engine.CodeWindowClosed, engine.CodeUnavailable, engine.CodeInvalidConfig,
+		engine.CodeNoConfigFile, engine.CodeMediaFailed}
+	for _, c := range codes {
+		if _, ok := statusOf[c]; !ok {
+			t.Errorf("engine code %q has no HTTP status", c)
+		}
+	}
+	if len(statusOf) != len(codes) {
+		t.Errorf("statusOf maps %d codes, this test knows %d: add the new ones here", len(statusOf), len(codes))
+	}
+}

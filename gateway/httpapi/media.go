@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// media is GET /api/v1/media/{conversation_id}/{media_id}: a file the user
+// sent, to an agent of the conversation's channel (403 to another): a 302
+// to a Messenger or Instagram CDN URL, or a WhatsApp file streamed with its
+// Content-Type (the channel's token never reaches the agent).
+func (s *Server) media(c echo.Context) error {
+	m, err := s.engine.Media(c.Request().Context(), agentOf(c), c.Param("id"), c.Param("media"))
+	if err != nil {
+		return err
+	}
+	if m.Redirect != "" {
+		return c.Redirect(http.StatusFound, m.Redirect)
+	}
+	defer m.Body.Close()
+	w := c.Response()
+	w.Header().Set("Content-Type", m.ContentType)
+	w.Header().Set("Cache-Control", "private, no-store")
+	if m.Length >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(m.Length, 10))
+	}
+	if m.FileName != "" {
+		w.Header().Set("Content-Disposition", "inline; filename="+strconv.Quote(m.FileName))
+	}
+	w.WriteHeader(http.StatusOK)
+	_, err = io.Copy(w, m.Body)
+	return err
+}
+
+// messageBody is an agent's message: a text, an attachment by URL, or both.
+type messageBody struct {
+	Text       string          `json:"text"`
+	Attachment *attachmentBody `json:"attachment"`
+}
+
+type attachmentBody struct {
+	Type     string `json:"type"` // image, document, video, audio
+	URL      string `json:"url"`
+	Caption  string `json:"caption"`
+	FileName string `json:"file_name"`
+}
+
+func bindMessage(c echo.Context) (messageBody, error) {
+	var b messageBody
+	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&b); err != nil {
+		return b, errBadRequest(`body must be JSON {"text": "..."} or {"attachment": {"type": "image", "url": "https://...", "caption": "..."}}`)
+	}
+	if a := b.Attachment; a != nil {
+		switch a.Type {
+		case "image", "document", "video", "audio":
+		default:
+			return b, errBadRequest("attachment.type must be image, document, video or audio")
+		}
+		if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return b, errBadRequest("attachment.url must be an absolute http(s) URL the platform can fetch")
+		}
+		return b, nil
+	}
+	if strings.TrimSpace(b.Text) == "" {
+		return b, errBadRequest("text is empty")
+	}
+	return b, nil
+}

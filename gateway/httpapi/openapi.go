@@ -1,0 +1,18 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// openAPI documents the agent and admin API; a test keeps it and the
+// registered routes in step.
+//
+//go:embed openapi.yaml
+var openAPI []byte
+
+func serveOpenAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", openAPI)
+}

@@ -1,0 +1,115 @@
+// Package httpapi is the gateway's HTTP server: Meta's webhooks, the agent
+// API with its event stream and media proxy, the admin API, and the
+// operations routes (health, readiness, metrics, the OpenAPI document).
+//
+// Handlers are thin: they decode the request, call the engine and encode
+// the answer; errors become responses in one place (errors.go). echo is
+// imported here and nowhere else, and its types never leave this package.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"switchboard/gateway/engine"
+)
+
+// Options are what the server needs.
+type Options struct {
+	Engine *engine.Engine
+	// Registry holds every metric of the process: /metrics serves it, and
+	// the server adds its own.
+	Registry *prometheus.Registry
+	// Ready reports whether the gateway can take traffic (Redis answers).
+	Ready func(ctx context.Context) error
+	// Reload reloads the configuration; its result is answered as JSON.
+	Reload func(ctx context.Context) (any, error)
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+// Server is the HTTP handler of the gateway.
+type Server struct {
+	engine      *engine.Engine
+	ready       func(ctx context.Context) error
+	reloadFn    func(ctx context.Context) (any, error)
+	now         func() time.Time
+	log         *slog.Logger
+	metrics     *metrics
+	echo        *echo.Echo
+	unknownSeen sync.Map // platform/account pairs already logged
+}
+
+// New builds the server with every route.
+func New(o Options) *Server {
+	s := &Server{engine: o.Engine, ready: o.Ready, reloadFn: o.Reload, now: o.Now, log: o.Log, metrics: newMetrics(o.Registry)}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.httpError
+	e.Use(requestID, s.recoverPanics, s.observe)
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
+
+	e.GET("/webhooks/:platform", s.handshake)
+	e.POST("/webhooks/:platform", s.webhook)
+
+	e.GET("/api/v1/openapi.yaml", serveOpenAPI)
+	s.registerAgentAPI(e)
+	s.registerAdminAPI(e)
+	s.echo = e
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// observe counts every request by route and status and times it.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err) // write the response now, so its status is the one counted
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.httpRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		s.metrics.httpLatency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		return nil
+	}
+}
+
+// recoverPanics turns a panic in a handler into a 500: no input may take
+// the process down.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic in handler", "route", c.Path(), "panic", r)
+				err = errInternal
+			}
+		}()
+		return next(c)
+	}
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, errorBody("redis_unavailable", "Redis does not answer: "+err.Error()))
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
