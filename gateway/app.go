@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/robfig/cron/v3"
 
+	"switchboard/bots"
 	"switchboard/config"
 	"switchboard/gateway/engine"
 	"switchboard/gateway/httpapi"
@@ -28,6 +29,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Ops are the options of reload and notifications (reload.go).
 	Ops OpsOptions
+	// Bot, when set, answers instead of the configured bot (a bot built
+	// into the program that embeds the gateway).
+	Bot bots.Bot
 }
 
 // App is the running gateway: HTTP server, engine, task workers and the
@@ -64,7 +68,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		// every stored timestamp is shorter for it.
 		a.now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 	}
-	r, err := queue.Open(ctx, queue.Options{URL: cfg.Redis.URL.Reveal(), Prefix: cfg.Redis.Prefix, Now: a.now})
+	r, err := queue.Open(ctx, queue.Options{URL: cfg.Redis.URL.Reveal(), Prefix: cfg.Redis.Prefix, Now: a.now, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +82,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.engine, err = engine.New(cfg, engine.Options{
 		Inbox: a.store, Conversations: a.store, Line: a.store, Outbox: a.store, Presence: a.store,
-		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, EraseTasks: r.EraseTasks,
-		Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
-		Now:      a.now, Log: a.log, Registry: registry,
+		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, DeadLetters: a.store, EraseTasks: r.EraseTasks,
+		Bot: opts.Bot, Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
+		Now: a.now, Log: a.log, Registry: registry,
 	})
 	if err != nil {
 		r.Close()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/bots"
 	"switchboard/channels/channeltest"
 	"switchboard/channels/meta"
 	"switchboard/config"
@@ -199,6 +200,8 @@ type harnessOptions struct {
 	start time.Time // the clock's start; default insideHours
 	// botURL, when set, replaces the keywords bot by an http bot there.
 	botURL string
+	// bot, when set, answers instead of the configured bot.
+	bot bots.Bot
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -225,7 +228,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger})
+	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -129,6 +129,9 @@ func (e *Engine) ListQueue(ctx context.Context, a Agent) ([]ConversationView, er
 			if err != nil {
 				return nil, err
 			}
+			if rec.State != routing.StateWaiting || rec.WaitingSince.IsZero() {
+				continue // a stale line entry: claiming it drops it
+			}
 			out = append(out, view(s.channels[rec.Channel], rec, int64(i+1), now))
 		}
 	}

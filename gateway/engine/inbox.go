@@ -51,18 +51,16 @@ func (e *Engine) Process(ctx context.Context, convID string) error {
 		rec := batch.Record
 		for i := range batch.Events {
 			ev := &batch.Events[i]
-			next, err := e.handle(ctx, convID, ev, rec)
+			next, err := e.handleRecovering(ctx, convID, ev, rec)
 			if errors.Is(err, queue.ErrUnavailable) || ctx.Err() != nil {
 				// Redis is down (or we are shutting down): the event stays in the
 				// inbox and the task is retried once the lock expires.
-				return fmt.Errorf("conversation %s, event %s: %w", convID, ev.ID, err)
+				return fmt.Errorf("conversation %s, event %s: %w", convID, LogID(ev.ID), err)
 			}
 			if err != nil {
-				// Not an outage: retrying would fail the same way and block the
-				// conversation. Log it with its id and move on.
-				e.log.Error("event could not be processed; dropped", "conversation", convID, "event_id", ev.ID, "err", err)
-				e.metrics.eventsDropped.Inc()
-				if err := e.inbox.Ack(ctx, convID, ev.ID); err != nil {
+				// Not an outage (a panic included): retrying would fail the same
+				// way and block the conversation. Set it aside and move on.
+				if err := e.deadLetter(ctx, convID, ev, err); err != nil {
 					return err
 				}
 				next = nil
@@ -105,11 +103,14 @@ const inboxBatch = 20
 func (e *Engine) handle(ctx context.Context, convID string, ev *channels.Event, rec *queue.Record) (*queue.Record, error) {
 	start := time.Now()
 	defer func() { e.metrics.observeEvent(ev, time.Since(start)) }()
+	s := e.setup.Load()
 	switch {
 	case ev.Kind == channels.KindStatus:
 		return rec, e.applyStatus(ctx, convID, ev)
+	case ev.Kind.IsUserMessage() && e.late(s, ev):
+		return rec, e.recordLate(ctx, convID, ev)
 	case ev.Kind.IsUserMessage() && !ev.Standby:
-		return e.apply(ctx, e.setup.Load(), convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil, rec)
+		return e.apply(ctx, s, convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil, rec)
 	case ev.Kind == channels.KindEcho:
 		// An echo of our own send is already in the transcript. Its metadata
 		// (Payload) is our entry id; the platform id covers echoes that lost it.
