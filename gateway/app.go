@@ -32,6 +32,9 @@ type Options struct {
 	// Bot, when set, answers instead of the configured bot (a bot built
 	// into the program that embeds the gateway).
 	Bot bots.Bot
+	// Limits bound connections, bodies and event streams; zero fields
+	// take their defaults (httpapi.Limits).
+	Limits httpapi.Limits
 }
 
 // App is the running gateway: HTTP server, engine, task workers and the
@@ -47,6 +50,10 @@ type App struct {
 	server *httpapi.Server
 	http   *http.Server
 	cron   *cron.Cron
+	// limits bound what clients hold (httpapi.Limits); probe is readiness'
+	// own connection.
+	limits httpapi.Limits
+	probe  *queue.Redis
 
 	listener    net.Listener
 	pprof       *http.Server // debug.pprof, nil when off
@@ -58,7 +65,11 @@ type App struct {
 // New connects to Redis (or starts the embedded one) and builds the
 // application. Errors name the configuration setting at fault.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
-	a := &App{cfg: cfg, log: opts.Logger, now: opts.Now}
+	limits, err := opts.Limits.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: opts.Logger, now: opts.Now, limits: limits}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -91,7 +102,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.ops = newOps(opts.Ops, cfg, registry)
-	a.server = httpapi.New(httpapi.Options{Engine: a.engine, Registry: registry, Ready: r.Ping,
+	// Event streams read Redis on connections of their own, and readiness
+	// on one more, so neither competes with webhooks for the shared pool.
+	a.probe = r.Side(1)
+	a.server = httpapi.New(httpapi.Options{Engine: a.engine, Registry: registry, Ready: r.Ping, Probe: a.probe.Ping,
+		Limits: a.limits, Streams: newStreamReader(r.Side(httpapi.HubConns)),
 		Reload: func(ctx context.Context) (any, error) { return a.Reload(ctx) }, Now: a.now, Log: a.log})
 	return a, nil
 }
@@ -125,9 +140,10 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.startPprof(); err != nil {
 		return err
 	}
-	a.http = &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second}
+	a.http = &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: a.limits.IdleTimeout}
+	a.http.RegisterOnShutdown(a.server.EndStreams) // streams end, so shutdown need not wait for them
 	go func() {
-		if err := a.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.http.Serve(a.limits.Listen(l)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -172,6 +188,17 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stopNotices()
 	}
 	a.tasks.Shutdown()
-	errs = append(errs, a.redis.Close())
+	errs = append(errs, a.server.Close(), a.probe.Close(), a.redis.Close())
 	return errors.Join(errs...)
 }
+
+// streamReader reads event streams on a Redis of its own, which Close
+// closes (httpapi.StreamReader).
+type streamReader struct {
+	*queue.Store
+	redis *queue.Redis
+}
+
+func newStreamReader(r *queue.Redis) streamReader { return streamReader{Store: r.Store(), redis: r} }
+
+func (s streamReader) Close() error { return s.redis.Close() }

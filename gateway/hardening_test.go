@@ -19,9 +19,9 @@ import (
 	"switchboard/routing"
 )
 
-// counterValue is the value of the counter name with exactly the given
-// labels in a scrape, 0 when absent.
-func counterValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+// metricValue is the value of the counter or gauge name with exactly the
+// given labels in a scrape, 0 when absent.
+func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
 	f := fams[name]
 	if f == nil {
 		return 0
@@ -31,8 +31,11 @@ func counterValue(fams map[string]*dto.MetricFamily, name string, labels map[str
 		for _, lp := range m.Label {
 			match = match && labels[lp.GetName()] == lp.GetValue()
 		}
-		if match {
+		if match && m.Counter != nil {
 			return m.GetCounter().GetValue()
+		}
+		if match {
+			return m.GetGauge().GetValue()
 		}
 	}
 	return 0
@@ -95,7 +98,7 @@ func TestWebhookEntryAcceptedOnlyUnderItsChannelSecret(t *testing.T) {
 		t.Errorf("wa-main's own entry: state %s, want waiting", s)
 	}
 	fams := scrape(t, o.base+"/metrics")
-	if v := counterValue(fams, "switchboard_webhook_entries_dropped_total", map[string]string{"platform": "whatsapp", "reason": "channel_secret"}); v != 3 {
+	if v := metricValue(fams, "switchboard_webhook_entries_dropped_total", map[string]string{"platform": "whatsapp", "reason": "channel_secret"}); v != 3 {
 		t.Errorf("dropped entries = %v, want 3", v)
 	}
 
@@ -207,7 +210,7 @@ func TestPoisonEventGoesToDeadLetters(t *testing.T) {
 		}
 	}
 	fams := scrape(t, h.base+"/metrics")
-	if v := counterValue(fams, "switchboard_dead_letters_total", map[string]string{"channel": "wa-main"}); v != 10 {
+	if v := metricValue(fams, "switchboard_dead_letters_total", map[string]string{"channel": "wa-main"}); v != 10 {
 		t.Errorf("switchboard_dead_letters_total = %v, want 10", v)
 	}
 
@@ -261,7 +264,7 @@ func TestLateEventsRecordedNotRouted(t *testing.T) {
 		t.Errorf("the user's \"agent\" is in the transcript %d times, want 2 (the old one, the genuine one; the replay not twice)", n)
 	}
 	fams := scrape(t, h.base+"/metrics")
-	if v := counterValue(fams, "switchboard_late_events_total", map[string]string{"channel": "wa-main"}); v != 2 {
+	if v := metricValue(fams, "switchboard_late_events_total", map[string]string{"channel": "wa-main"}); v != 2 {
 		t.Errorf("switchboard_late_events_total = %v, want 2", v)
 	}
 

@@ -18,6 +18,7 @@ import (
 	"switchboard/channels/meta"
 	"switchboard/config"
 	"switchboard/gateway/engine"
+	"switchboard/gateway/httpapi"
 	"switchboard/queue"
 	"switchboard/queue/redistest"
 	"switchboard/routing"
@@ -202,6 +203,8 @@ type harnessOptions struct {
 	botURL string
 	// bot, when set, answers instead of the configured bot.
 	bot bots.Bot
+	// limits are the App's limits; zero fields take the defaults.
+	limits httpapi.Limits
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -228,7 +231,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot})
+	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot, Limits: opts.limits})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

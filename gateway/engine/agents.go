@@ -294,12 +294,6 @@ func (e *Engine) PinEvents(ctx context.Context, a Agent, cur queue.Cursor) error
 	return e.events.PinCursor(ctx, a.Channels, cur)
 }
 
-// ReadEvents returns the notices of the agent's channels after cur,
-// waiting up to block for one.
-func (e *Engine) ReadEvents(ctx context.Context, a Agent, cur queue.Cursor, block time.Duration) ([]queue.Notice, error) {
-	return e.events.ReadEvents(ctx, a.Channels, cur, block)
-}
-
 // Windows of the platforms: free-form messages within 24 h of the user's
 // last message; Messenger and Instagram human agents up to 7 days with the
 // HUMAN_AGENT tag when the channel enables it.

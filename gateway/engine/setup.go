@@ -183,3 +183,11 @@ func (e *Engine) AdminToken() string { return e.setup.Load().cfg.AdminToken.Reve
 // Channels lists the ids of the channels set up, retired ones included,
 // in order.
 func (e *Engine) Channels() []string { return e.setup.Load().sortedChannels() }
+
+// StillServes reports whether an agent, as authenticated earlier, is still
+// configured with the same channels: a long-lived request (an event
+// stream) ends when a reload removed the agent or changed its channels.
+func (e *Engine) StillServes(a Agent) bool {
+	cur, ok := e.setup.Load().agents[a.ID]
+	return ok && slices.Equal(cur.Channels, a.Channels)
+}

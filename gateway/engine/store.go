@@ -73,7 +73,6 @@ type Presence interface {
 type Events interface {
 	Publish(ctx context.Context, notices ...queue.Notice) error
 	PinCursor(ctx context.Context, chans []string, cur queue.Cursor) error
-	ReadEvents(ctx context.Context, chans []string, cur queue.Cursor, block time.Duration) ([]queue.Notice, error)
 }
 
 // Stats keeps the daily counts and the sessions report.

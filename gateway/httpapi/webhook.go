@@ -60,6 +60,9 @@ func (s *Server) webhook(c echo.Context) error {
 		if errors.As(err, &tooBig) {
 			return reject("too_large", errTooLarge)
 		}
+		if isBodyTimeout(err) {
+			return reject("body_timeout", s.errBodyTimeout())
+		}
 		return reject("read_error", errBadRequest("body could not be read"))
 	}
 	accounts := s.engine.Accounts(p)
