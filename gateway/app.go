@@ -35,6 +35,9 @@ type Options struct {
 	// Limits bound connections, bodies and event streams; zero fields
 	// take their defaults (httpapi.Limits).
 	Limits httpapi.Limits
+	// LockTTL is how long a dead worker can keep a conversation's events
+	// waiting (a live one renews its lock); 0: 2 minutes.
+	LockTTL time.Duration
 }
 
 // App is the running gateway: HTTP server, engine, task workers and the
@@ -94,7 +97,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	a.engine, err = engine.New(cfg, engine.Options{
 		Inbox: a.store, Conversations: a.store, Line: a.store, Outbox: a.store, Presence: a.store,
 		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, DeadLetters: a.store, EraseTasks: r.EraseTasks,
-		Bot: opts.Bot, Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
+		Bot: opts.Bot, LockTTL: opts.LockTTL, Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
 		Now: a.now, Log: a.log, Registry: registry,
 	})
 	if err != nil {

@@ -205,6 +205,8 @@ type harnessOptions struct {
 	bot bots.Bot
 	// limits are the App's limits; zero fields take the defaults.
 	limits httpapi.Limits
+	// lockTTL is the conversations' processing lock lifetime (0: default).
+	lockTTL time.Duration
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -231,7 +233,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot, Limits: opts.limits})
+	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot, Limits: opts.limits, LockTTL: opts.lockTTL})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -48,6 +48,8 @@ type Engine struct {
 	assigner *assigner
 	// bot replaces the configured bot when set (Options.Bot).
 	bot bots.Bot
+	// lockTTL is the lifetime of a conversation's processing lock.
+	lockTTL time.Duration
 }
 
 // Options are what New needs besides the configuration.
@@ -66,6 +68,9 @@ type Options struct {
 	DeadLetters   DeadLetters
 	// EraseTasks removes the queued tasks of a conversation (its erasure).
 	EraseTasks func(ctx context.Context, convID string) (int, error)
+	// LockTTL bounds how long a worker that died can keep its
+	// conversation's events waiting; a live one renews it. Default 2m.
+	LockTTL time.Duration
 	// Bot, when set, answers instead of the configured bot, across reloads
 	// (a bot built into the embedding program).
 	Bot bots.Bot
@@ -88,6 +93,9 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = defaultLockTTL
+	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
@@ -97,7 +105,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
 		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, deadLetters: o.DeadLetters, now: o.Now, log: o.Log, notifier: o.Notifier,
-		eraseTasks: o.EraseTasks, bot: o.Bot, metrics: newMetrics(o.Registry), waiters: newWaiters()}
+		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, metrics: newMetrics(o.Registry), waiters: newWaiters()}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
 	}, e.log)

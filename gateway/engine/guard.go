@@ -76,7 +76,7 @@ func (p panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 
 // handleRecovering is handle with a panic turned into a panicError, logged
 // with its stack.
-func (e *Engine) handleRecovering(ctx context.Context, convID string, ev *channels.Event, rec *queue.Record) (next *queue.Record, err error) {
+func (e *Engine) handleRecovering(ctx context.Context, convID, token string, ev *channels.Event, rec *queue.Record) (next *queue.Record, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			e.log.ErrorContext(ctx, "panic while processing an event", "channel", ev.Channel, "conversation", convID,
@@ -84,7 +84,7 @@ func (e *Engine) handleRecovering(ctx context.Context, convID string, ev *channe
 			next, err = nil, panicError{r}
 		}
 	}()
-	return e.handle(ctx, convID, ev, rec)
+	return e.handle(ctx, convID, token, ev, rec)
 }
 
 // deadLetter sets aside an event whose processing failed with cause: it is
