@@ -354,3 +354,24 @@ func TestAdminReleasesAnyConversation(t *testing.T) {
 		t.Errorf("bruno claimed %s, want the released conversation", got.ID)
 	}
 }
+
+// A write Redis refuses (a script error, not an outage) is a 500: a 503
+// would have Meta retry for days something that fails the same way each
+// time.
+func TestWebhookStorageErrorIs500(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	u := waUser{id: "5511966660001", name: "Broken"}
+	rdb := redis.NewClient(&redis.Options{Addr: h.redis.Addr})
+	defer rdb.Close()
+	// The inbox key holds a string: the accept script fails with WRONGTYPE.
+	if err := rdb.Set(context.Background(), "t:{wa-main}:inbox:"+u.conv(), "x", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.post("whatsapp", u.text("wamid.broken", "hello", insideHours), waSecret); got != http.StatusInternalServerError {
+		t.Errorf("webhook whose write Redis refuses = %d, want 500", got)
+	}
+	fams := scrape(t, h.base+"/metrics")
+	if v := metricValue(fams, "switchboard_webhooks_rejected_total", map[string]string{"platform": "whatsapp", "reason": "storage_error"}); v != 1 {
+		t.Errorf("rejected storage_error = %v, want 1", v)
+	}
+}

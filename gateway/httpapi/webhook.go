@@ -96,6 +96,13 @@ func (s *Server) webhook(c echo.Context) error {
 			continue
 		}
 		res, err := s.engine.Ingest(c.Request().Context(), ev)
+		if err != nil && !queue.IsUnavailable(err) {
+			// Redis answered with an error (a script refused the write): a
+			// retry would fail the same way, so this is ours to fix, not
+			// Meta's to retry.
+			s.log.Error("event not stored: Redis refused the write", "channel", ch, "event_hash", engine.LogID(ev.ID), "err", err)
+			return reject("storage_error", errInternal)
+		}
 		if err != nil {
 			s.log.Error("event not stored; answering 503 so Meta retries", "channel", ch, "event_hash", engine.LogID(ev.ID), "err", err)
 			return reject("unavailable", errUnavailable)
