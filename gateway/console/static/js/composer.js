@@ -31,6 +31,9 @@ export class Composer {
       "aria-describedby": "composer-hint", "aria-autocomplete": "list", "aria-controls": "canned-list",
       "aria-keyshortcuts": "R",
       oninput: () => this.changed(), onkeydown: (e) => this.key(e),
+      // Enter without Shift was handled on keydown; a synthetic keypress
+      // (some automation sends one apart) must not add a new line.
+      onkeypress: (e) => { if (e.key === "Enter" && !e.shiftKey) e.preventDefault(); },
     });
     this.text.value = sessionStorage.getItem(DRAFT + conv.id) || "";
     this.canned = h("ul", { id: "canned-list", role: "listbox", class: "canned", "aria-label": t("composer.canned"), hidden: true });

@@ -205,9 +205,9 @@ export class ConversationView {
     if (this.labels.dataset.known !== key) {
       this.labels.dataset.known = key;
       this.labels.replaceChildren(h("legend", {}, t("details.labels")),
-        known.length ? null : h("p", { class: "note" }, t("details.no_labels")),
-        ...known.map((l) => h("label", { class: "check" },
-          h("input", { type: "checkbox", value: l, onchange: () => this.saveLabels() }), " ", l)));
+        ...(known.length ? known.map((l) => h("label", { class: "check" },
+          h("input", { type: "checkbox", value: l, onchange: () => this.saveLabels() }), " ", l))
+          : [h("p", { class: "note" }, t("details.no_labels"))]));
     }
     for (const box of this.labels.querySelectorAll("input")) box.checked = (c.labels || []).includes(box.value);
 
