@@ -54,6 +54,10 @@ export class ConversationView {
     if (gen !== this.generation) return;
     this.build(c);
     this.apply(c);
+    // On a narrow screen the list (and the row that had focus) is hidden
+    // now: move focus to the conversation.
+    const active = document.activeElement;
+    if (!active || active === document.body || active.offsetParent === null) this.title.focus();
   }
 
   // refresh reloads the open conversation (id given: only if it is open).
@@ -67,7 +71,7 @@ export class ConversationView {
 
   build(c) {
     this.entries = new Map(); // entry id -> {li, sig}
-    this.title = h("h2", { id: "conv-title" });
+    this.title = h("h2", { id: "conv-title", tabindex: "-1" });
     this.meta = h("p", { class: "meta" });
     this.buttons = {};
     const group = h("div", { class: "actions", role: "group", "aria-label": t("conversation.actions") });

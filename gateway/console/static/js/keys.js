@@ -16,7 +16,7 @@ function clickIfShown(id) {
 
 function table(app) {
   return [
-    { keys: ["?"], text: t("help.help"), run: () => app.openDialog("help-dialog") },
+    { keys: ["?"], text: t("help.help"), run: () => byId("open-help").click() },
     { keys: ["/"], text: t("help.search"), run: () => byId("search").focus() },
     { keys: ["j"], text: t("help.next"), run: () => app.list.move(1) },
     { keys: ["k"], text: t("help.previous"), run: () => app.list.move(-1) },

@@ -149,23 +149,31 @@ export class ListView {
 
   setStatus(text) { this.status.textContent = text; }
 
-  // update puts a changed conversation in place, at the top (the lists are
-  // newest activity first), or out of the view.
+  // update shows a fresh copy of a conversation: in place when its last
+  // activity did not change, at the top when it did (the lists are newest
+  // activity first), or out of the view when it no longer belongs there.
+  // The Waiting list keeps the line's order; setWaiting changes it.
   update(c) {
     const i = this.items.findIndex((x) => x.id === c.id);
     const fits = this.matches(c);
-    if (fits === undefined) {
-      if (i >= 0) this.items[i] = c;
-      this.replaceRow(c);
-      return;
-    }
-    if (!fits) {
+    if (fits === false) {
       if (i >= 0) this.items.splice(i, 1);
       this.rows.get(c.id)?.remove();
       this.rows.delete(c.id);
       if (this.items.length === 0) this.setStatus(t("list.empty"));
       return;
     }
+    const moved = i >= 0 && c.last_activity && c.last_activity !== this.items[i].last_activity;
+    if (this.view === "waiting" || fits === undefined || (i >= 0 && !moved)) {
+      if (i >= 0) {
+        this.items[i] = c;
+        this.replaceRow(c);
+      }
+      return;
+    }
+    // New here, or newer activity: to the top, unless older than the top
+    // (then it belongs further down, where paging will bring it).
+    if (i < 0 && this.items.length && !(c.last_activity >= this.items[0].last_activity)) return;
     if (i >= 0) this.items.splice(i, 1);
     this.items.unshift(c);
     const old = this.rows.get(c.id);
@@ -180,7 +188,7 @@ export class ListView {
 
   replaceRow(c) {
     const old = this.rows.get(c.id);
-    if (!old) return;
+    if (!old || old.dataset.sig === signature(c)) return;
     const li = this.row(c);
     const hadFocus = old.contains(document.activeElement);
     old.replaceWith(li);
@@ -198,8 +206,8 @@ export class ListView {
     }
     let prev = null;
     for (const c of this.items.slice(0, Math.max(this.rows.size, PAGE))) {
+      this.replaceRow(c);
       let li = this.rows.get(c.id);
-      if (li && li.dataset.sig !== signature(c)) { this.replaceRow(c); li = this.rows.get(c.id); }
       if (!li) { li = this.row(c); this.rows.set(c.id, li); }
       if (prev ? prev.nextSibling !== li : this.ul.firstChild !== li) {
         if (prev) prev.after(li); else this.ul.prepend(li);

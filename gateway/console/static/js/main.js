@@ -197,21 +197,32 @@ function touch(id, then) {
 
 const refreshWaitingSoon = debounce(refreshWaiting, 100);
 const refreshAgentsSoon = debounce(refreshAgents, 1000);
+const refreshMineSoon = debounce(refreshMine, 100);
+
+// shown tells whether the console shows a conversation: open, in the
+// current list, or held by the agent. Events about others are left alone,
+// so a busy channel's bot traffic costs no requests.
+function shown(id) {
+  return app.conversation.id === id || app.list.rows.has(id) || app.mine.some((c) => c.id === id);
+}
 
 function onEvent(name, n) {
+  const id = n.conversation;
   switch (name) {
     case "conversation.waiting":
       refreshWaitingSoon();
-      touch(n.conversation);
+      if (shown(id)) touch(id);
       break;
     case "conversation.claimed":
     case "conversation.ended":
       refreshWaitingSoon();
       refreshAgentsSoon();
-      touch(n.conversation);
+      refreshMineSoon(); // a transfer or an assignment may have made it ours
+      if (shown(id)) touch(id);
       break;
     case "conversation.message":
-      touch(n.conversation, (c) => {
+      if (!shown(id)) break;
+      touch(id, (c) => {
         const last = (c.transcript || []).at(-1);
         const news = c.assigned_to === app.me.id && last?.author === "user";
         if (news && (app.openId !== c.id || document.visibilityState !== "visible")) {
@@ -221,7 +232,8 @@ function onEvent(name, n) {
       });
       break;
     case "message.failed":
-      touch(n.conversation);
+      if (!shown(id)) break;
+      touch(id);
       app.toast(t("notify.failed"));
       break;
   }
