@@ -4,7 +4,7 @@
 // onUnauthorized shows the sign-in view (drafts live in sessionStorage, so
 // nothing typed is lost).
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(status, code, message) {
     super(message || code || `HTTP ${status}`);
     this.status = status;
@@ -23,7 +23,7 @@ const SAFE = new Set(["GET", "HEAD"]);
 // request sends one call. body: a plain object (sent as JSON) or FormData.
 // It resolves to the decoded JSON answer (null for 204) and rejects with an
 // ApiError carrying the answer's status and error code.
-export async function request(method, path, body) {
+async function request(method, path, body) {
   const headers = { Accept: "application/json" };
   if (!SAFE.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   let payload;

@@ -7,7 +7,7 @@
 // opened after a pause, which cannot carry Last-Event-ID, so onResync asks
 // the app to reload what it shows.
 
-export const EVENT_NAMES = [
+const EVENT_NAMES = [
   "conversation.waiting",
   "conversation.message",
   "conversation.claimed",

@@ -1,14 +1,14 @@
 // Texts: one JSON catalogue per language under /console/i18n/. The
 // language follows the browser's preferences; English fills any gap.
 
-export const LANGUAGES = ["en", "es", "pt", "fr"];
+const LANGUAGES = ["en", "es", "pt", "fr"];
 
 let texts = {};
 let fallback = {};
 export let lang = "en";
 
 // pickLanguage returns the first supported language of the browser's list.
-export function pickLanguage(preferred) {
+function pickLanguage(preferred) {
   for (const tag of preferred) {
     const base = String(tag).toLowerCase().split("-")[0];
     if (LANGUAGES.includes(base)) return base;
@@ -40,7 +40,7 @@ export function t(key, vars = {}) {
 
 // translate fills the markup's data-i18n* attributes: the text, the
 // accessible name, the placeholder.
-export function translate(root) {
+function translate(root) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);

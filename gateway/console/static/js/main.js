@@ -28,6 +28,7 @@ const app = {
   openId: "",
   stream: null,
   signedIn: false,
+  primed: false, // the Waiting list was loaded once: what joins it now is news
   list: null,
   conversation: null,
 
@@ -163,7 +164,7 @@ async function refreshWaiting() {
       const c = fresh[0];
       notify(t("notify.waiting"), c.user?.name || c.user?.id || "", c.id, () => app.go("waiting", c.id));
     }
-    app.primed = true; // the first load is not news
+    app.primed = true;
   } catch { /* the next event or resync tries again */ }
 }
 
@@ -323,6 +324,10 @@ async function start() {
   byId("filter-channel").replaceChildren(h("option", { value: "" }, t("filter.any_channel")), ...channels.map((c) => h("option", { value: c }, c)));
   byId("filter-label").replaceChildren(h("option", { value: "" }, t("filter.any_label")), ...app.labels.map((l) => h("option", { value: l }, l)));
   api.canned().then((d) => { app.canned = d.canned_responses || []; }, () => {});
+  // Loaded here as well as when the stream opens, so the lists fill even
+  // where the stream is slow to start.
+  refreshWaiting();
+  refreshMine();
   refreshAgents();
   route();
   app.stream = connect({
