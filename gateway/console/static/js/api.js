@@ -71,7 +71,8 @@ export const api = {
   agents: () => request("GET", "/api/v1/agents"),
   canned: () => request("GET", "/api/v1/canned"),
   queue: () => request("GET", "/api/v1/queue"),
-  claimNext: () => request("POST", "/api/v1/queue/claim"),
+  // claimNext takes the oldest waiting conversation, of one channel if given.
+  claimNext: (channel) => request("POST", `/api/v1/queue/claim${query({ channel })}`),
   // list: filters state, channel, assigned_to, label, unread, q, limit, cursor.
   list: (filters) => request("GET", `/api/v1/conversations${query(filters)}`),
   conversation: (id) => request("GET", conv(id)),

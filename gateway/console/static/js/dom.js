@@ -23,10 +23,19 @@ export const byId = (id) => document.getElementById(id);
 // srOnly is text for assistive technology only.
 export const srOnly = (text) => h("span", { class: "sr-only" }, text);
 
+// formatter returns a cached Intl formatter: making one per row would slow
+// down long lists.
+const formatters = new Map();
+function formatter(Kind, options) {
+  const key = Kind.name + lang + JSON.stringify(options);
+  if (!formatters.has(key)) formatters.set(key, new Kind(lang, options));
+  return formatters.get(key);
+}
+
 // duration writes seconds as "3 min", "2 h 5 min" or "1 d 4 h".
 export function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
-  const unit = (n, u) => new Intl.NumberFormat(lang, { style: "unit", unit: u, unitDisplay: "short" }).format(n);
+  const unit = (n, u) => formatter(Intl.NumberFormat, { style: "unit", unit: u, unitDisplay: "short" }).format(n);
   if (s < 60) return unit(s, "second");
   const m = Math.floor(s / 60);
   if (m < 60) return unit(m, "minute");
@@ -40,7 +49,7 @@ export function when(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "";
   const today = new Date().toDateString() === d.toDateString();
-  return new Intl.DateTimeFormat(lang, today ? { timeStyle: "short" } : { dateStyle: "short", timeStyle: "short" }).format(d);
+  return formatter(Intl.DateTimeFormat, today ? { timeStyle: "short" } : { dateStyle: "short", timeStyle: "short" }).format(d);
 }
 
 // stateName is the translated name of a conversation state.

@@ -24,7 +24,7 @@ export function viewName(view) {
 
 // serverFilters are the query parameters of a view (Waiting has its own route).
 function serverFilters(view, f) {
-  const base = { channel: f.channel, label: f.label, unread: f.unread ? "true" : "", q: f.q, limit: PAGE };
+  const base = { channel: f.channel, label: f.label, unread: f.unread ? "true" : "", q: f.q, assigned_to: f.agent, limit: PAGE };
   switch (view) {
     case "mine": return { ...base, state: "assigned", assigned_to: "me" };
     case "missed": return { ...base, state: "missed" };
@@ -71,6 +71,7 @@ export class ListView {
     if (f.channel && c.channel !== f.channel) return false;
     if (f.label && !(c.labels || []).includes(f.label)) return false;
     if (f.unread && !(c.unread > 0)) return false;
+    if (f.agent && this.view !== "mine" && this.view !== "waiting" && c.assigned_to !== f.agent) return false;
     let ok;
     switch (this.view) {
       case "waiting": ok = c.state === "waiting"; break;

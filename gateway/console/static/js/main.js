@@ -23,7 +23,7 @@ const app = {
   agents: [],
   waiting: [],
   mine: [],
-  filters: { channel: "", label: "", unread: false, q: "" },
+  filters: { channel: "", label: "", agent: "", unread: false, q: "" },
   view: "",
   openId: "",
   stream: null,
@@ -181,6 +181,13 @@ async function refreshAgents() {
     const data = await api.agents();
     app.agents = Array.isArray(data) ? data : data.agents || [];
   } catch { /* keep the last list */ }
+  // Supervisors see everyone's conversations: let them filter by agent.
+  const select = byId("filter-agent");
+  select.hidden = app.me?.role !== "supervisor";
+  const chosen = select.value;
+  select.replaceChildren(h("option", { value: "" }, t("filter.any_agent")),
+    ...app.agents.map((a) => h("option", { value: a.id }, a.name || a.id)));
+  select.value = app.agents.some((a) => a.id === chosen) ? chosen : "";
 }
 
 // touch reloads one conversation after an event about it (coalescing bursts).
@@ -387,7 +394,7 @@ function wire() {
   byId("sign-out").addEventListener("click", signOut);
   byId("claim-next").addEventListener("click", async () => {
     try {
-      const c = await api.claimNext();
+      const c = await api.claimNext(app.filters.channel);
       if (!c) {
         app.toast(t("claim.none"));
         return;
@@ -413,11 +420,14 @@ function wire() {
 
   const search = byId("search");
   const reload = () => {
-    app.filters = { channel: byId("filter-channel").value, label: byId("filter-label").value, unread: byId("filter-unread").checked, q: search.value.trim() };
+    app.filters = {
+      channel: byId("filter-channel").value, label: byId("filter-label").value, agent: byId("filter-agent").value,
+      unread: byId("filter-unread").checked, q: search.value.trim(),
+    };
     app.list.load();
   };
   search.addEventListener("input", debounce(reload, 300));
-  for (const id of ["filter-channel", "filter-label", "filter-unread"]) byId(id).addEventListener("change", reload);
+  for (const id of ["filter-channel", "filter-label", "filter-agent", "filter-unread"]) byId(id).addEventListener("change", reload);
   byId("filters").addEventListener("submit", (e) => { e.preventDefault(); reload(); });
 
   byId("open-help").addEventListener("click", () => {
