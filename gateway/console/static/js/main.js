@@ -28,6 +28,7 @@ const app = {
   openId: "",
   stream: null,
   signedIn: false,
+  toastTimer: 0,
   primed: false, // the Waiting list was loaded once: what joins it now is news
   list: null,
   conversation: null,
