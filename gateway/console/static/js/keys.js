@@ -48,7 +48,16 @@ function typing(el) {
 }
 
 export function bindKeys(app) {
+  // A handled key must not also type its character where focus moved
+  // (browsers skip the keypress after preventDefault; synthetic input, as
+  // automation sends it, may not).
+  let handled = false;
+  document.addEventListener("keypress", (e) => {
+    if (handled) e.preventDefault();
+    handled = false;
+  }, true);
   document.addEventListener("keydown", (e) => {
+    handled = false;
     if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
     if (document.querySelector("dialog[open]") || byId("app").hidden) return;
     if (e.key === "Escape" && typing(e.target)) {
@@ -59,6 +68,7 @@ export function bindKeys(app) {
     const row = table(app).find((r) => r.keys.includes(e.key));
     if (!row) return;
     e.preventDefault();
+    handled = true;
     row.run(e.key);
   });
 }
