@@ -299,7 +299,7 @@ func TestBrowserAgentFlow(t *testing.T) {
 	b.waitRole("list", "All")
 	b.waitJS("first page", `document.querySelectorAll('ul[aria-label=All] li').length >= 50`, 3*time.Second)
 	// Scroll to the end until every conversation is shown.
-	const total = 1002
+	const total = 1003
 	for shown := 0; shown < total; {
 		b.js(`document.getElementById('list-pane').scrollTop = 1e9`)
 		b.waitJS("more rows on scrolling", fmt.Sprintf(`document.querySelectorAll('ul[aria-label=All] li').length > %d`, shown), 3*time.Second)
@@ -318,6 +318,36 @@ func TestBrowserAgentFlow(t *testing.T) {
 	for _, e := range b.errors() {
 		if strings.Contains(e, "401 (Unauthorized)") || strings.Contains(e, "/api/v1/media/") {
 			continue // the first agents/me before signing in
+		}
+		t.Errorf("browser: %s", e)
+	}
+}
+
+// TestBrowserTemplate re-engages a missed WhatsApp user: the window has
+// closed, a reply is refused, a template goes out.
+func TestBrowserTemplate(t *testing.T) {
+	f := newFakeAPI()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	b := newBrowser(t, 1280, 800)
+	b.run(chromedp.Navigate(srv.URL + "/console/#/missed"))
+	b.run(chromedp.SendKeys(chromedp.CSS("#signin-agent"), "ana"), chromedp.SendKeys(chromedp.CSS("#signin-password"), "pw\r"))
+	b.waitRole("list", "Missed")
+	b.waitJS("missed row", `document.querySelector('ul[aria-label=Missed] a') !== null`, 2*time.Second)
+	b.js(`document.querySelector('ul[aria-label=Missed] a').click()`)
+	b.waitRole("heading", "Carla Missed")
+	b.waitRole("group", "Template")
+	b.waitRole("button", "Reopen")
+	b.run(chromedp.SendKeys(chromedp.CSS("#composer-text"), "hello?\r"))
+	b.waitJS("refusal shown", `document.querySelector('.composer .error').textContent.includes('window is closed')`, 2*time.Second)
+	b.click("button", "Send template")
+	b.waitRole("button", "Close conversation")
+	if got := f.copyOf(&f.Templates); len(got) != 1 || got[0] != "follow_up" {
+		t.Errorf("templates sent %q", got)
+	}
+	for _, e := range b.errors() {
+		if strings.Contains(e, "401 (Unauthorized)") || strings.Contains(e, "422 (Unprocessable") {
+			continue
 		}
 		t.Errorf("browser: %s", e)
 	}

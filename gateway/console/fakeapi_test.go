@@ -47,6 +47,7 @@ type conv struct {
 	Transcript   []entry           `json:"transcript,omitempty"`
 	Notes        []entry           `json:"notes,omitempty"`
 	Sessions     []map[string]any  `json:"sessions,omitempty"`
+	Templates    []string          `json:"templates,omitempty"`
 }
 
 // fakeAPI is the agent API as the console expects it (see README.md), in
@@ -63,6 +64,7 @@ type fakeAPI struct {
 	Requests  []string
 	Presence  string
 	Uploads   []string
+	Templates []string
 	Transfers []string
 	connects  chan string // the Last-Event-ID of each event stream opened
 }
@@ -86,6 +88,10 @@ func newFakeAPI() *fakeAPI {
 		f.convs[id] = &conv{ID: id, Channel: "wa-main", Platform: "whatsapp", User: map[string]string{"id": fmt.Sprint(5511000000 + i), "name": fmt.Sprintf("Old user %d", i)},
 			State: "ended", LastActivity: base.Add(time.Duration(i) * time.Minute), Labels: []string{}, LastMessage: map[string]any{"text": "bye", "at": base}}
 	}
+	lastWrote := time.Now().Add(-30 * time.Hour)
+	f.convs["wa-main:m1"] = &conv{ID: "wa-main:m1", Channel: "wa-main", Platform: "whatsapp", User: map[string]string{"id": "5511777", "name": "Carla Missed"},
+		State: "ended", Missed: true, LastActivity: lastWrote, Labels: []string{}, LastMessage: map[string]any{"text": "anyone?", "at": lastWrote},
+		Transcript: []entry{{ID: "u_m1", At: lastWrote, Author: "user", Kind: "text", Text: "anyone?"}}, Templates: []string{"follow_up"}}
 	f.addWaiting("wa-main:c1", "Ana Souza", "agent")
 	return f
 }
@@ -185,7 +191,7 @@ func (f *fakeAPI) positions() []*conv {
 
 func brief(c *conv) conv {
 	b := *c
-	b.Transcript, b.Notes, b.Sessions, b.Variables = nil, nil, nil, nil
+	b.Transcript, b.Notes, b.Sessions, b.Variables, b.Templates = nil, nil, nil, nil, nil
 	return b
 }
 
@@ -362,6 +368,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.positions()
 			jsonOut(w, 200, c)
 		case "messages":
+			if c.Missed {
+				errOut(w, 422, "window_closed")
+				return
+			}
 			var b map[string]string
 			_ = json.NewDecoder(r.Body).Decode(&b)
 			f.Replies = append(f.Replies, b["text"])
@@ -397,6 +407,12 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			to := b["agent"]
 			c.AssignedTo = &to
 			f.Transfers = append(f.Transfers, to)
+			jsonOut(w, 200, brief(c))
+		case "template":
+			var b map[string]string
+			_ = json.NewDecoder(r.Body).Decode(&b)
+			f.Templates = append(f.Templates, b["template"])
+			c.State, c.AssignedTo = "assigned", &agent
 			jsonOut(w, 200, brief(c))
 		case "typing":
 			w.WriteHeader(204)

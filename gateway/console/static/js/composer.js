@@ -23,6 +23,7 @@ export class Composer {
     this.onSent = onSent;
     this.file = null;
     this.lastTyping = 0;
+    this.refusedAt = 0; // when the server last said the window is closed
     this.matches = [];
     this.active = -1;
 
@@ -170,7 +171,10 @@ export class Composer {
       else await api.reply(this.conv.id, text);
       this.done();
     } catch (err) {
-      if (err.code === "window_closed") this.showTemplates(true);
+      if (err.code === "window_closed") {
+        this.refusedAt = Date.now();
+        this.showTemplates(true);
+      }
       this.error.textContent = this.app.errorText(err);
     }
   }

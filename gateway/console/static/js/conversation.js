@@ -129,7 +129,11 @@ export class ConversationView {
         : h("span", { class: "closed-window" }, t("conversation.window_closed")));
     }
     for (const a of ACTIONS) this.buttons[a.id].hidden = !a.when(c, mine, sup);
-    this.composer.showTemplates(c.platform === "whatsapp" && win !== null && win <= Date.now());
+    // The picker shows when the window has closed by the clock, or when the
+    // server refused a reply since the user last wrote.
+    const lastUser = Date.parse((c.transcript || []).filter((e) => e.author === "user").at(-1)?.at) || 0;
+    const refused = this.composer.refusedAt > lastUser;
+    this.composer.showTemplates(refused || (c.platform === "whatsapp" && win !== null && win <= Date.now()));
     this.renderTranscript(c);
     this.renderDetails(c);
     this.app.conversationChanged(c);
