@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"switchboard/gateway/console"
 	"switchboard/gateway/engine"
 )
 
@@ -79,6 +80,13 @@ func New(o Options) *Server {
 	e.POST("/webhooks/:platform", s.webhook, s.webhookTurn)
 
 	e.GET("/api/v1/openapi.yaml", serveOpenAPI)
+	// The agents' console: static files, answered with their own strict
+	// headers (gateway/console).
+	ui := echo.WrapHandler(console.Handler())
+	e.GET("/console", ui)
+	e.HEAD("/console", ui)
+	e.GET(console.Prefix+"*", ui)
+	e.HEAD(console.Prefix+"*", ui)
 	s.registerAgentAPI(e)
 	s.registerAdminAPI(e)
 	s.echo = e
