@@ -34,9 +34,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/bots"
-	"switchboard/channels/channeltest"
 	"switchboard/config"
 	"switchboard/gateway/engine"
+	"switchboard/internal/testkit"
 	"switchboard/queue/redistest"
 )
 
@@ -54,9 +54,9 @@ type opsHarness struct {
 // wa-main channel (indented like its keys), written to a file.
 func newOpsHarness(t *testing.T, waExtra string, env map[string]string, roots *x509.CertPool) *opsHarness {
 	t.Helper()
-	h := &harness{t: t, clock: &testClock{t: insideHours}, lastTick: insideHours}
+	h := &harness{t: t, clock: testkit.NewClock(insideHours), lastTick: insideHours, apiClient: openAPIClient(t)}
 	h.redis = redistest.Start(t)
-	h.graph = channeltest.NewFakeGraph(t)
+	h.graph = testkit.NewGraph(t)
 	if env == nil {
 		env = map[string]string{}
 	}
@@ -260,7 +260,7 @@ func (r *receiver) delivered() int {
 
 func TestNotifyWebhookRetriedThenDeliveredOnce(t *testing.T) {
 	rcv := &receiver{fail: 2}
-	clock := &testClock{t: insideHours}
+	clock := testkit.NewClock(insideHours)
 	srv := httptest.NewServer(rcv.handler("hook-secret-test-0123456789", clock.Now))
 	defer srv.Close()
 	o := newOpsHarness(t, "    notify:\n      webhook: {url: \"${HOOK_URL}\", secret: hook-secret-test-0123456789}\n", map[string]string{"HOOK_URL": srv.URL}, nil)

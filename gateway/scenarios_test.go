@@ -264,7 +264,7 @@ func TestDirectWaitingBotSilent(t *testing.T) {
 		}
 	}
 	for _, r := range h.graph.Requests()[sentBefore:] {
-		if txt := sendText(r); txt != msgKeptForAgent {
+		if txt := r.Text; txt != msgKeptForAgent {
 			t.Errorf("sent while waiting (direct): %q", txt)
 		}
 	}
