@@ -184,6 +184,8 @@ type harnessOptions struct {
 	start time.Time // the clock's start; default insideHours
 	// botURL, when set, replaces the keywords bot by an http bot there.
 	botURL string
+	// edit, when set, rewrites the test configuration before it is parsed.
+	edit func(yaml string) string
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -200,6 +202,9 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		start, end := strings.Index(yaml, "bot:\n"), strings.Index(yaml, "channels:\n")
 		yaml = yaml[:start] + "bot:\n  type: http\n  url: ${BOT_URL}\n  secret: bot-secret-test-0123456789\n  handoff_keywords: [agent, human]\n" + yaml[end:]
 		env["BOT_URL"] = opts.botURL
+	}
+	if opts.edit != nil {
+		yaml = opts.edit(yaml)
 	}
 	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) string { return env[k] })
 	if err != nil {
