@@ -126,6 +126,8 @@ func TestReadiness(t *testing.T) {
 	h.redis.Stop()
 	if status, body := h.api(http.MethodGet, "/readyz", "", nil); status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with Redis down = %d %s, want 503", status, body)
+	} else if _, port, _ := strings.Cut(h.redis.Addr, ":"); strings.Contains(string(body), port) || strings.Contains(string(body), "dial") {
+		t.Errorf("/readyz with Redis down = %s: it shows the internal error", body)
 	}
 	if got := h.post("whatsapp", ana.text("wamid.RD1", "hello", insideHours), waSecret); got != http.StatusServiceUnavailable {
 		t.Errorf("webhook with Redis down = %d, want 503 (so Meta retries)", got)

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
@@ -82,8 +81,8 @@ type attachmentBody struct {
 
 func bindMessage(c echo.Context) (messageBody, error) {
 	var b messageBody
-	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&b); err != nil {
-		return b, errBadRequest(`body must be JSON {"text": "..."} or {"attachment": {"type": "image", "url": "https://...", "caption": "..."}}`)
+	if err := decodeJSON(c, 64<<10, &b, `{"text": "..."} or {"attachment": {"type": "image", "url": "https://...", "caption": "..."}}`); err != nil {
+		return b, err
 	}
 	if a := b.Attachment; a != nil {
 		switch a.Type {

@@ -109,7 +109,9 @@ func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := s.ready(ctx); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, errorBody("redis_unavailable", "Redis does not answer: "+err.Error()))
+		// The error may name internal hosts and ports: it goes to the log.
+		s.log.WarnContext(c.Request().Context(), "not ready: Redis does not answer", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, errorBody("redis_unavailable", "Redis does not answer"))
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
