@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,44 +53,47 @@ func TestOfflineAgentMessageNotified(t *testing.T) {
 	presence := func(status string) {
 		o.apiJSON(http.MethodPut, "/api/v1/agents/me/presence", anaToken, map[string]string{"status": status}, http.StatusOK, nil)
 	}
-	at := insideHours
-	for _, step := range []struct{ presence, text string }{
+	// Each message comes a minute after the previous one; a notification's
+	// "at" says which message it is about (its transcript is read when it
+	// is delivered, so it may already hold later messages).
+	steps := []struct{ presence, text string }{
 		{"offline", "are you there?"},
 		{"online", "hello again"},
 		{"away", "still there?"},
-	} {
+	}
+	for i, step := range steps {
 		presence(step.presence)
-		at = at.Add(time.Minute)
+		at := insideHours.Add(time.Duration(i+1) * time.Minute)
+		o.setClock(at)
 		o.postOK("whatsapp", u.text("wamid.of-"+step.presence, step.text, at))
 		o.settle()
 	}
-	// Notifications follow their messages in order: once the last one is
-	// in, the one for "hello again" would be too.
-	o.eventually("the notification about the last message is delivered", func() bool { return rcv.delivered() >= 3 })
+	last := insideHours.Add(3 * time.Minute)
+	// Notifications follow their messages: once the last one is in, the
+	// one for "hello again" would have been too.
+	o.eventually("the notification about the last message is delivered", func() bool {
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		for _, n := range rcv.got {
+			if at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(n["at"])); at.Equal(last) {
+				return true
+			}
+		}
+		return false
+	})
 
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
 	var got []string
 	for _, n := range rcv.got {
-		got = append(got, fmt.Sprint(n["event"])+": "+lastUserText(n))
+		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(n["at"]))
+		got = append(got, fmt.Sprintf("%s at +%s", n["event"], at.Sub(insideHours)))
 	}
-	want := []string{"conversation.waiting: agent", "conversation.message_agent_offline: are you there?", "conversation.message_agent_offline: still there?"}
+	slices.Sort(got)
+	want := []string{"conversation.message_agent_offline at +1m0s", "conversation.message_agent_offline at +3m0s", "conversation.waiting at +0s"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("notifications = %q, want %q", got, want)
+		t.Errorf("notifications = %q, want %q (none for the message while ana was online)", got, want)
 	}
-}
-
-// lastUserText is the text of the last user entry of a notification's
-// transcript.
-func lastUserText(n map[string]any) string {
-	tx, _ := n["transcript"].([]any)
-	text := ""
-	for _, e := range tx {
-		if e, ok := e.(map[string]any); ok && e["author"] == "user" {
-			text = fmt.Sprint(e["text"])
-		}
-	}
-	return text
 }
 
 // TestHumanAgentTagWindow: on a Messenger channel with human_agent_tag an

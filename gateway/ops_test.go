@@ -462,7 +462,7 @@ func TestMetricsStatsAndSessionsReport(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, o.base+"/api/v1/admin/reports/sessions?q="+u2.id, nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	req.Header.Set("Accept", "text/csv")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := o.apiClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
