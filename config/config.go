@@ -1,4 +1,5 @@
-// Package config loads the gateway's YAML configuration (design.md §6):
+// Package config loads the gateway's YAML configuration (README.md,
+// Configuration):
 // the schema with its defaults, ${VAR} and ${VAR:-default} expansion from an
 // injected environment, and validation that reports every problem at once,
 // each with its file and line.
@@ -295,7 +296,8 @@ const (
 	AfterHoursReject = routing.AfterHoursReject
 )
 
-// Derivation is a channel's referral rules (design.md §3).
+// Derivation is a channel's referral rules (README.md, How a conversation
+// is routed).
 type Derivation struct {
 	// Target is live (the default).
 	Target Target `yaml:"target"`

@@ -2,7 +2,7 @@ package config
 
 import "time"
 
-// Defaults of design.md §6, applied where the file leaves a field zero.
+// Defaults of the configuration, applied where the file leaves a field zero.
 const (
 	defaultListen            = ":8080"
 	defaultShutdownTimeout   = 10 * time.Second
@@ -29,7 +29,7 @@ var (
 	defaultNoWords  = []string{"no", "n", "nao", "non", "nope"}
 )
 
-// defaultMessages are the English texts of design.md §6.
+// defaultMessages are the default texts sent to users, in English.
 var defaultMessages = Messages{
 	Offer:          "Our team is offline right now. Do you want to wait for an agent?",
 	Yes:            "Wait",

@@ -8,11 +8,10 @@ import (
 	"switchboard/routing"
 )
 
-// Hours is a channel's business-hours calendar (design.md §4): when it is
-// open, agents are on duty. Times are wall-clock times in the zone named
-// by Timezone. Ranges are written HH:MM-HH:MM and dates YYYY-MM-DD; their
-// types and parsing are routing's, so the file reads exactly as the
-// calendar decides.
+// Hours is a channel's business-hours calendar: when it is open, agents
+// are on duty. Times are wall-clock times in the zone named by Timezone.
+// Ranges are written HH:MM-HH:MM and dates YYYY-MM-DD; their types and
+// parsing are routing's, so the file reads exactly as the calendar decides.
 type Hours struct {
 	// Timezone is an IANA zone name such as "America/Argentina/Buenos_Aires".
 	// Required when hours are given; "Local" (the machine's zone) is refused.

@@ -34,6 +34,8 @@ import (
 	"switchboard/channels/meta"
 	"switchboard/internal/testkit"
 	"switchboard/queue"
+
+	"go.uber.org/goleak"
 )
 
 // Deadlines: generous, since they only matter when something is broken and
@@ -71,7 +73,15 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: building the gateway:", err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		// The fakes and clients of the tests are gone once they end.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+	}
+	return code
 }
 
 // Channels of testdata/gateway.yaml.tmpl.

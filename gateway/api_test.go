@@ -47,7 +47,7 @@ func TestAPIAuthentication(t *testing.T) {
 			if tc.header != "" {
 				req.Header.Set("Authorization", tc.header)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := h.apiClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +116,7 @@ func TestAPILongPollClaim(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, h.base+"/api/v1/queue/claim?wait=5s", nil)
 		req.Header.Set("Authorization", "Bearer "+anaToken)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := h.apiClient.Do(req)
 		if err != nil {
 			t.Error(err)
 			done <- result{}
@@ -275,7 +275,7 @@ func openSSE(t *testing.T, h *harness, ctx context.Context, lastEventID string) 
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.apiClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -117,12 +118,13 @@ func TestWebhookEntryAcceptedOnlyUnderItsChannelSecret(t *testing.T) {
 // followed by a comma, to splice into another body.
 func entryOf(t *testing.T, body []byte) []byte {
 	t.Helper()
-	start := bytes.Index(body, []byte(`"entry":[`)) + len(`"entry":[`)
-	end := bytes.LastIndex(body, []byte(`],"object"`))
-	if start < len(`"entry":[`) || end < start {
-		t.Fatalf("no entry array in %s", body)
+	var b struct {
+		Entry []json.RawMessage `json:"entry"`
 	}
-	return append(slices.Clone(body[start:end]), ',')
+	if err := json.Unmarshal(body, &b); err != nil || len(b.Entry) != 1 {
+		t.Fatalf("no single entry in %s (%v)", body, err)
+	}
+	return append(slices.Clone([]byte(b.Entry[0])), ',')
 }
 
 func TestQueueListingSkipsLineEntryNotWaiting(t *testing.T) {

@@ -9,16 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"switchboard/bots"
-	"switchboard/channels/channeltest"
-	"switchboard/channels/meta"
+	"switchboard/channels"
 	"switchboard/config"
 	"switchboard/gateway/engine"
 	"switchboard/gateway/httpapi"
+	"switchboard/internal/testkit"
 	"switchboard/queue"
 	"switchboard/queue/redistest"
 	"switchboard/routing"
@@ -166,34 +165,19 @@ var (
 	afterHours  = local(time.Thursday, 22, 0) // closed; opens Friday 09:00
 )
 
-// testClock is the gateway's clock in tests: it moves only when told.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // harness is a running App with a test Redis, a fake Graph API and a
 // settable clock.
 type harness struct {
-	t        *testing.T
-	app      *App
-	clock    *testClock
-	graph    *channeltest.FakeGraph
-	redis    *redistest.Server
-	base     string // http://host:port of the App
-	lastTick time.Time
+	t     *testing.T
+	app   *App
+	clock *testkit.Clock
+	graph *testkit.Graph
+	redis *redistest.Server
+	base  string // http://host:port of the App
+	// apiClient carries the calls under /api/v1: every exchange is checked
+	// against openapi.yaml.
+	apiClient *http.Client
+	lastTick  time.Time
 }
 
 // harnessOptions change what newHarness builds.
@@ -207,6 +191,8 @@ type harnessOptions struct {
 	limits httpapi.Limits
 	// lockTTL is the conversations' processing lock lifetime (0: default).
 	lockTTL time.Duration
+	// edit, when set, rewrites the test configuration before it is parsed.
+	edit func(yaml string) string
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -214,15 +200,18 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	if opts.start.IsZero() {
 		opts.start = insideHours
 	}
-	h := &harness{t: t, clock: &testClock{t: opts.start}, lastTick: opts.start}
+	h := &harness{t: t, clock: testkit.NewClock(opts.start), lastTick: opts.start, apiClient: openAPIClient(t)}
 	h.redis = redistest.Start(t)
-	h.graph = channeltest.NewFakeGraph(t)
+	h.graph = testkit.NewGraph(t)
 	env := map[string]string{"REDIS_URL": h.redis.URL, "GRAPH_URL": h.graph.URL}
 	yaml := testConfig
 	if opts.botURL != "" {
 		start, end := strings.Index(yaml, "bot:\n"), strings.Index(yaml, "channels:\n")
 		yaml = yaml[:start] + "bot:\n  type: http\n  url: ${BOT_URL}\n  secret: bot-secret-test-0123456789\n  handoff_keywords: [agent, human]\n" + yaml[end:]
 		env["BOT_URL"] = opts.botURL
+	}
+	if opts.edit != nil {
+		yaml = opts.edit(yaml)
 	}
 	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) string { return env[k] })
 	if err != nil {
@@ -252,6 +241,12 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	return h
 }
 
+// openAPIClient is an HTTP client that fails t on any exchange the
+// gateway's OpenAPI document does not describe.
+func openAPIClient(t *testing.T) *http.Client {
+	return &http.Client{Transport: testkit.OpenAPI(t, httpapi.OpenAPIDocument()).Transport(t, nil)}
+}
+
 // testWriter sends the App's log lines to the test log (with -v only).
 type testWriter struct{ t *testing.T }
 
@@ -277,12 +272,10 @@ func (h *harness) tick(now time.Time) {
 // post sends a webhook body signed with secret and returns the status.
 func (h *harness) post(platform string, body []byte, secret string) int {
 	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.base+"/webhooks/"+platform, bytes.NewReader(body))
+	req, err := testkit.Sign(channels.Platform(platform), body, secret).Request(context.Background(), h.base)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(meta.SignatureHeader, meta.Sign(body, secret))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Errorf("POST /webhooks/%s: %v", platform, err)
@@ -322,7 +315,11 @@ func (h *harness) api(method, path, token string, body any) (int, []byte) {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if strings.HasPrefix(path, "/api/v1/") {
+		client = h.apiClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -421,41 +418,11 @@ func (h *harness) settle() {
 	})
 }
 
-// sendText is the user-visible text of a Graph API send: a WhatsApp text
-// or interactive body, or a Messenger/Instagram message text.
-func sendText(r channeltest.Request) string {
-	var b struct {
-		Text *struct {
-			Body string `json:"body"`
-		} `json:"text"`
-		Interactive *struct {
-			Body struct {
-				Text string `json:"text"`
-			} `json:"body"`
-		} `json:"interactive"`
-		Message *struct {
-			Text string `json:"text"`
-		} `json:"message"`
-	}
-	if json.Unmarshal(r.Body, &b) != nil {
-		return ""
-	}
-	switch {
-	case b.Text != nil:
-		return b.Text.Body
-	case b.Interactive != nil:
-		return b.Interactive.Body.Text
-	case b.Message != nil:
-		return b.Message.Text
-	}
-	return ""
-}
-
 // sentTexts returns the text of every Graph API request, in order.
 func (h *harness) sentTexts() []string {
 	var out []string
 	for _, r := range h.graph.Requests() {
-		out = append(out, sendText(r))
+		out = append(out, r.Text)
 	}
 	return out
 }
@@ -481,8 +448,8 @@ func (h *harness) waitSent(text string, n int) {
 
 // requestsWith returns the Graph API requests whose body holds the string s
 // (a recipient id, a text).
-func (h *harness) requestsWith(s string) []channeltest.Request {
-	var out []channeltest.Request
+func (h *harness) requestsWith(s string) []testkit.Send {
+	var out []testkit.Send
 	for _, r := range h.graph.Requests() {
 		if bytes.Contains(r.Body, []byte(s)) {
 			out = append(out, r)
@@ -584,53 +551,21 @@ type waUser struct{ id, name string }
 
 func (u waUser) conv() string { return queue.ConversationID("wa-main", u.id) }
 
-// waEnvelope wraps a value of a WhatsApp "messages" change.
-func waEnvelope(value map[string]any) []byte {
-	value["messaging_product"] = "whatsapp"
-	value["metadata"] = map[string]any{"display_phone_number": "15550783881", "phone_number_id": waPhoneID}
-	body := map[string]any{
-		"object": "whatsapp_business_account",
-		"entry": []any{map[string]any{
-			"id":      "102290129340398",
-			"changes": []any{map[string]any{"field": "messages", "value": value}},
-		}},
-	}
-	b, _ := json.Marshal(body)
-	return b
-}
-
-func (u waUser) message(m map[string]any) []byte {
-	m["from"] = u.id
-	return waEnvelope(map[string]any{
-		"contacts": []any{map[string]any{"profile": map[string]any{"name": u.name}, "wa_id": u.id}},
-		"messages": []any{m},
-	})
-}
-
 // text is an inbound text message.
 func (u waUser) text(id, text string, at time.Time) []byte {
-	return u.message(map[string]any{"id": id, "timestamp": unix(at), "type": "text", "text": map[string]any{"body": text}})
+	return testkit.WhatsAppMessage(waPhoneID, testkit.Inbound{ID: id, From: u.id, Name: u.name, At: at, Text: text})
 }
 
 // tap is a tap on an interactive reply button.
 func (u waUser) tap(id, buttonID, title string, at time.Time) []byte {
-	return u.message(map[string]any{
-		"context": map[string]any{"from": "15550783881", "id": "wamid.BIZ_BUTTONS_MSG"},
-		"id":      id, "timestamp": unix(at), "type": "interactive",
-		"interactive": map[string]any{"type": "button_reply", "button_reply": map[string]any{"id": buttonID, "title": title}},
-	})
+	return testkit.WhatsAppMessage(waPhoneID, testkit.Inbound{ID: id, From: u.id, Name: u.name, At: at,
+		Text: title, Choice: buttonID, Context: "wamid.BIZ_BUTTONS_MSG"})
 }
 
 // waStatus is a status webhook for a message the gateway sent.
-func waStatus(wamid, status, recipient string, at time.Time, errs ...map[string]any) []byte {
-	st := map[string]any{"id": wamid, "status": status, "timestamp": unix(at), "recipient_id": recipient}
-	if len(errs) > 0 {
-		st["errors"] = errs
-	}
-	return waEnvelope(map[string]any{"statuses": []any{st}})
+func waStatus(wamid, status, recipient string, at time.Time) []byte {
+	return testkit.WhatsAppStatus(waPhoneID, testkit.Status{MessageID: wamid, Status: status, Recipient: recipient, At: at})
 }
-
-func unix(t time.Time) string { return fmt.Sprint(t.Unix()) }
 
 // fbUser is a Messenger user (page-scoped id).
 type fbUser struct{ psid string }
@@ -640,22 +575,5 @@ func (u fbUser) conv() string { return queue.ConversationID("fb-page", u.psid) }
 // message is a Messenger message event; quickReply, when not empty, is
 // the payload of a tapped quick reply.
 func (u fbUser) message(mid, text, quickReply string, at time.Time) []byte {
-	msg := map[string]any{"mid": mid, "text": text}
-	if quickReply != "" {
-		msg["quick_reply"] = map[string]any{"payload": quickReply}
-	}
-	body := map[string]any{
-		"object": "page",
-		"entry": []any{map[string]any{
-			"id": fbPageID, "time": at.UnixMilli(),
-			"messaging": []any{map[string]any{
-				"sender":    map[string]any{"id": u.psid},
-				"recipient": map[string]any{"id": fbPageID},
-				"timestamp": at.UnixMilli(),
-				"message":   msg,
-			}},
-		}},
-	}
-	b, _ := json.Marshal(body)
-	return b
+	return testkit.Message(channels.Messenger, fbPageID, testkit.Inbound{ID: mid, From: u.psid, At: at, Text: text, Choice: quickReply})
 }

@@ -1,23 +1,14 @@
 package gateway
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,9 +25,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/bots"
-	"switchboard/channels/channeltest"
 	"switchboard/config"
 	"switchboard/gateway/engine"
+	"switchboard/internal/testkit"
 	"switchboard/queue/redistest"
 )
 
@@ -54,9 +45,9 @@ type opsHarness struct {
 // wa-main channel (indented like its keys), written to a file.
 func newOpsHarness(t *testing.T, waExtra string, env map[string]string, roots *x509.CertPool) *opsHarness {
 	t.Helper()
-	h := &harness{t: t, clock: &testClock{t: insideHours}, lastTick: insideHours}
+	h := &harness{t: t, clock: testkit.NewClock(insideHours), lastTick: insideHours, apiClient: openAPIClient(t)}
 	h.redis = redistest.Start(t)
-	h.graph = channeltest.NewFakeGraph(t)
+	h.graph = testkit.NewGraph(t)
 	if env == nil {
 		env = map[string]string{}
 	}
@@ -260,7 +251,7 @@ func (r *receiver) delivered() int {
 
 func TestNotifyWebhookRetriedThenDeliveredOnce(t *testing.T) {
 	rcv := &receiver{fail: 2}
-	clock := &testClock{t: insideHours}
+	clock := testkit.NewClock(insideHours)
 	srv := httptest.NewServer(rcv.handler("hook-secret-test-0123456789", clock.Now))
 	defer srv.Close()
 	o := newOpsHarness(t, "    notify:\n      webhook: {url: \"${HOOK_URL}\", secret: hook-secret-test-0123456789}\n", map[string]string{"HOOK_URL": srv.URL}, nil)
@@ -285,139 +276,17 @@ func TestNotifyWebhookRetriedThenDeliveredOnce(t *testing.T) {
 }
 
 func TestNotifyEmailOverSTARTTLS(t *testing.T) {
-	smtpSrv := startSMTP(t, "gw", "smtp-pass")
+	smtpSrv := testkit.StartSMTP(t, "gw", "smtp-pass")
 	extra := "    notify:\n      email:\n        addr: \"${SMTP_ADDR}\"\n        username: gw\n        password: smtp-pass\n" +
 		"        from: gw@example.com\n        to: [leads@example.com]\n"
-	o := newOpsHarness(t, extra, map[string]string{"SMTP_ADDR": smtpSrv.addr}, smtpSrv.roots)
+	o := newOpsHarness(t, extra, map[string]string{"SMTP_ADDR": smtpSrv.Addr}, smtpSrv.Roots)
 	u := waUser{id: "5511900000011", name: "Mailed"}
 	o.postOK("whatsapp", u.text("wamid.e1", "agent", insideHours))
-	o.eventually("the mail arrives", func() bool { return len(smtpSrv.messages()) == 1 })
-	m := smtpSrv.messages()[0]
+	o.eventually("the mail arrives", func() bool { return len(smtpSrv.Messages()) == 1 })
+	m := smtpSrv.Messages()[0]
 	for _, want := range []string{"MAIL FROM:<gw@example.com>", "RCPT TO:<leads@example.com>", "Subject: [switchboard] wa-main: conversation.waiting", u.conv(), "MSG transferred"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("mail lacks %q:\n%s", want, m)
-		}
-	}
-}
-
-// smtpServer is a small SMTP server: EHLO, STARTTLS (a self-signed
-// certificate), AUTH PLAIN, MAIL, RCPT, DATA, QUIT.
-type smtpServer struct {
-	addr  string
-	roots *x509.CertPool
-	mu    sync.Mutex
-	msgs  []string
-}
-
-func (s *smtpServer) messages() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.msgs...)
-}
-
-func startSMTP(t *testing.T, user, pass string) *smtpServer {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	s := &smtpServer{roots: x509.NewCertPool()}
-	s.roots.AddCert(cert)
-	tlsCfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	s.addr = l.Addr().String()
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(conn, tlsCfg, "\x00"+user+"\x00"+pass)
-		}
-	}()
-	return s
-}
-
-func (s *smtpServer) serve(conn net.Conn, tlsCfg *tls.Config, plain string) {
-	defer conn.Close()
-	r, w := bufio.NewReader(conn), conn
-	say := func(line string) { fmt.Fprintf(w, "%s\r\n", line) }
-	say("220 test ESMTP")
-	secure, authed := false, false
-	var msg strings.Builder
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		line = strings.TrimRight(line, "\r\n")
-		cmd := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
-		switch {
-		case cmd == "EHLO":
-			if secure {
-				say("250-test\r\n250 AUTH PLAIN")
-			} else {
-				say("250-test\r\n250 STARTTLS")
-			}
-		case cmd == "STARTTLS":
-			say("220 go ahead")
-			tc := tls.Server(conn, tlsCfg)
-			if tc.Handshake() != nil {
-				return
-			}
-			conn, secure = tc, true
-			r, w = bufio.NewReader(tc), tc
-		case cmd == "AUTH":
-			f := strings.Fields(line)
-			b, _ := base64.StdEncoding.DecodeString(f[len(f)-1])
-			if !secure || len(f) != 3 || string(b) != plain {
-				say("535 bad credentials")
-				continue
-			}
-			authed = true
-			say("235 ok")
-		case cmd == "MAIL" || cmd == "RCPT":
-			if !authed {
-				say("530 auth first")
-				continue
-			}
-			msg.WriteString(line + "\n")
-			say("250 ok")
-		case cmd == "DATA":
-			say("354 go")
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				msg.WriteString(l)
-			}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, msg.String())
-			s.mu.Unlock()
-			msg.Reset()
-			say("250 queued")
-		case cmd == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("250 ok")
 		}
 	}
 }
@@ -593,7 +462,7 @@ func TestMetricsStatsAndSessionsReport(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, o.base+"/api/v1/admin/reports/sessions?q="+u2.id, nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	req.Header.Set("Accept", "text/csv")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := o.apiClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

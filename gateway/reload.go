@@ -26,8 +26,8 @@ type OpsOptions struct {
 	// SMTPRootCAs verifies SMTP servers' certificates after STARTTLS; nil
 	// means the system's roots. Tests pass their own.
 	SMTPRootCAs *x509.CertPool
-	// WebhookClient delivers webhook notifications; nil: a client with the
-	// webhook's timeout.
+	// WebhookClient delivers webhook notifications; nil: notify's default,
+	// which refuses redirects (see notify.Options).
 	WebhookClient *http.Client
 }
 

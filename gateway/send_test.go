@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"switchboard/channels/channeltest"
 	"switchboard/gateway/engine"
+	"switchboard/internal/testkit"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -43,21 +43,11 @@ func (h *harness) waitDelivery(convID, text, want string) {
 	})
 }
 
-const graphServerError = `{"error":{"message":"(#131000) Something went wrong","type":"OAuthException","code":131000,"fbtrace_id":"Az8or2yhqkZfEZ"}}`
-
-const graphWindowClosed = `{"error":{"message":"(#131047) Re-engagement message","type":"OAuthException","code":131047,` +
-	`"error_data":{"messaging_product":"whatsapp","details":"Message failed to send because more than 24 hours have passed since the customer last replied to this number."},"fbtrace_id":"Az8or2yhqkZfEZ"}}`
-
 // TestSendRetriedUntilDelivered: a send the Graph API fails twice with a
 // server error is retried and delivered exactly once.
 func TestSendRetriedUntilDelivered(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	h.graph.Respond(func(n int, r channeltest.Request) (int, string) {
-		if n <= 2 {
-			return http.StatusInternalServerError, graphServerError
-		}
-		return channeltest.Success(n, r)
-	})
+	h.graph.FailNext(2, testkit.ErrServer)
 	h.postOK("whatsapp", ana.text("wamid.RT1", "agent", insideHours))
 	h.waitDelivery(ana.conv(), msgTransferred, "sent")
 	h.settle()
@@ -73,7 +63,7 @@ func TestSendRetriedUntilDelivered(t *testing.T) {
 // entry is marked failed and agents get a message.failed notice.
 func TestSendWindowClosedNotRetried(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	h.graph.Respond(channeltest.Fail(http.StatusBadRequest, graphWindowClosed))
+	h.graph.Respond(testkit.Always(http.StatusBadRequest, testkit.ErrWindowClosed.JSON()))
 	h.postOK("whatsapp", ana.text("wamid.WC1", "agent", insideHours))
 	h.waitDelivery(ana.conv(), msgTransferred, "failed")
 	h.settle()
@@ -102,12 +92,14 @@ func TestDeliveryStatusesMoveForward(t *testing.T) {
 	h.postOK("whatsapp", ana.text("wamid.ST1", "agent", insideHours))
 	h.waitDelivery(ana.conv(), msgTransferred, "sent")
 	h.settle()
-	// The fake Graph API answered the n-th request with the id "mid.<n>".
 	wamid := ""
-	for i, r := range h.graph.Requests() {
-		if sendText(r) == msgTransferred {
-			wamid = fmt.Sprintf("mid.%d", i+1)
+	for _, r := range h.graph.Requests() {
+		if r.Text == msgTransferred {
+			wamid = r.MessageID
 		}
+	}
+	if wamid == "" {
+		t.Fatalf("no accepted send of %q among %q", msgTransferred, h.sentTexts())
 	}
 	steps := []struct{ status, want string }{
 		{"delivered", "delivered"},
@@ -134,6 +126,8 @@ func TestReadiness(t *testing.T) {
 	h.redis.Stop()
 	if status, body := h.api(http.MethodGet, "/readyz", "", nil); status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with Redis down = %d %s, want 503", status, body)
+	} else if _, port, _ := strings.Cut(h.redis.Addr, ":"); strings.Contains(string(body), port) || strings.Contains(string(body), "dial") {
+		t.Errorf("/readyz with Redis down = %s: it shows the internal error", body)
 	}
 	if got := h.post("whatsapp", ana.text("wamid.RD1", "hello", insideHours), waSecret); got != http.StatusServiceUnavailable {
 		t.Errorf("webhook with Redis down = %d, want 503 (so Meta retries)", got)

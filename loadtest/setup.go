@@ -22,7 +22,7 @@ type ConfigOptions struct {
 }
 
 // The generated configuration's fixed names. The account ids are those of
-// the brief's examples; the secrets are for loopback tests only.
+// docs/meta.md's examples; the secrets are for loopback tests only.
 const (
 	agentTokenFormat = "lt-agent-token-%03d"
 	agentIDFormat    = "lt-agent-%03d"

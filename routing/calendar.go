@@ -149,8 +149,7 @@ func (d Date) weekday() time.Weekday {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Weekday()
 }
 
-// Hours are a channel's business hours (design.md §4), as NewCalendar
-// takes them.
+// Hours are a channel's business hours, as NewCalendar takes them.
 type Hours struct {
 	// Location is the zone of the wall-clock times; nil means UTC. The
 	// caller loads it: routing reads no zone database.

@@ -1,6 +1,6 @@
 // Package routing is the gateway's decision logic, with no I/O: the
-// conversation state machine of design.md §3, the business-hours calendar of
-// §4 and the derivation rules that join them.
+// conversation state machine (README.md, How a conversation is routed), the
+// business-hours calendar and the derivation rules that join them.
 //
 // Rules.Decide takes a conversation, one input and the time, and returns the
 // new conversation and the effects the engine must carry out (send a message,
@@ -21,7 +21,7 @@ import (
 // State is where a conversation stands.
 type State string
 
-// Conversation states (design.md §3).
+// Conversation states.
 const (
 	StateBot      State = "bot"      // the virtual assistant has it
 	StateAsking   State = "asking"   // after hours: asked whether the user wants to wait

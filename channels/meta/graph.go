@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"switchboard/channels"
+	"switchboard/internal/outbound"
 )
 
 // SenderConfig configures the Sender of any of the three platforms. The zero
@@ -34,6 +35,12 @@ type SenderConfig struct {
 	// means one with a 30 s timeout, and for uploads one with a 10 min
 	// timeout (a 100 MB file takes minutes on a slow link).
 	HTTPClient *http.Client
+	// DownloadClient fetches media files (Download), which may be large:
+	// it should bound the connect and each read, not the whole transfer.
+	// nil means a client that bounds the connect, the handshake, the
+	// response headers and each read (30 s idle) and refuses redirects, the
+	// token going with the request.
+	DownloadClient *http.Client
 	// RateLimit caps the Graph calls a Sender makes, in calls per second,
 	// shared by every Send on it: 0 means the platform default, a negative
 	// value means no limit. Send waits for its turn (or for ctx).
@@ -52,6 +59,7 @@ type Client struct {
 	token    string
 	http     *http.Client
 	upload   *http.Client // for uploads
+	download *http.Client // for media downloads
 	limiter  *rate.Limiter
 }
 
@@ -64,6 +72,10 @@ func NewClient(platform channels.Platform, cfg SenderConfig, defaultRate float64
 	hc, upload := cfg.HTTPClient, cfg.HTTPClient
 	if hc == nil {
 		hc, upload = &http.Client{Timeout: 30 * time.Second}, &http.Client{Timeout: uploadTimeout}
+	}
+	download := cfg.DownloadClient
+	if download == nil {
+		download = outbound.NewStreamingClient(outbound.StreamOptions{})
 	}
 	perSecond := cfg.RateLimit
 	if perSecond == 0 {
@@ -79,6 +91,7 @@ func NewClient(platform channels.Platform, cfg SenderConfig, defaultRate float64
 		token:    cfg.AccessToken,
 		http:     hc,
 		upload:   upload,
+		download: download,
 		limiter:  rate.NewLimiter(limit, 1),
 	}
 }
@@ -128,7 +141,8 @@ func (c *Client) MediaURL(ctx context.Context, mediaID string) (Media, error) {
 }
 
 // Download GETs a media URL returned by MediaURL with the Bearer token, so
-// the gateway can proxy the file. Never pass it any other URL: the token goes
+// the gateway can proxy the file, with SenderConfig.DownloadClient: a long
+// file that keeps arriving is not cut by the send timeout. Never pass it any other URL: the token goes
 // with the request. On success the caller must close the response body; a
 // non-2xx answer is a *channels.SendError, with the body already closed.
 func (c *Client) Download(ctx context.Context, mediaURL string) (*http.Response, error) {
@@ -136,7 +150,7 @@ func (c *Client) Download(ctx context.Context, mediaURL string) (*http.Response,
 	if err != nil {
 		return nil, fmt.Errorf("%s: building request: %w", c.platform, err)
 	}
-	resp, err := c.do(c.http, req)
+	resp, err := c.do(c.download, req)
 	if err != nil {
 		return nil, err
 	}

@@ -176,3 +176,59 @@ func TestTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// roundTripFunc is an http.RoundTripper from a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Downloads use their own client, not the send client and its total
+// timeout: a large file that keeps arriving is not cut. By default it has
+// no total timeout and refuses redirects (the token goes with the request).
+func TestDownloadUsesTheDownloadClient(t *testing.T) {
+	var redirected atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { redirected.Add(1) }))
+	defer target.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, target.URL+"/elsewhere", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "video/mp4")
+		io.WriteString(w, "MP4")
+	}))
+	defer srv.Close()
+	sendOnly := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("the send client was used for a download")
+	})}
+	ctx := context.Background()
+
+	c := NewClient(channels.WhatsApp, SenderConfig{GraphURL: srv.URL, AccessToken: "tok", HTTPClient: sendOnly}, 0)
+	if c.download.Timeout != 0 {
+		t.Errorf("default download client Timeout = %s, want none (idle timeouts instead)", c.download.Timeout)
+	}
+	resp, err := c.Download(ctx, srv.URL+"/file")
+	if err != nil {
+		t.Fatalf("Download: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "MP4" {
+		t.Errorf("Download = %q", body)
+	}
+	if _, err := c.Download(ctx, srv.URL+"/moved"); err == nil || redirected.Load() != 0 {
+		t.Errorf("redirected download: err %v, target reached %d times; want an error and 0", err, redirected.Load())
+	}
+
+	var used atomic.Int32
+	own := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		used.Add(1)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	c = NewClient(channels.WhatsApp, SenderConfig{GraphURL: srv.URL, AccessToken: "tok", HTTPClient: sendOnly, DownloadClient: own}, 0)
+	resp, err = c.Download(ctx, srv.URL+"/file")
+	if err != nil || used.Load() != 1 {
+		t.Fatalf("Download with DownloadClient: %v, client used %d times", err, used.Load())
+	}
+	resp.Body.Close()
+}

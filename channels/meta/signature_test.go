@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The brief's test vectors, secret test_app_secret.
+// The test vectors of docs/meta.md §2, secret test_app_secret.
 const (
 	vectorSecret = "test_app_secret"
 	vectorBody   = `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.TEST1","timestamp":"1749416383","type":"text","text":{"body":"Hello"}}]},"field":"messages"}]}]}`

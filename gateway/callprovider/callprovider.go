@@ -1,7 +1,10 @@
 // Package callprovider is the messaging-to-call connector: it sends a
 // call request (the user's number and name) to the provider a channel
 // configures, as an HTTP request built from the configured template, and
-// reads the answer. It does not retry: the engine's task queue does.
+// reads the answer. It does not retry: the engine's task queue does. It
+// never follows a redirect (the request carries the user's number and the
+// provider's credentials) and logs the provider's URL only as scheme and
+// host.
 package callprovider
 
 import (
@@ -15,6 +18,7 @@ import (
 	"strings"
 
 	"switchboard/config"
+	"switchboard/internal/outbound"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -34,21 +38,23 @@ func New(c *config.Call) *Client {
 	if c == nil {
 		return nil
 	}
-	return &Client{cfg: c, client: &http.Client{Timeout: c.Timeout}}
+	return &Client{cfg: c, client: outbound.NewClient(outbound.Options{Timeout: c.Timeout})}
 }
 
 // Attempts is how many times a request is tried (derivation.call.attempts).
 func (cl *Client) Attempts() int { return cl.cfg.Attempts }
 
 // RetryError is a provider failure worth trying again (5xx, 408, 429, a
-// timeout or a network error).
+// timeout or a network error). Other errors, such as a redirect, are
+// failures for good.
 type RetryError struct{ reason string }
 
 func (e *RetryError) Error() string { return "call provider: " + e.reason }
 
 // Request asks the provider for the call of job. It returns the result to
 // apply: accepted (OK), refused with a message for the user (Error), or
-// refused with nothing to say (Failed); or a *RetryError.
+// refused with nothing to say (Failed); or an error, a *RetryError when
+// trying again may help.
 func (cl *Client) Request(ctx context.Context, job queue.CallJob) (routing.CallResult, error) {
 	res := routing.CallResult{Key: job.Key}
 	body := config.RenderCallBody(cl.cfg.Body, cl.cfg.ContentType, map[string]string{
@@ -66,8 +72,12 @@ func (cl *Client) Request(ctx context.Context, job queue.CallJob) (routing.CallR
 	// (a task queued before ids existed has only its key).
 	req.Header.Set("Idempotency-Key", cmp.Or(job.ID, job.Key))
 	resp, err := cl.client.Do(req)
-	if err != nil {
-		return res, &RetryError{reason: "no answer: " + redactURLError(err)}
+	var redirect *outbound.RedirectError
+	switch {
+	case errors.As(err, &redirect):
+		return res, fmt.Errorf("call provider at %s: %w", outbound.Redact(cl.cfg.URL), redirect)
+	case err != nil:
+		return res, &RetryError{reason: "no answer: " + outbound.RedactError(err).Error()}
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxProviderAnswer))
@@ -98,14 +108,4 @@ func errorAt(raw []byte, path string) string {
 	}
 	s, _ := v.(string)
 	return strings.TrimSpace(s)
-}
-
-// redactURLError keeps a client error's cause without its URL, which may
-// carry credentials.
-func redactURLError(err error) string {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) && ue.Unwrap() != nil {
-		return ue.Unwrap().Error()
-	}
-	return err.Error()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -239,6 +240,12 @@ func (e *Engine) EraseContact(ctx context.Context, channel, user string) (Erasur
 	erased.Tasks = tasks
 	if _, err := e.deadLetters.EraseDeadLetters(ctx, convID); err != nil {
 		return Erasure{}, err
+	}
+	// A channel no longer configured may still hold data to erase; one that
+	// never held any is most likely a typo, which must not look like a
+	// successful erasure.
+	if _, known := e.setup.Load().channels[channel]; !known && erased == (queue.Erased{}) {
+		return Erasure{}, &Error{Code: CodeNotFound, Message: "no channel " + strconv.Quote(channel) + " and nothing stored for it"}
 	}
 	e.log.InfoContext(ctx, "contact data erased", "audit", "erasure", "channel", channel, "conversation", convID,
 		"keys", erased.Keys, "entries", erased.Entries, "sessions", erased.Sessions, "tasks", erased.Tasks)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"time"
 
 	"switchboard/channels"
@@ -29,7 +30,7 @@ func (e *Engine) Claim(ctx context.Context, a Agent, only string, wait time.Dura
 	chans := a.Channels
 	if only != "" {
 		if !a.Serves(only) {
-			return nil, ErrForbidden
+			return nil, &Error{Code: CodeForbidden, Message: "channel " + strconv.Quote(only) + " is not one of the agent's channels"}
 		}
 		chans = []string{only}
 	}

@@ -58,7 +58,9 @@ func (e *Engine) Media(ctx context.Context, a Agent, convID, mediaID string) (Me
 		return Media{}, ErrNoMedia
 	}
 	if att.MediaID == "" {
-		if u, err := url.Parse(att.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		// Platforms give https URLs; anything else (http, javascript:) is
+		// not sent to the agent's browser.
+		if u, err := url.Parse(att.URL); err != nil || u.Scheme != "https" || u.Host == "" {
 			return Media{}, ErrNoMedia
 		}
 		return Media{Redirect: att.URL}, nil

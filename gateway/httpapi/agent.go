@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -91,8 +90,8 @@ type textBody struct {
 
 func bindText(c echo.Context) (string, error) {
 	var b textBody
-	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&b); err != nil {
-		return "", errBadRequest("body must be JSON {\"text\": \"...\"}")
+	if err := decodeJSON(c, 64<<10, &b, `{"text": "..."}`); err != nil {
+		return "", err
 	}
 	if strings.TrimSpace(b.Text) == "" {
 		return "", errBadRequest("text is empty")
@@ -143,8 +142,8 @@ func (s *Server) presence(c echo.Context) error {
 	var b struct {
 		Status queue.Presence `json:"status"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 4<<10)).Decode(&b); err != nil {
-		return errBadRequest("body must be JSON {\"status\": \"online|away|offline\"}")
+	if err := decodeJSON(c, 4<<10, &b, `{"status": "online|away|offline"}`); err != nil {
+		return err
 	}
 	switch b.Status {
 	case queue.Online, queue.Away, queue.Offline:

@@ -11,12 +11,13 @@ import (
 
 // bearer checks "Authorization: Bearer <token>" with check, which says
 // whether the token is good and what it identifies (kept in the request
-// as "principal"); a missing or refused token is 401.
+// as "principal"); a missing or refused token is 401. The scheme is
+// case-insensitive (RFC 9110), so "bearer <token>" is accepted too.
 func bearer(check func(token string) (any, bool)) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-			if !ok {
+			scheme, token, ok := strings.Cut(strings.TrimSpace(c.Request().Header.Get("Authorization")), " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
 				return errUnauthorized
 			}
 			who, ok := check(strings.TrimSpace(token))

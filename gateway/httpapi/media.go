@@ -1,8 +1,8 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +15,12 @@ import (
 // sent, to an agent of the conversation's channel (403 to another): a 302
 // to a Messenger or Instagram CDN URL, or a WhatsApp file streamed with its
 // Content-Type (the channel's token never reaches the agent).
+//
+// The file and its type come from the user, and the answer comes from the
+// gateway's origin: only images, audio and video are shown inline; anything
+// else (an HTML page, an SVG, a PDF) is a download, never sniffed into
+// something else and, if opened anyway, sandboxed: no script, no
+// same-origin access to the agent's session.
 func (s *Server) media(c echo.Context) error {
 	m, err := s.engine.Media(c.Request().Context(), agentOf(c), c.Param("id"), c.Param("media"))
 	if err != nil {
@@ -27,15 +33,37 @@ func (s *Server) media(c echo.Context) error {
 	w := c.Response()
 	w.Header().Set("Content-Type", m.ContentType)
 	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "sandbox")
+	w.Header().Set("Content-Disposition", mediaDisposition(m.ContentType, m.FileName))
 	if m.Length >= 0 {
 		w.Header().Set("Content-Length", strconv.FormatInt(m.Length, 10))
-	}
-	if m.FileName != "" {
-		w.Header().Set("Content-Disposition", "inline; filename="+strconv.Quote(m.FileName))
 	}
 	w.WriteHeader(http.StatusOK)
 	_, err = io.Copy(w, m.Body)
 	return err
+}
+
+// mediaDisposition is inline for an image, audio or video, attachment for
+// any other type, with the file name when there is one.
+func mediaDisposition(contentType, fileName string) string {
+	disposition := "attachment"
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
+		switch kind, _, _ := strings.Cut(mt, "/"); kind {
+		case "image", "audio", "video":
+			// An SVG is an image that runs scripts.
+			if mt != "image/svg+xml" {
+				disposition = "inline"
+			}
+		}
+	}
+	if fileName == "" {
+		return disposition
+	}
+	if v := mime.FormatMediaType(disposition, map[string]string{"filename": fileName}); v != "" {
+		return v
+	}
+	return disposition
 }
 
 // messageBody is an agent's message: a text, an attachment by URL, or both.
@@ -53,8 +81,8 @@ type attachmentBody struct {
 
 func bindMessage(c echo.Context) (messageBody, error) {
 	var b messageBody
-	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&b); err != nil {
-		return b, errBadRequest(`body must be JSON {"text": "..."} or {"attachment": {"type": "image", "url": "https://...", "caption": "..."}}`)
+	if err := decodeJSON(c, 64<<10, &b, `{"text": "..."} or {"attachment": {"type": "image", "url": "https://...", "caption": "..."}}`); err != nil {
+		return b, err
 	}
 	if a := b.Attachment; a != nil {
 		switch a.Type {

@@ -16,3 +16,7 @@ var openAPI []byte
 func serveOpenAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", openAPI)
 }
+
+// OpenAPIDocument returns openapi.yaml, for tests that check the API's
+// exchanges against it.
+func OpenAPIDocument() []byte { return append([]byte(nil), openAPI...) }

@@ -147,7 +147,9 @@ func (s *Server) readyz(c echo.Context) error {
 		err = s.ready(ctx)
 	}
 	if err != nil {
-		return c.JSON(http.StatusServiceUnavailable, errorBody("redis_unavailable", "Redis does not answer: "+err.Error()))
+		// The error may name internal hosts and ports: it goes to the log.
+		s.log.WarnContext(c.Request().Context(), "not ready: Redis does not answer", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, errorBody("redis_unavailable", "Redis does not answer"))
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }

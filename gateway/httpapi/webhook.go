@@ -72,7 +72,7 @@ func (s *Server) webhook(c echo.Context) error {
 	}
 	events, err := parser.Parse(body)
 	if err != nil {
-		return reject("malformed", errBadRequest(err.Error()))
+		return reject("malformed", errBadRequest(decodeProblem(err)))
 	}
 	for i := range events {
 		ev := &events[i]

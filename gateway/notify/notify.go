@@ -1,6 +1,10 @@
 // Package notify delivers the engine's escalation notifications: a signed
 // webhook POST, or an email over SMTP with STARTTLS. It implements
 // engine.Notifier and imports the engine only for the Notification type.
+//
+// A webhook delivery never follows a redirect (the body holds a transcript,
+// personal data, and the redirect's target was not configured): it is a
+// failure for good. Errors show the webhook's URL as scheme and host only.
 package notify
 
 import (
@@ -23,6 +27,7 @@ import (
 	"switchboard/bots"
 	"switchboard/config"
 	"switchboard/gateway/engine"
+	"switchboard/internal/outbound"
 	"switchboard/queue"
 )
 
@@ -31,8 +36,8 @@ type Options struct {
 	// SMTPRootCAs verifies SMTP servers' certificates after STARTTLS; nil
 	// means the system's roots. Tests pass their own.
 	SMTPRootCAs *x509.CertPool
-	// WebhookClient delivers webhook notifications; nil: a client with the
-	// webhook's timeout.
+	// WebhookClient delivers webhook notifications; nil: a client that
+	// refuses redirects (each delivery is bounded by the webhook's timeout).
 	WebhookClient *http.Client
 }
 
@@ -42,7 +47,12 @@ type Notifier struct{ opts Options }
 var _ engine.Notifier = (*Notifier)(nil)
 
 // New returns a Notifier.
-func New(o Options) *Notifier { return &Notifier{opts: o} }
+func New(o Options) *Notifier {
+	if o.WebhookClient == nil {
+		o.WebhookClient = outbound.NewClient(outbound.Options{})
+	}
+	return &Notifier{opts: o}
+}
 
 // Webhook POSTs the notification, signed as the http bot signs its requests.
 func (n *Notifier) Webhook(ctx context.Context, w *config.NotifyWebhook, body engine.Notification, now time.Time) error {
@@ -54,25 +64,25 @@ func (n *Notifier) Webhook(ctx context.Context, w *config.NotifyWebhook, body en
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(data))
 	if err != nil {
-		return queue.Permanent(err)
+		return queue.Permanent(outbound.RedactError(err))
 	}
 	ts := now.Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(bots.HeaderTimestamp, fmt.Sprint(ts))
 	req.Header.Set(bots.HeaderSignature, bots.Signature([]byte(w.Secret.Reveal()), ts, data))
 	req.Header.Set("X-Switchboard-Notification", body.ID)
-	client := n.opts.WebhookClient
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
+	resp, err := n.opts.WebhookClient.Do(req)
+	var redirect *outbound.RedirectError
+	switch {
+	case errors.As(err, &redirect):
+		return queue.Permanent(fmt.Errorf("notification webhook %s: %w", outbound.Redact(w.URL), redirect))
+	case err != nil:
+		return outbound.RedactError(err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("notification webhook answered %d", resp.StatusCode)
+		return fmt.Errorf("notification webhook %s answered %d", outbound.Redact(w.URL), resp.StatusCode)
 	}
 	return nil
 }

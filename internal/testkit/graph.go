@@ -1,8 +1,9 @@
 // Package testkit is the project's one set of test doubles for Meta's
 // platforms: a fake Graph API (Graph) that answers WhatsApp Cloud API and
 // Messenger/Instagram Send API calls like Meta and records them, builders
-// for the webhooks those platforms POST (signed with an app secret), and a
-// settable clock (Clock).
+// for the webhooks those platforms POST (signed with an app secret), a
+// settable clock (Clock), and a small SMTP server for mail tests
+// (SMTPServer).
 //
 // It sits beside channels as a test double, so it holds its own copy of
 // Meta's JSON shapes and never imports the adapters' or the gateway's code;

@@ -112,8 +112,9 @@ func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) er
 	if scheme == nil || scheme.Type != "http" || !strings.EqualFold(scheme.Scheme, "bearer") {
 		return fmt.Errorf("security scheme %q: only http bearer is checked", in.SecuritySchemeName)
 	}
-	auth := in.RequestValidationInput.Request.Header.Get("Authorization")
-	if token, ok := strings.CutPrefix(auth, "Bearer "); !ok || strings.TrimSpace(token) == "" {
+	// The scheme is case-insensitive (RFC 9110).
+	auth := strings.TrimSpace(in.RequestValidationInput.Request.Header.Get("Authorization"))
+	if scheme, token, ok := strings.Cut(auth, " "); !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return errors.New("no bearer token")
 	}
 	return nil

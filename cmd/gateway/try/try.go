@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,15 +19,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"switchboard/channels"
-	"switchboard/channels/meta"
 	"switchboard/cmd/gateway/hours"
 	"switchboard/config"
 	"switchboard/gateway"
 	"switchboard/gateway/engine"
+	"switchboard/internal/testkit"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -97,22 +97,22 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if chCfg.Hours != nil && chCfg.Hours.Location != nil {
 		loc = chCfg.Hours.Location
 	}
-	clock := &simClock{t: time.Now().In(loc).Truncate(time.Minute)}
+	clock := testkit.NewClock(time.Now().In(loc).Truncate(time.Minute))
 	if opts.At != "" {
 		at, err := time.ParseInLocation("2006-01-02 15:04", opts.At, loc)
 		if err != nil {
 			return fmt.Errorf("--at %q: want YYYY-MM-DD HH:MM in %s", opts.At, loc)
 		}
-		clock.t = at
+		clock.Set(at)
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	graph := newFakeGraph()
-	defer graph.close()
-	app, err := gateway.New(ctx, tryConfig(cfg, graph.url()), gateway.Options{Now: clock.now, Logger: log})
+	graph := testkit.StartGraph()
+	defer graph.Close()
+	app, err := gateway.New(ctx, tryConfig(cfg, graph.URL), gateway.Options{Now: clock.Now, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -160,24 +160,6 @@ func tryConfig(cfg *config.Config, graphURL string) *config.Config {
 	return &c
 }
 
-// simClock is the gateway's clock during Try: it stands still until moved.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *simClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // calendar is the channel's business-hours calendar, nil when always open.
 func calendar(ch *config.Channel) *routing.Calendar {
 	if ch.Hours == nil {
@@ -193,8 +175,8 @@ type trySession struct {
 	platform channels.Platform
 	calendar *routing.Calendar
 	bot      config.BotType
-	graph    *fakeGraph
-	clock    *simClock
+	graph    *testkit.Graph
+	clock    *testkit.Clock
 	loc      *time.Location
 	out      io.Writer
 	user     channels.User
@@ -204,7 +186,7 @@ type trySession struct {
 	client   *http.Client
 
 	printed int           // fake Graph API messages already shown
-	offer   *sentMessage  // the last message with choices, until the user answers
+	offer   *testkit.Send // the last message with choices, until the user answers
 	state   routing.State // the conversation's state last shown
 }
 
@@ -300,7 +282,7 @@ func (s *trySession) handle(ctx context.Context, line string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return false, s.moveClock(ctx, s.clock.now().Add(d))
+		return false, s.moveClock(ctx, s.clock.Now().Add(d))
 	}
 	if s.agent == nil {
 		return false, fmt.Errorf("%s: no agent serves channel %s", cmd, s.ch.ID)
@@ -343,21 +325,24 @@ func (s *trySession) handle(ctx context.Context, line string) (bool, error) {
 // say sends a line as the user: a tap when it picks a choice of the last
 // message that had some, else a text message.
 func (s *trySession) say(ctx context.Context, text string) error {
-	m := userMessage{text: text, at: s.clock.now()}
+	in := testkit.Inbound{ID: "m_TRY" + rand.Text(), From: s.user.ID, Name: s.user.Name, At: s.clock.Now(), Text: text}
 	if offer := s.offer; offer != nil {
-		m.tap, m.tapOf = pickChoice(offer.choices, text), offer.id
+		if c := pickChoice(offer.Choices, text); c != nil {
+			in.Text, in.Choice, in.Context = c.Title, c.ID, offer.MessageID
+		}
 	}
 	s.offer = nil
-	body, err := webhookBody(s.platform, s.ch.PlatformID(), s.user, m)
+	var body []byte
+	if s.platform == channels.WhatsApp {
+		in.ID = "wamid.TRY" + rand.Text()
+		body = testkit.WhatsAppMessage(s.ch.PlatformID(), in)
+	} else {
+		body = testkit.Message(s.platform, s.ch.PlatformID(), in)
+	}
+	req, err := testkit.Sign(s.platform, body, s.ch.AppSecret.Reveal()).Request(ctx, s.base)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/webhooks/"+string(s.platform), bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(meta.SignatureHeader, meta.Sign(body, s.ch.AppSecret.Reveal()))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return err
@@ -368,6 +353,14 @@ func (s *trySession) say(ctx context.Context, text string) error {
 		return fmt.Errorf("the webhook was answered %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
 	}
 	return s.settle(ctx)
+}
+
+// tryUsers are the simulated users, one per platform, with ids of the form
+// each platform uses (a phone number, a page- or account-scoped id).
+var tryUsers = map[channels.Platform]channels.User{
+	channels.WhatsApp:  {ID: "15550001234", Name: "Try User"},
+	channels.Messenger: {ID: "7000000000001234", Name: "Try User"},
+	channels.Instagram: {ID: "900000000001234", Name: "Try User"},
 }
 
 // pickChoice returns the choice a line picks by number or title, or nil.
@@ -421,7 +414,7 @@ func (s *trySession) idle(ctx context.Context) (bool, error) {
 // flush prints the messages the user received since the last flush, and
 // the conversation's new state when it changed.
 func (s *trySession) flush(ctx context.Context) error {
-	sent, n := s.graph.since(s.printed)
+	sent, n := s.graph.Since(s.printed)
 	s.printed = n
 	in, err := s.app.Inspect(ctx, s.convID)
 	if err != nil {
@@ -434,14 +427,14 @@ func (s *trySession) flush(ctx context.Context) error {
 	for i := range sent {
 		m := &sent[i]
 		label := "bot> "
-		if authors[m.ref] == routing.AuthorAgent {
+		if authors[m.Ref] == routing.AuthorAgent {
 			label = "agent> "
 		}
 		indent := strings.Repeat(" ", len(label))
-		fmt.Fprint(s.out, label+strings.ReplaceAll(m.text, "\n", "\n"+indent)+"\n")
-		if len(m.choices) > 0 {
-			buttons := make([]string, len(m.choices))
-			for j, c := range m.choices {
+		fmt.Fprint(s.out, label+strings.ReplaceAll(m.Display(), "\n", "\n"+indent)+"\n")
+		if len(m.Choices) > 0 {
+			buttons := make([]string, len(m.Choices))
+			for j, c := range m.Choices {
 				buttons[j] = fmt.Sprintf("[%d] %s", j+1, c.Title)
 			}
 			fmt.Fprintln(s.out, indent+strings.Join(buttons, "  "))
@@ -472,7 +465,7 @@ func (s *trySession) parseAt(arg string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("usage: /at YYYY-MM-DD HH:MM or /at HH:MM (in %s)", s.loc)
 	}
-	now := s.clock.now().In(s.loc)
+	now := s.clock.Now().In(s.loc)
 	t := time.Date(now.Year(), now.Month(), now.Day(), hm.Hour(), hm.Minute(), 0, 0, s.loc)
 	if !t.After(now) {
 		t = time.Date(now.Year(), now.Month(), now.Day()+1, hm.Hour(), hm.Minute(), 0, 0, s.loc)
@@ -498,11 +491,11 @@ func parseAdvance(arg string) (time.Duration, error) {
 // TTLs follow, and runs the sweep over the time skipped, as the gateway's
 // schedule would have: openings are announced, idle conversations expire.
 func (s *trySession) moveClock(ctx context.Context, to time.Time) error {
-	prev := s.clock.now()
+	prev := s.clock.Now()
 	if !to.After(prev) {
 		return fmt.Errorf("the clock only moves forward; it is %s", prev.In(s.loc).Format(hours.ClockLayout))
 	}
-	s.clock.set(to)
+	s.clock.Set(to)
 	s.printClock()
 	if err := s.app.Sweep(ctx, prev, to); err != nil {
 		return fmt.Errorf("sweep: %w", err)
@@ -511,7 +504,7 @@ func (s *trySession) moveClock(ctx context.Context, to time.Time) error {
 }
 
 func (s *trySession) printClock() {
-	now := s.clock.now()
+	now := s.clock.Now()
 	fmt.Fprintf(s.out, "-- clock: %s; %s\n", now.In(s.loc).Format(hours.ClockLayout), hours.Status(s.calendar, now))
 }
 
