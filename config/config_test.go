@@ -151,6 +151,7 @@ func TestDefaults(t *testing.T) {
 				Messages:          defaultMessages,
 			},
 		}},
+		Retention: Retention{Ended: 30 * 24 * time.Hour},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("minimal config (-want +got):\n%s", diff)
