@@ -125,6 +125,9 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 			p.ZRem(ctx, k.line(channel), convID), p.ZRem(ctx, k.claiming(channel), convID),
 			p.ZRem(ctx, k.deadlines(channel), convID), p.ZRem(ctx, k.pending(channel), convID),
 			p.HDel(ctx, k.assigned(channel), convID), p.HDel(ctx, k.calls(channel), convID))
+		// The inbox's other indexes drop the conversation when they list it.
+		p.Del(ctx, k.unread(channel, convID), k.txIndex(channel, convID))
+		p.ZRem(ctx, k.indexAll(channel), convID)
 		if agent := holder.Val(); agent != "" {
 			p.HIncrBy(ctx, k.held(channel), agent, -1)
 		}

@@ -87,7 +87,9 @@ return 1
 // {id, conv, line: "join"|"leave"|"", score, deadline (ms, 0 removes),
 // ack, tx: [json], outbox: [[id, json]], sessions: [json], events: [json],
 // agent, notify}.
-// KEYS[14] the conversation's processing lock.
+// KEYS[14] the conversation's processing lock, KEYS[15] its unread counts
+// (agent -> count), KEYS[16] its transcript's entry positions (entry id ->
+// index); ARGV[2].ix: the inbox block's argument (indexArg).
 // ARGV[3] the caller's lock token: when not empty, the caller must hold the
 // lock.
 // Returns the new version; -1 when the version did not match, -2 when the
@@ -140,7 +142,112 @@ elseif prev then
   redis.call('HDEL', KEYS[11], c.id)
   redis.call('HINCRBY', KEYS[12], prev, -1)
 end
+` + commitIndexBlock + `
 return cur + 1
+`)
+
+// commitIndexBlock is the commit script's inbox part (queue/inboxlist.go):
+// it moves the conversation between its channel's indexes (every key
+// built from ix.prefix, under the channel's hash tag), counts the user's
+// messages as unread for every agent with a count, records the positions
+// of the appended transcript entries, and makes an ended conversation
+// expire (any other state keeps it).
+const commitIndexBlock = `
+local ix = c.ix
+local p = ix.prefix
+local old = redis.call('HMGET', KEYS[1], 'ix_state', 'ix_agent', 'ix_labels')
+if old[1] then redis.call('ZREM', p .. 'st:' .. old[1], c.id) end
+if old[2] and old[2] ~= '' then redis.call('ZREM', p .. 'ag:' .. old[2], c.id) end
+if old[3] then
+  for l in string.gmatch(old[3], '[^,]+') do redis.call('ZREM', p .. 'lb:' .. l, c.id) end
+end
+redis.call('ZADD', p .. 'all', ix.score, c.id)
+redis.call('ZADD', p .. 'st:' .. ix.state, ix.score, c.id)
+if ix.agent ~= '' then redis.call('ZADD', p .. 'ag:' .. ix.agent, ix.score, c.id) end
+for _, l in ipairs(ix.labels) do redis.call('ZADD', p .. 'lb:' .. l, ix.score, c.id) end
+redis.call('HSET', KEYS[1], 'ix_state', ix.state, 'ix_agent', ix.agent, 'ix_labels', table.concat(ix.labels, ','))
+if ix.agent ~= '' then redis.call('HSETNX', KEYS[15], ix.agent, 0) end
+local unread = redis.call('HGETALL', KEYS[15])
+for i = 1, #unread, 2 do
+  local n = tonumber(unread[i + 1]) + ix.users
+  if ix.users > 0 then redis.call('HSET', KEYS[15], unread[i], n) end
+  if n > 0 then redis.call('ZADD', p .. 'un:' .. unread[i], ix.score, c.id) end
+end
+local len = redis.call('LLEN', KEYS[2])
+for i, id in ipairs(ix.entries) do redis.call('HSET', KEYS[16], id, len - #ix.entries + i - 1) end
+for _, k in ipairs({KEYS[1], KEYS[2], KEYS[13], KEYS[15], KEYS[16]}) do
+  if ix.ttl > 0 then redis.call('PEXPIRE', k, ix.ttl) else redis.call('PERSIST', k) end
+end
+`
+
+// labelsScript stores a conversation's new labels, version-checked, and
+// moves it between its channel's label indexes. The state keeps its expiry.
+//
+// KEYS[1] conversation hash, KEYS[2] conversation state.
+// ARGV[1] expected version, ARGV[2] the new state (JSON), ARGV[3] the
+// channel's index prefix, ARGV[4] the conversation's activity score,
+// ARGV[5] the labels, comma-separated.
+// Returns the new version, -1 when the version did not match.
+var labelsScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if cur == 0 or cur ~= tonumber(ARGV[1]) then return -1 end
+local id = string.match(KEYS[2], 'state:(.*)$')
+local old = redis.call('HGET', KEYS[1], 'ix_labels')
+if old then
+  for l in string.gmatch(old, '[^,]+') do redis.call('ZREM', ARGV[3] .. 'lb:' .. l, id) end
+end
+for l in string.gmatch(ARGV[5], '[^,]+') do redis.call('ZADD', ARGV[3] .. 'lb:' .. l, ARGV[4], id) end
+redis.call('SET', KEYS[2], ARGV[2], 'KEEPTTL')
+redis.call('HSET', KEYS[1], 'v', cur + 1, 'ix_labels', ARGV[5])
+return cur + 1
+`)
+
+// backfillScript indexes a conversation that no commit has indexed yet
+// (one stored before the indexes existed).
+//
+// KEYS[1] conversation hash. ARGV[1] the channel's index prefix, ARGV[2]
+// activity score, ARGV[3] state, ARGV[4] assigned agent ("" for none),
+// ARGV[5] labels, comma-separated.
+// Returns 1 indexed, 0 already indexed.
+var backfillScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'ix_state') == 1 then return 0 end
+local id = string.match(KEYS[1], 'conv:(.*)$')
+local p = ARGV[1]
+redis.call('ZADD', p .. 'all', ARGV[2], id)
+redis.call('ZADD', p .. 'st:' .. ARGV[3], ARGV[2], id)
+if ARGV[4] ~= '' then redis.call('ZADD', p .. 'ag:' .. ARGV[4], ARGV[2], id) end
+for l in string.gmatch(ARGV[5], '[^,]+') do redis.call('ZADD', p .. 'lb:' .. l, ARGV[2], id) end
+redis.call('HSET', KEYS[1], 'ix_state', ARGV[3], 'ix_agent', ARGV[4], 'ix_labels', ARGV[5])
+return 1
+`)
+
+// appendScript appends entries to a transcript and records their
+// positions.
+//
+// KEYS[1] transcript, KEYS[2] entry positions. ARGV: pairs of entry id,
+// entry (JSON).
+var appendScript = redis.NewScript(`
+local len = redis.call('LLEN', KEYS[1])
+for i = 1, #ARGV, 2 do
+  redis.call('RPUSH', KEYS[1], ARGV[i + 1])
+  redis.call('HSET', KEYS[2], ARGV[i], len)
+  len = len + 1
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return len
+`)
+
+// positionsScript records transcript entry positions (for entries stored
+// before positions were), with the conversation's expiry.
+//
+// KEYS[1] entry positions, KEYS[2] conversation hash. ARGV: pairs of entry
+// id, position.
+var positionsScript = redis.NewScript(`
+redis.call('HSET', KEYS[1], unpack(ARGV))
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
 `)
 
 // renewScript extends a processing lock if the caller still holds it.
@@ -157,12 +264,16 @@ return 1
 // the event, unless it is no longer in the inbox (another worker recorded
 // it).
 //
-// KEYS[1] transcript, KEYS[2] inbox, KEYS[3] inbox payloads.
+// KEYS[1] transcript, KEYS[2] inbox, KEYS[3] inbox payloads, KEYS[4] the
+// transcript's entry positions (entry id -> index).
 // ARGV[1] event id, ARGV[2..] entries (JSON).
 // Returns 1 recorded, 0 the event was gone (nothing written).
 var recordScript = redis.NewScript(`
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
-for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+for i = 2, #ARGV do
+  local len = redis.call('RPUSH', KEYS[1], ARGV[i])
+  redis.call('HSET', KEYS[4], cjson.decode(ARGV[i]).id, len - 1)
+end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 return 1

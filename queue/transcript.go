@@ -35,31 +35,34 @@ func (s *Store) Transcript(ctx context.Context, convID string) ([]Entry, error) 
 		if json.Unmarshal([]byte(raw), &e) != nil {
 			continue
 		}
-		e.EventID, _ = strings.CutPrefix(e.ID, inboundPrefix)
-		if e.EventID == e.ID {
-			e.EventID = ""
-		}
-		if d, ok := dlv[deliveryField(e.ID)]; ok {
-			// "<rank>|<status>|<detail>"
-			parts := strings.SplitN(d, "|", 3)
-			if len(parts) == 3 {
-				e.Delivery, e.DeliveryError = parts[1], parts[2]
-			}
-		}
+		finishEntry(&e, dlv[deliveryField(e.ID)])
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// finishEntry fills in what a stored entry does not hold: the event id of
+// an inbound entry and the delivery status d ("" for none).
+func finishEntry(e *Entry, d string) {
+	e.EventID, _ = strings.CutPrefix(e.ID, inboundPrefix)
+	if e.EventID == e.ID {
+		e.EventID = ""
+	}
+	// "<rank>|<status>|<detail>"
+	if parts := strings.SplitN(d, "|", 3); len(parts) == 3 {
+		e.Delivery, e.DeliveryError = parts[1], parts[2]
+	}
 }
 
 // Append adds entries to a transcript outside of a routing decision (a
 // private note, an echo, a status notice).
 func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) error {
 	ch := ChannelOf(convID)
-	vals := make([]any, len(entries))
-	for i, e := range entries {
-		vals[i] = mustJSON(e)
+	vals := make([]any, 0, 2*len(entries))
+	for _, e := range entries {
+		vals = append(vals, e.ID, mustJSON(e))
 	}
-	return unavailable(s.rdb.RPush(ctx, s.keys.transcript(ch, convID), vals...).Err())
+	return unavailable(appendScript.Run(ctx, s.rdb, []string{s.keys.transcript(ch, convID), s.keys.txIndex(ch, convID)}, vals...).Err())
 }
 
 // Sent records that one part of a job reached the platform: its platform
@@ -153,7 +156,7 @@ func (s *Store) Record(ctx context.Context, convID, eventID string, entries ...E
 		args = append(args, mustJSON(e))
 	}
 	res, err := recordScript.Run(ctx, s.rdb,
-		[]string{s.keys.transcript(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID)}, args...).Int()
+		[]string{s.keys.transcript(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.txIndex(ch, convID)}, args...).Int()
 	if err != nil {
 		return unavailable(err)
 	}
