@@ -181,31 +181,45 @@ func (s *Store) InIndex(ctx context.Context, ix Index, ids []string) (map[string
 	return out, nil
 }
 
-// LoadMany loads conversations of one channel in one round trip, with the
-// agent's unread count of each; a missing conversation comes back with
-// Version 0.
-func (s *Store) LoadMany(ctx context.Context, agent string, ids []string) ([]*Record, []int64, error) {
+// Listed is a conversation as a listing shows it: the record, the
+// agent's unread count and its place in line (0 when not waiting).
+type Listed struct {
+	Record   *Record
+	Unread   int64
+	Position int64
+}
+
+// LoadMany loads conversations in one round trip, each with the agent's
+// unread count and its place in line; a missing conversation comes back
+// with Version 0.
+func (s *Store) LoadMany(ctx context.Context, agent string, ids []string) ([]Listed, error) {
 	p := s.rdb.Pipeline()
-	type cmds struct{ v, data, unread *redis.StringCmd }
+	type cmds struct {
+		v, data, unread *redis.StringCmd
+		rank            *redis.IntCmd
+	}
 	cs := make([]cmds, len(ids))
 	for i, id := range ids {
 		ch := ChannelOf(id)
-		cs[i] = cmds{p.HGet(ctx, s.keys.conv(ch, id), "v"), p.Get(ctx, s.keys.state(ch, id)), p.HGet(ctx, s.keys.unread(ch, id), agent)}
+		cs[i] = cmds{p.HGet(ctx, s.keys.conv(ch, id), "v"), p.Get(ctx, s.keys.state(ch, id)),
+			p.HGet(ctx, s.keys.unread(ch, id), agent), p.ZRank(ctx, s.keys.line(ch), id)}
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, nil, unavailable(err)
+		return nil, unavailable(err)
 	}
-	recs := make([]*Record, len(ids))
-	unread := make([]int64, len(ids))
+	out := make([]Listed, len(ids))
 	for i, id := range ids {
 		rec, err := decodeRecord(id, cs[i].v.Val(), cs[i].data.Val())
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		recs[i] = rec
-		unread[i], _ = strconv.ParseInt(cs[i].unread.Val(), 10, 64)
+		out[i].Record = rec
+		out[i].Unread, _ = strconv.ParseInt(cs[i].unread.Val(), 10, 64)
+		if cs[i].rank.Err() == nil {
+			out[i].Position = cs[i].rank.Val() + 1
+		}
 	}
-	return recs, unread, nil
+	return out, nil
 }
 
 // MarkRead sets the agent's unread count of a conversation to 0.

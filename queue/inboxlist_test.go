@@ -79,12 +79,12 @@ func TestIndexesFollowCommits(t *testing.T) {
 			t.Errorf("index %+v = %v, want %v", ix, ids(got), want)
 		}
 	}
-	recs, unread, err := st.LoadMany(ctx, "ana", []string{b.ID, c.ID})
+	got, err := st.LoadMany(ctx, "ana", []string{b.ID, c.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if recs[0].State != routing.StateAssigned || unread[0] != 1 || unread[1] != 0 {
-		t.Errorf("LoadMany: %v %v, unread %v; want assigned, unread [1 0]", recs[0].State, recs[1].State, unread)
+	if got[0].Record.State != routing.StateAssigned || got[0].Unread != 1 || got[1].Unread != 0 {
+		t.Errorf("LoadMany: %v, unread %d %d; want assigned, unread 1 0", got[0].Record.State, got[0].Unread, got[1].Unread)
 	}
 	if err := st.MarkRead(ctx, "ana", b.ID); err != nil {
 		t.Fatal(err)

@@ -178,23 +178,33 @@ func (e *Engine) authorize(ctx context.Context, a Agent, convID string) (*queue.
 	return rec, nil
 }
 
-// Conversation returns one conversation with its place in line, its
-// transcript and its notes.
-func (e *Engine) Conversation(ctx context.Context, a Agent, convID string) (ConversationView, error) {
+// Conversation returns one conversation with its place in line, the
+// agent's unread count and a page of its transcript and notes: the limit
+// entries before the entry before (the newest when before is ""), with
+// NextBefore set when older entries remain.
+func (e *Engine) Conversation(ctx context.Context, a Agent, convID, before string, limit int) (ConversationView, error) {
+	if limit == 0 {
+		limit = DefaultTranscriptLimit
+	}
+	if limit < 1 || limit > MaxTranscriptLimit {
+		return ConversationView{}, badRequest("limit must be between 1 and 500")
+	}
 	rec, err := e.authorize(ctx, a, convID)
 	if err != nil {
 		return ConversationView{}, err
 	}
-	pos, err := e.line.Position(ctx, rec.ID)
+	entries, next, err := e.inboxes.TranscriptPage(ctx, rec.ID, before, limit)
+	if errors.Is(err, queue.ErrUnknownEntry) {
+		return ConversationView{}, badRequest("before: no entry " + before + " in this conversation")
+	}
 	if err != nil {
 		return ConversationView{}, err
 	}
-	entries, err := e.convs.Transcript(ctx, rec.ID)
+	v, err := e.listedView(ctx, e.setup.Load(), a, rec.ID)
 	if err != nil {
 		return ConversationView{}, err
 	}
-	v := view(e.setup.Load().channels[rec.Channel], rec, pos, e.now())
-	v.Transcript, v.Notes = []queue.Entry{}, []queue.Entry{}
+	v.Transcript, v.Notes, v.NextBefore = []queue.Entry{}, []queue.Entry{}, next
 	for _, en := range entries {
 		if en.Kind == "note" {
 			v.Notes = append(v.Notes, en)

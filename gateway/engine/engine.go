@@ -28,6 +28,7 @@ type Engine struct {
 	stats    Stats
 	calls    Calls
 	tasks    Tasks
+	inboxes  Inboxes
 	now      func() time.Time
 	log      *slog.Logger
 	metrics  *metrics
@@ -43,6 +44,10 @@ type Engine struct {
 	waiters *waiters
 	// assigner runs automatic assignment when decisions call for it.
 	assigner *assigner
+	// typing throttles typing indicators; backfill indexes old
+	// conversations in the background (inboxlist.go).
+	typing   throttle
+	backfill backgroundJob
 }
 
 // Options are what New needs besides the configuration.
@@ -58,6 +63,8 @@ type Options struct {
 	Stats         Stats
 	Calls         Calls
 	Tasks         Tasks
+	// Inboxes serves the agents' inbox (inboxlist.go).
+	Inboxes Inboxes
 	// EraseTasks removes the queued tasks of a conversation (its erasure).
 	EraseTasks func(ctx context.Context, convID string) (int, error)
 	// Notifier delivers notifications; nil drops them (logged).
@@ -87,7 +94,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
-		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, now: o.Now, log: o.Log, notifier: o.Notifier,
+		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, inboxes: o.Inboxes, now: o.Now, log: o.Log, notifier: o.Notifier,
 		eraseTasks: o.EraseTasks, metrics: newMetrics(o.Registry), waiters: newWaiters()}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
@@ -108,6 +115,7 @@ func (e *Engine) Start(workers int, lineJoins <-chan string) {
 	// lock), unlike sending twice, so the outbox keeps its grace period.
 	e.processor.recover()
 	go e.waiters.run(lineJoins)
+	e.backfill.start(e.backfillIndexes)
 }
 
 // Stop finishes the conversations being processed and hands the buffered
@@ -119,6 +127,7 @@ func (e *Engine) Stop() {
 	}
 	e.assigner.stop()
 	e.waiters.close()
+	e.backfill.stop()
 }
 
 // Handlers are the engine's task handlers, for queue.Tasks.Start.
