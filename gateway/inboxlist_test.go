@@ -275,3 +275,173 @@ func TestInboxUnreadReadAndTyping(t *testing.T) {
 	h.checkedError(http.MethodPost, "/api/v1/conversations/"+unknown+"/read", brunoTok, nil, http.StatusNotFound, "not_found")
 	h.checkedError(http.MethodPost, "/api/v1/conversations/"+carla.conv()+"/typing", brunoTok, nil, http.StatusForbidden, "forbidden")
 }
+
+func TestInboxLabels(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	inboxScene(t, h)
+	path := "/api/v1/conversations/" + ana.conv() + "/labels"
+
+	var v engine.ConversationView
+	h.checkedJSON(http.MethodPut, path, anaToken, map[string]any{"labels": []string{"vip", "billing", "vip"}}, http.StatusOK, &v)
+	if !slices.Equal(v.Labels, []string{"vip", "billing"}) || v.ID != ana.conv() || v.Position != 1 {
+		t.Errorf("after PUT labels: labels %v, position %d; want [vip billing] at 1", v.Labels, v.Position)
+	}
+	h.checkedJSON(http.MethodPut, "/api/v1/conversations/"+carla.conv()+"/labels", anaToken, map[string]any{"labels": []string{"vip"}}, http.StatusOK, nil)
+	for query, want := range map[string][]string{
+		"label=vip":                 {carla.conv(), ana.conv()},
+		"label=billing":             {ana.conv()},
+		"label=sales":               {},
+		"label=vip&channel=wa-main": {ana.conv()},
+		"q=billing":                 {ana.conv()},
+	} {
+		if got := convIDs(h.list(anaToken, query)); !slices.Equal(got, want) {
+			t.Errorf("?%s = %v, want %v", query, got, want)
+		}
+	}
+	// Labels stay through routing decisions.
+	h.checkedJSON(http.MethodPost, "/api/v1/queue/claim?channel=wa-main", brunoTok, nil, http.StatusOK, nil)
+	h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/close", brunoTok, nil, http.StatusOK, nil)
+	if got := h.record(ana.conv()).Labels; !slices.Equal(got, []string{"vip", "billing"}) {
+		t.Errorf("labels after claim and close = %v", got)
+	}
+
+	h.checkedError(http.MethodPut, path, anaToken, map[string]any{"labels": []string{"gold"}}, http.StatusBadRequest, "bad_request", "gold", "billing, sales, vip")
+	h.wantError(http.MethodPut, path, anaToken, map[string]any{"tags": []string{"vip"}}, http.StatusBadRequest, "bad_request")
+	h.checkedError(http.MethodPut, "/api/v1/conversations/"+carla.conv()+"/labels", brunoTok, map[string]any{"labels": []string{}}, http.StatusForbidden, "forbidden")
+	h.checkedError(http.MethodPut, "/api/v1/conversations/"+queue.ConversationID("wa-main", "nobody")+"/labels", anaToken, map[string]any{"labels": []string{}}, http.StatusNotFound, "not_found")
+
+	// Per-label counts in the stats, and the sessions report by label.
+	var stats struct {
+		Channels []struct {
+			Channel string
+			Labels  map[string]int64
+		}
+	}
+	h.apiJSON(http.MethodGet, "/api/v1/admin/stats", "test-admin-token-0123456789", nil, http.StatusOK, &stats)
+	got := map[string]map[string]int64{}
+	for _, c := range stats.Channels {
+		got[c.Channel] = c.Labels
+	}
+	if fmt.Sprint(got["wa-main"]) != "map[billing:1 sales:0 vip:1]" || fmt.Sprint(got["fb-page"]) != "map[billing:0 sales:0 vip:1]" {
+		t.Errorf("stats labels = %v", got)
+	}
+	var report struct{ Sessions []queue.SessionRecord }
+	h.checkedJSON(http.MethodGet, "/api/v1/admin/reports/sessions?label=billing", "test-admin-token-0123456789", nil, http.StatusOK, &report)
+	if len(report.Sessions) == 0 {
+		t.Fatal("no sessions of billing conversations")
+	}
+	for _, s := range report.Sessions {
+		if s.Conversation != ana.conv() {
+			t.Errorf("billing report lists a session of %s", s.Conversation)
+		}
+	}
+	h.checkedJSON(http.MethodGet, "/api/v1/admin/reports/sessions?label=sales", "test-admin-token-0123456789", nil, http.StatusOK, &report)
+	if len(report.Sessions) != 0 {
+		t.Errorf("sales report = %d sessions, want none", len(report.Sessions))
+	}
+	h.checkedError(http.MethodGet, "/api/v1/admin/reports/sessions?label=gold", "test-admin-token-0123456789", nil, http.StatusBadRequest, "bad_request", "billing, sales, vip")
+}
+
+func TestInboxCannedAndColleagues(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	var canned struct {
+		CannedResponses []engine.CannedResponse `json:"canned_responses"`
+	}
+	h.checkedJSON(http.MethodGet, "/api/v1/canned", anaToken, nil, http.StatusOK, &canned)
+	if fmt.Sprint(canned.CannedResponses) != "[{hello Hi {user.name}, {agent} here.} {dm Write to us on Messenger.}]" {
+		t.Errorf("ana's canned responses = %v", canned.CannedResponses)
+	}
+	h.checkedJSON(http.MethodGet, "/api/v1/canned", brunoTok, nil, http.StatusOK, &canned)
+	if len(canned.CannedResponses) != 1 || canned.CannedResponses[0].Shortcut != "hello" {
+		t.Errorf("bruno's canned responses = %v, want hello only (dm is fb-page's)", canned.CannedResponses)
+	}
+
+	join(t, h, ana, "wamid.CO1", insideHours)
+	h.checkedJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
+	h.checkedJSON(http.MethodPut, "/api/v1/agents/me/presence", brunoTok, map[string]string{"status": "online"}, http.StatusOK, nil)
+	var agents struct{ Agents []engine.Colleague }
+	h.checkedJSON(http.MethodGet, "/api/v1/agents", brunoTok, nil, http.StatusOK, &agents)
+	want := `[{ana Ana agent offline 0 [wa-main fb-page ig-shop]} {bruno Bruno agent online 1 [wa-main]}]`
+	if got := fmt.Sprint(agents.Agents); got != want {
+		t.Errorf("bruno's colleagues = %s, want %s", got, want)
+	}
+}
+
+func TestInboxTranscriptPages(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	join(t, h, ana, "wamid.TP1", insideHours)
+	h.checkedJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
+	for i := range 4 {
+		at := insideHours.Add(time.Duration(i+1) * time.Minute)
+		h.setClock(at)
+		h.postOK("whatsapp", ana.text(fmt.Sprintf("wamid.TP%d", i+2), fmt.Sprintf("line %d", i), at))
+	}
+	h.settle()
+	h.eventually("all lines recorded", func() bool { return h.countEntries(ana.conv(), routing.AuthorUser, "line 3") == 1 })
+	h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/notes", brunoTok, map[string]string{"text": "a note"}, http.StatusCreated, nil)
+	full := h.transcript(ana.conv())
+
+	var seen []string
+	before, pages := "", 0
+	for {
+		var v engine.ConversationView
+		h.checkedJSON(http.MethodGet, "/api/v1/conversations/"+ana.conv()+"?limit=3"+before, brunoTok, nil, http.StatusOK, &v)
+		pages++
+		var page []queue.Entry
+		page = append(page, v.Transcript...)
+		page = append(page, v.Notes...)
+		if len(page) > 3 {
+			t.Fatalf("page of %d entries, limit 3", len(page))
+		}
+		slices.SortStableFunc(page, func(a, b queue.Entry) int { return a.At.Compare(b.At) })
+		var p []string
+		for _, e := range page {
+			p = append(p, e.ID)
+		}
+		seen = append(p, seen...)
+		if v.NextBefore == "" {
+			break
+		}
+		before = "&before=" + url.QueryEscape(v.NextBefore)
+	}
+	var want []string
+	for _, e := range full {
+		want = append(want, e.ID)
+	}
+	if want := (len(full) + 2) / 3; pages != want {
+		t.Errorf("%d pages of 3 for %d entries, want %d", pages, len(full), want)
+	}
+	slices.Sort(seen)
+	slices.Sort(want)
+	if !slices.Equal(seen, want) {
+		t.Errorf("the pages hold %v, the transcript %v", seen, want)
+	}
+	h.checkedError(http.MethodGet, "/api/v1/conversations/"+ana.conv()+"?before=gw_nope", brunoTok, nil, http.StatusBadRequest, "bad_request", "before")
+	h.checkedError(http.MethodGet, "/api/v1/conversations/"+ana.conv()+"?limit=501", brunoTok, nil, http.StatusBadRequest, "bad_request", "limit")
+}
+
+func TestInboxRetention(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	join(t, h, ana, "wamid.RT1", insideHours)
+	h.checkedJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
+	h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/close", brunoTok, nil, http.StatusOK, nil)
+	h.settle()
+	if got := convIDs(h.list(brunoTok, "state=ended")); !slices.Equal(got, []string{ana.conv()}) {
+		t.Fatalf("ended listing = %v, want ana", got)
+	}
+	// The default retention is 30 days.
+	h.redis.FastForward(29 * 24 * time.Hour)
+	h.checkedJSON(http.MethodGet, "/api/v1/conversations/"+ana.conv(), brunoTok, nil, http.StatusOK, nil)
+	h.redis.FastForward(2 * 24 * time.Hour)
+	h.checkedError(http.MethodGet, "/api/v1/conversations/"+ana.conv(), brunoTok, nil, http.StatusNotFound, "not_found")
+	if got := convIDs(h.list(brunoTok, "state=ended")); len(got) != 0 {
+		t.Errorf("ended listing after the retention = %v, want empty", got)
+	}
+	if got := convIDs(h.list(brunoTok, "")); len(got) != 0 {
+		t.Errorf("listing after the retention = %v, want empty (the expired member dropped)", got)
+	}
+	n, err := h.app.store.IndexSize(context.Background(), queue.Index{Channel: "wa-main"})
+	if err != nil || n != 0 {
+		t.Errorf("index of all after listing = %d members, %v; want 0", n, err)
+	}
+}
