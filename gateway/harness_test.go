@@ -49,8 +49,8 @@ canned_responses:
   - shortcut: hello
     text: "Hi {user.name}, {agent} here."
   - shortcut: dm
-    text: "Write to us on Messenger."
-    channels: [fb-page]
+    text: "Write to us on Instagram."
+    channels: [ig-shop]
 agents:
   - id: ana
     name: Ana

@@ -348,12 +348,12 @@ func TestInboxCannedAndColleagues(t *testing.T) {
 		CannedResponses []engine.CannedResponse `json:"canned_responses"`
 	}
 	h.checkedJSON(http.MethodGet, "/api/v1/canned", anaToken, nil, http.StatusOK, &canned)
-	if fmt.Sprint(canned.CannedResponses) != "[{hello Hi {user.name}, {agent} here.} {dm Write to us on Messenger.}]" {
+	if fmt.Sprint(canned.CannedResponses) != "[{hello Hi {user.name}, {agent} here.} {dm Write to us on Instagram.}]" {
 		t.Errorf("ana's canned responses = %v", canned.CannedResponses)
 	}
 	h.checkedJSON(http.MethodGet, "/api/v1/canned", brunoTok, nil, http.StatusOK, &canned)
 	if len(canned.CannedResponses) != 1 || canned.CannedResponses[0].Shortcut != "hello" {
-		t.Errorf("bruno's canned responses = %v, want hello only (dm is fb-page's)", canned.CannedResponses)
+		t.Errorf("bruno's canned responses = %v, want hello only (dm is ig-shop's)", canned.CannedResponses)
 	}
 
 	join(t, h, ana, "wamid.CO1", insideHours)

@@ -342,6 +342,32 @@ func escapeGlob(s string) string {
 	return r.Replace(s)
 }
 
+// unindex queues, on p, the removal of a conversation from every index of
+// its channel and of its unread counts and entry positions (for erasure).
+// fields are the conversation hash's fields, readers the agents with an
+// unread count.
+func (s *Store) unindex(ctx context.Context, p redis.Pipeliner, channel, convID string, fields map[string]string, readers []string) {
+	p.Del(ctx, s.keys.unread(channel, convID), s.keys.txIndex(channel, convID))
+	keys := []string{s.keys.indexAll(channel)}
+	if st := fields["ix_state"]; st != "" {
+		keys = append(keys, s.keys.indexState(channel, st))
+	}
+	if a := fields["ix_agent"]; a != "" {
+		keys = append(keys, s.keys.indexAgent(channel, a))
+	}
+	for _, l := range strings.Split(fields["ix_labels"], ",") {
+		if l != "" {
+			keys = append(keys, s.keys.indexLabel(channel, l))
+		}
+	}
+	for _, a := range readers {
+		keys = append(keys, s.keys.indexUnread(channel, a))
+	}
+	for _, k := range keys {
+		p.ZRem(ctx, k, convID)
+	}
+}
+
 // ErrUnknownEntry means a transcript has no entry with the given id.
 var ErrUnknownEntry = errors.New("no such transcript entry")
 
