@@ -22,6 +22,7 @@ type InboxOptions struct {
 	Conversations int           // seeded through the store, spread over the channels (default 100000)
 	Listers       int           // concurrent agents listing pages (default 50)
 	Page          int           // page size (default 50)
+	Think         time.Duration // each lister's pause between pages (0: none, a closed loop)
 	Duration      time.Duration // of each phase (default 10s)
 	SignalRate    float64       // read and typing requests per second, half each (default 1000)
 	Run           int           // run number in user ids; default random
@@ -62,13 +63,14 @@ type InboxResult struct {
 	Signal                  Histogram
 	SignalElapsed           time.Duration
 	SignalRate, PageRequest float64
+	Think                   time.Duration
 }
 
 // Write prints the report.
 func (r *InboxResult) Write(w io.Writer) {
 	fmt.Fprintf(w, "== inbox ==\nseeded %d conversations through the store in %.1fs\n", r.Seeded, r.SeedElapsed.Seconds())
-	fmt.Fprintf(w, "list pages of %.0f: %d in %.1fs (%.0f/s); latency %s; errors %v\n",
-		r.PageRequest, r.Pages, r.ListElapsed.Seconds(), float64(r.Pages)/r.ListElapsed.Seconds(), r.List.String(), r.PageErrors)
+	fmt.Fprintf(w, "list pages of %.0f (think %s): %d in %.1fs (%.0f/s); latency %s; errors %v\n",
+		r.PageRequest, r.Think, r.Pages, r.ListElapsed.Seconds(), float64(r.Pages)/r.ListElapsed.Seconds(), r.List.String(), r.PageErrors)
 	fmt.Fprintf(w, "read+typing at %.0f/s: %d in %.1fs (%.0f/s); latency %s; answers %v\n",
 		r.SignalRate, r.Signals, r.SignalElapsed.Seconds(), float64(r.Signals)/r.SignalElapsed.Seconds(), r.Signal.String(), r.SignalStatuses)
 }
@@ -93,7 +95,7 @@ func Inbox(ctx context.Context, t *Target, target string, o InboxOptions) (*Inbo
 		return nil, err
 	}
 	defer r.Close()
-	res := &InboxResult{PageErrors: map[string]int{}, SignalStatuses: map[string]int{}, SignalRate: o.SignalRate, PageRequest: float64(o.Page)}
+	res := &InboxResult{PageErrors: map[string]int{}, SignalStatuses: map[string]int{}, SignalRate: o.SignalRate, PageRequest: float64(o.Page), Think: o.Think}
 	start := time.Now()
 	ids, err := seedInbox(ctx, r.Store(), t, o)
 	if err != nil {
@@ -193,6 +195,12 @@ func listPhase(ctx context.Context, client *http.Client, t *Target, target strin
 					errs[status]++
 				}
 				cursor = next
+				if o.Think > 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(o.Think):
+					}
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -236,20 +244,23 @@ func listOnce(ctx context.Context, client *http.Client, url, token string) (curs
 func signalPhase(ctx context.Context, client *http.Client, t *Target, target string, ids []string, o InboxOptions, res *InboxResult) {
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
-	interval := time.Duration(float64(time.Second) / o.SignalRate)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 256)
+	sem := make(chan struct{}, 1024)
 	start := time.Now()
-	tick := time.NewTicker(interval)
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for n := 0; ; n++ {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
-			res.SignalElapsed = time.Since(start)
-			return
-		case <-tick.C:
+		// Paced by the clock, not by ticks (a ticker drops ticks under
+		// load): send what is due since the start.
+		for n >= int(time.Since(start).Seconds()*o.SignalRate) {
+			select {
+			case <-ctx.Done():
+				wg.Wait()
+				res.SignalElapsed = time.Since(start)
+				return
+			case <-tick.C:
+			}
 		}
 		id := ids[rand.IntN(len(ids))]
 		what := "read"

@@ -189,34 +189,40 @@ type Listed struct {
 	Position int64
 }
 
-// LoadMany loads conversations in one round trip, each with the agent's
-// unread count and its place in line; a missing conversation comes back
-// with Version 0.
+// LoadMany loads conversations, each with the agent's unread count and
+// its place in line, in one script per channel; a missing conversation
+// comes back with Version 0.
 func (s *Store) LoadMany(ctx context.Context, agent string, ids []string) ([]Listed, error) {
-	p := s.rdb.Pipeline()
-	type cmds struct {
-		v, data, unread *redis.StringCmd
-		rank            *redis.IntCmd
-	}
-	cs := make([]cmds, len(ids))
+	byChannel := map[string][]int{}
 	for i, id := range ids {
 		ch := ChannelOf(id)
-		cs[i] = cmds{p.HGet(ctx, s.keys.conv(ch, id), "v"), p.Get(ctx, s.keys.state(ch, id)),
-			p.HGet(ctx, s.keys.unread(ch, id), agent), p.ZRank(ctx, s.keys.line(ch), id)}
-	}
-	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+		byChannel[ch] = append(byChannel[ch], i)
 	}
 	out := make([]Listed, len(ids))
-	for i, id := range ids {
-		rec, err := decodeRecord(id, cs[i].v.Val(), cs[i].data.Val())
-		if err != nil {
-			return nil, err
+	for ch, idx := range byChannel {
+		keys := make([]string, 0, 3*len(idx)+1)
+		keys = append(keys, s.keys.line(ch))
+		for _, i := range idx {
+			keys = append(keys, s.keys.conv(ch, ids[i]), s.keys.state(ch, ids[i]), s.keys.unread(ch, ids[i]))
 		}
-		out[i].Record = rec
-		out[i].Unread, _ = strconv.ParseInt(cs[i].unread.Val(), 10, 64)
-		if cs[i].rank.Err() == nil {
-			out[i].Position = cs[i].rank.Val() + 1
+		args := make([]any, 0, len(idx)+1)
+		args = append(args, agent)
+		for _, i := range idx {
+			args = append(args, ids[i])
+		}
+		res, err := listedScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		for j, i := range idx {
+			r := res[4*j : 4*j+4]
+			rec, err := decodeRecord(ids[i], r[0], r[1])
+			if err != nil {
+				return nil, err
+			}
+			out[i].Record = rec
+			out[i].Unread, _ = strconv.ParseInt(r[2], 10, 64)
+			out[i].Position, _ = strconv.ParseInt(r[3], 10, 64)
 		}
 	}
 	return out, nil

@@ -309,3 +309,25 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[4])
 return 1
 `)
+
+// listedScript reads conversations of one channel for a listing: for each,
+// its version, state, the agent's unread count and its place in line.
+//
+// KEYS[1] the line; then, per conversation, its hash, its state and its
+// unread counts. ARGV[1] the agent, ARGV[2..] the conversation ids.
+// Returns {version, state, unread, position (0: not in line)} per
+// conversation, "" for what is missing.
+var listedScript = redis.NewScript(`
+local out = {}
+for i = 2, #ARGV do
+  local k = 2 + (i - 2) * 3
+  out[#out + 1] = redis.call('HGET', KEYS[k], 'v') or ''
+  local st = redis.call('GET', KEYS[k + 1]) or ''
+  out[#out + 1] = st
+  out[#out + 1] = redis.call('HGET', KEYS[k + 2], ARGV[1]) or ''
+  local rank = false
+  if string.find(st, '"state":"waiting"', 1, true) then rank = redis.call('ZRANK', KEYS[1], ARGV[i]) end
+  out[#out + 1] = rank and tostring(rank + 1) or '0'
+end
+return out
+`)

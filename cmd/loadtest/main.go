@@ -291,6 +291,7 @@ func runInbox(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	fs.IntVar(&o.Conversations, "conversations", 100000, "conversations to seed through the store")
 	fs.IntVar(&o.Listers, "listers", 50, "concurrent agents listing pages")
 	fs.IntVar(&o.Page, "page", 50, "page size")
+	fs.DurationVar(&o.Think, "think", 0, "each lister's pause between pages (0: a closed loop)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each phase")
 	fs.Float64Var(&o.SignalRate, "rate", 1000, "read and typing requests per second")
 	if fs.Parse(args) != nil {
