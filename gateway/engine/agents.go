@@ -124,36 +124,21 @@ func (e *Engine) ListQueue(ctx context.Context, a Agent) ([]ConversationView, er
 		if err != nil {
 			return nil, err
 		}
+		ids := make([]string, len(line))
 		for i, w := range line {
-			rec, err := e.convs.Load(ctx, w.Conversation)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, view(s.channels[rec.Channel], rec, int64(i+1), now))
+			ids[i] = w.Conversation
 		}
-	}
-	slices.SortStableFunc(out, func(x, y ConversationView) int { return x.WaitingSince.Compare(*y.WaitingSince) })
-	return out, nil
-}
-
-// Assigned lists the conversations the agent holds on its channels.
-func (e *Engine) Assigned(ctx context.Context, a Agent) ([]ConversationView, error) {
-	s := e.setup.Load()
-	now := e.now()
-	out := []ConversationView{}
-	for _, chID := range a.Channels {
-		byAgent, err := e.line.AssignedTo(ctx, chID)
+		listed, err := e.inboxes.LoadMany(ctx, a.ID, ids)
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range byAgent[a.ID] {
-			rec, err := e.convs.Load(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, view(s.channels[rec.Channel], rec, 0, now))
+		for i, l := range listed {
+			v := view(s.channels[l.Record.Channel], l.Record, int64(i+1), now)
+			v.Unread = l.Unread
+			out = append(out, v)
 		}
 	}
+	slices.SortStableFunc(out, func(x, y ConversationView) int { return x.WaitingSince.Compare(*y.WaitingSince) })
 	return out, nil
 }
 
