@@ -115,14 +115,14 @@ func DecodeCursor(s string) (Position, error) {
 // activity are skipped in batches, so the cost is O(log N + n + ties).
 func (s *Store) Members(ctx context.Context, ix Index, after *Position, n int) ([]Position, error) {
 	key := s.indexKey(ix)
-	max := "+inf"
+	top := "+inf"
 	if after != nil {
-		max = strconv.FormatInt(after.Activity, 10)
+		top = strconv.FormatInt(after.Activity, 10)
 	}
 	out := make([]Position, 0, n)
 	for offset := int64(0); ; {
 		batch := int64(n - len(out) + 1)
-		zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: "-inf", Max: max, Offset: offset, Count: batch}).Result()
+		zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: "-inf", Max: top, Offset: offset, Count: batch}).Result()
 		if err != nil {
 			return nil, unavailable(err)
 		}
