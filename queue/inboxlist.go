@@ -274,26 +274,24 @@ func activityScore(rec *Record) int64 {
 
 // indexArg is the commit script's inbox block's argument.
 type indexArg struct {
-	Prefix  string   `json:"prefix"`
-	Score   int64    `json:"score"`
-	State   string   `json:"state"`
-	Agent   string   `json:"agent"`
-	Labels  []string `json:"labels"`
-	Users   int      `json:"users"`   // user messages this commit records
-	Entries []string `json:"entries"` // the ids of the entries it appends, in order
-	TTL     int64    `json:"ttl"`     // ms; > 0 makes the conversation expire
+	Prefix string   `json:"prefix"`
+	Score  int64    `json:"score"`
+	State  string   `json:"state"`
+	Agent  string   `json:"agent"`
+	Labels []string `json:"labels"`
+	Users  int      `json:"users"` // user messages this commit records
+	TTL    int64    `json:"ttl"`   // ms; > 0 makes the conversation expire
 }
 
 // newIndexArg describes what the commit changes in the inbox indexes.
 func (s *Store) newIndexArg(c *Commit) *indexArg {
 	rec := c.Record
 	a := &indexArg{Prefix: s.keys.index(rec.Channel), Score: activityScore(rec), State: string(rec.State),
-		Agent: rec.AssignedTo, Labels: rec.Labels, Entries: make([]string, 0, len(c.Entries))}
+		Agent: rec.AssignedTo, Labels: rec.Labels}
 	if a.Labels == nil {
 		a.Labels = []string{}
 	}
 	for _, e := range c.Entries {
-		a.Entries = append(a.Entries, e.ID)
 		if e.Author == routing.AuthorUser {
 			a.Users++
 		}
@@ -380,9 +378,11 @@ var ErrUnknownEntry = errors.New("no such transcript entry")
 // TranscriptPage returns up to n entries of a transcript, oldest first,
 // that come before the entry before (the newest when before is ""), and
 // the id to pass as before for the page older still ("" when none is).
-// It reads only the page (LRANGE by position, found in the entry-position
-// hash), never the whole transcript; entries stored before that hash
-// existed get their position when a page first shows them.
+// It reads only the page (LRANGE by position), never the whole transcript.
+// The position of before is looked up in the conversation's entry-position
+// hash, which records the entries each page shows (the transcript is
+// append-only, so positions never change): an id a page returned is always
+// found, and a conversation nobody pages through costs no memory for it.
 func (s *Store) TranscriptPage(ctx context.Context, convID, before string, n int) ([]Entry, string, error) {
 	ch := ChannelOf(convID)
 	txKey, ixKey := s.keys.transcript(ch, convID), s.keys.txIndex(ch, convID)

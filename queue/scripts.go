@@ -88,8 +88,8 @@ return 1
 // ack, tx: [json], outbox: [[id, json]], sessions: [json], events: [json],
 // agent, notify}.
 // KEYS[14] the conversation's processing lock, KEYS[15] its unread counts
-// (agent -> count), KEYS[16] its transcript's entry positions (entry id ->
-// index); ARGV[2].ix: the inbox block's argument (indexArg).
+// (agent -> count), KEYS[16] its transcript's known entry positions (entry
+// id -> index); ARGV[2].ix: the inbox block's argument (indexArg).
 // ARGV[3] the caller's lock token: when not empty, the caller must hold the
 // lock.
 // Returns the new version; -1 when the version did not match, -2 when the
@@ -149,9 +149,9 @@ return cur + 1
 // commitIndexBlock is the commit script's inbox part (queue/inboxlist.go):
 // it moves the conversation between its channel's indexes (every key
 // built from ix.prefix, under the channel's hash tag), counts the user's
-// messages as unread for every agent with a count, records the positions
-// of the appended transcript entries, and makes an ended conversation
-// expire (any other state keeps it).
+// messages as unread for every agent with a count, and makes an ended
+// conversation expire, with its unread counts and transcript positions
+// (any other state keeps it).
 const commitIndexBlock = `
 local ix = c.ix
 local p = ix.prefix
@@ -173,8 +173,6 @@ for i = 1, #unread, 2 do
   if ix.users > 0 then redis.call('HSET', KEYS[15], unread[i], n) end
   if n > 0 then redis.call('ZADD', p .. 'un:' .. unread[i], ix.score, c.id) end
 end
-local len = redis.call('LLEN', KEYS[2])
-for i, id in ipairs(ix.entries) do redis.call('HSET', KEYS[16], id, len - #ix.entries + i - 1) end
 for _, k in ipairs({KEYS[1], KEYS[2], KEYS[13], KEYS[15], KEYS[16]}) do
   if ix.ttl > 0 then redis.call('PEXPIRE', k, ix.ttl) else redis.call('PERSIST', k) end
 end
@@ -221,25 +219,8 @@ redis.call('HSET', KEYS[1], 'ix_state', ARGV[3], 'ix_agent', ARGV[4], 'ix_labels
 return 1
 `)
 
-// appendScript appends entries to a transcript and records their
-// positions.
-//
-// KEYS[1] transcript, KEYS[2] entry positions. ARGV: pairs of entry id,
-// entry (JSON).
-var appendScript = redis.NewScript(`
-local len = redis.call('LLEN', KEYS[1])
-for i = 1, #ARGV, 2 do
-  redis.call('RPUSH', KEYS[1], ARGV[i + 1])
-  redis.call('HSET', KEYS[2], ARGV[i], len)
-  len = len + 1
-end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-return len
-`)
-
-// positionsScript records transcript entry positions (for entries stored
-// before positions were), with the conversation's expiry.
+// positionsScript records the positions of the transcript entries a page
+// showed, with the conversation's expiry.
 //
 // KEYS[1] entry positions, KEYS[2] conversation hash. ARGV: pairs of entry
 // id, position.
@@ -264,16 +245,12 @@ return 1
 // the event, unless it is no longer in the inbox (another worker recorded
 // it).
 //
-// KEYS[1] transcript, KEYS[2] inbox, KEYS[3] inbox payloads, KEYS[4] the
-// transcript's entry positions (entry id -> index).
+// KEYS[1] transcript, KEYS[2] inbox, KEYS[3] inbox payloads.
 // ARGV[1] event id, ARGV[2..] entries (JSON).
 // Returns 1 recorded, 0 the event was gone (nothing written).
 var recordScript = redis.NewScript(`
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
-for i = 2, #ARGV do
-  local len = redis.call('RPUSH', KEYS[1], ARGV[i])
-  redis.call('HSET', KEYS[4], cjson.decode(ARGV[i]).id, len - 1)
-end
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 return 1

@@ -58,11 +58,11 @@ func finishEntry(e *Entry, d string) {
 // private note, an echo, a status notice).
 func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) error {
 	ch := ChannelOf(convID)
-	vals := make([]any, 0, 2*len(entries))
-	for _, e := range entries {
-		vals = append(vals, e.ID, mustJSON(e))
+	vals := make([]any, len(entries))
+	for i, e := range entries {
+		vals[i] = mustJSON(e)
 	}
-	return unavailable(appendScript.Run(ctx, s.rdb, []string{s.keys.transcript(ch, convID), s.keys.txIndex(ch, convID)}, vals...).Err())
+	return unavailable(s.rdb.RPush(ctx, s.keys.transcript(ch, convID), vals...).Err())
 }
 
 // Sent records that one part of a job reached the platform: its platform
@@ -156,7 +156,7 @@ func (s *Store) Record(ctx context.Context, convID, eventID string, entries ...E
 		args = append(args, mustJSON(e))
 	}
 	res, err := recordScript.Run(ctx, s.rdb,
-		[]string{s.keys.transcript(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.txIndex(ch, convID)}, args...).Int()
+		[]string{s.keys.transcript(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID)}, args...).Int()
 	if err != nil {
 		return unavailable(err)
 	}
