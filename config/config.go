@@ -42,6 +42,10 @@ type Config struct {
 	// Channels are the accounts the gateway serves; at least one.
 	Channels []Channel `yaml:"channels"`
 	Debug    Debug     `yaml:"debug"`
+	// Labels are the labels agents may put on conversations (config/inbox.go).
+	Labels          []string         `yaml:"labels"`
+	CannedResponses []CannedResponse `yaml:"canned_responses"`
+	Retention       Retention        `yaml:"retention"`
 }
 
 // Debug holds diagnostics that are off by default.

@@ -70,6 +70,7 @@ func orDefaultList(v *[]string, def []string) {
 // meta's Graph URL and rate limit.
 func (c *Config) applyDefaults() {
 	orDefault(&c.Listen, defaultListen)
+	c.inboxDefaults()
 	orDefault(&c.ShutdownTimeout, defaultShutdownTimeout)
 	orDefault(&c.Log.Level, defaultLogLevel)
 	orDefault(&c.Log.Format, defaultLogFormat)

@@ -45,6 +45,13 @@ engine:
   sweep_interval: 1h   # tests call Engine.Tick themselves
   retry_base: 10ms
 admin_token: test-admin-token-0123456789
+labels: [billing, sales, vip]
+canned_responses:
+  - shortcut: hello
+    text: "Hi {user.name}, {agent} here."
+  - shortcut: dm
+    text: "Write to us on Instagram."
+    channels: [ig-shop]
 agents:
   - id: ana
     name: Ana

@@ -8,7 +8,8 @@
 // It is a measuring tool, not part of the gateway: it imports config (to
 // read the same YAML the gateway runs with), internal/testkit (the fake
 // Graph API, in its count-only mode, and the signed webhooks), channels/meta
-// (to verify in the floor handler) and queue (conversation ids), and, unlike
+// (to verify in the floor handler) and queue (conversation ids, and the
+// store the inbox benchmark seeds through), and, unlike
 // the gateway's packages, go-redis directly for the floor handler's single
 // write and for INFO memory. Every address it talks to must be a loopback one;
 // every loop is bounded by a count and a deadline.

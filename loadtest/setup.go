@@ -77,6 +77,7 @@ engine:
   sweep_interval: 5s
   dedupe_ttl: 48h
 admin_token: lt-admin-token-0123456789
+labels: [billing, sales, vip]
 bot:
   type: keywords
   handoff_keywords: [agent]

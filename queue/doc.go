@@ -1,8 +1,9 @@
 // Package queue is everything the gateway keeps in Redis: conversations and
 // their transcripts, the per-channel waiting lines, deduplication of inbound
 // events, per-conversation inboxes, the inactivity index, session records,
-// the agents' event stream, and the asynq tasks and schedules that do the
-// durable work.
+// the agents' event stream, the agents' inbox (conversation indexes by last
+// activity, unread counts, transcript pages), and the asynq tasks and
+// schedules that do the durable work.
 //
 // It is the only package that imports go-redis and asynq; their types never
 // leave it. Every key starts with the configured prefix and carries a hash tag

@@ -66,6 +66,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 	tx := p.LRange(ctx, s.keys.transcript(channel, convID), 0, -1)
 	outbox := p.HGetAll(ctx, s.keys.outbox(channel))
 	holder := p.HGet(ctx, s.keys.assigned(channel), convID)
+	readers := p.HKeys(ctx, s.keys.unread(channel, convID))
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		s.rdb.Del(ctx, lock)
 		return convID, out, unavailable(err)
@@ -125,6 +126,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 			p.ZRem(ctx, k.line(channel), convID), p.ZRem(ctx, k.claiming(channel), convID),
 			p.ZRem(ctx, k.deadlines(channel), convID), p.ZRem(ctx, k.pending(channel), convID),
 			p.HDel(ctx, k.assigned(channel), convID), p.HDel(ctx, k.calls(channel), convID))
+		s.unindex(ctx, p, channel, convID, fields.Val(), readers.Val())
 		if agent := holder.Val(); agent != "" {
 			p.HIncrBy(ctx, k.held(channel), agent, -1)
 		}

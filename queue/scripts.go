@@ -87,7 +87,9 @@ return 1
 // {id, conv, line: "join"|"leave"|"", score, deadline (ms, 0 removes),
 // ack, tx: [json], outbox: [[id, json]], sessions: [json], events: [json],
 // agent, notify}.
-// KEYS[14] the conversation's processing lock.
+// KEYS[14] the conversation's processing lock, KEYS[15] its unread counts
+// (agent -> count), KEYS[16] its transcript's known entry positions (entry
+// id -> index); ARGV[2].ix: the inbox block's argument (indexArg).
 // ARGV[3] the caller's lock token: when not empty, the caller must hold the
 // lock.
 // Returns the new version; -1 when the version did not match, -2 when the
@@ -140,7 +142,93 @@ elseif prev then
   redis.call('HDEL', KEYS[11], c.id)
   redis.call('HINCRBY', KEYS[12], prev, -1)
 end
+` + commitIndexBlock + `
 return cur + 1
+`)
+
+// commitIndexBlock is the commit script's inbox part (queue/inboxlist.go):
+// it moves the conversation between its channel's indexes (every key
+// built from ix.prefix, under the channel's hash tag), counts the user's
+// messages as unread for every agent with a count, and makes an ended
+// conversation expire, with its unread counts and transcript positions
+// (any other state keeps it).
+const commitIndexBlock = `
+local ix = c.ix
+local p = ix.prefix
+local old = redis.call('HMGET', KEYS[1], 'ix_state', 'ix_agent', 'ix_labels')
+if old[1] then redis.call('ZREM', p .. 'st:' .. old[1], c.id) end
+if old[2] and old[2] ~= '' then redis.call('ZREM', p .. 'ag:' .. old[2], c.id) end
+if old[3] then
+  for l in string.gmatch(old[3], '[^,]+') do redis.call('ZREM', p .. 'lb:' .. l, c.id) end
+end
+redis.call('ZADD', p .. 'all', ix.score, c.id)
+redis.call('ZADD', p .. 'st:' .. ix.state, ix.score, c.id)
+if ix.agent ~= '' then redis.call('ZADD', p .. 'ag:' .. ix.agent, ix.score, c.id) end
+for _, l in ipairs(ix.labels) do redis.call('ZADD', p .. 'lb:' .. l, ix.score, c.id) end
+redis.call('HSET', KEYS[1], 'ix_state', ix.state, 'ix_agent', ix.agent, 'ix_labels', table.concat(ix.labels, ','))
+if ix.agent ~= '' then redis.call('HSETNX', KEYS[15], ix.agent, 0) end
+local unread = redis.call('HGETALL', KEYS[15])
+for i = 1, #unread, 2 do
+  local n = tonumber(unread[i + 1]) + ix.users
+  if ix.users > 0 then redis.call('HSET', KEYS[15], unread[i], n) end
+  if n > 0 then redis.call('ZADD', p .. 'un:' .. unread[i], ix.score, c.id) end
+end
+for _, k in ipairs({KEYS[1], KEYS[2], KEYS[13], KEYS[15], KEYS[16]}) do
+  if ix.ttl > 0 then redis.call('PEXPIRE', k, ix.ttl) else redis.call('PERSIST', k) end
+end
+`
+
+// labelsScript stores a conversation's new labels, version-checked, and
+// moves it between its channel's label indexes. The state keeps its expiry.
+//
+// KEYS[1] conversation hash, KEYS[2] conversation state.
+// ARGV[1] expected version, ARGV[2] the new state (JSON), ARGV[3] the
+// channel's index prefix, ARGV[4] the conversation's activity score,
+// ARGV[5] the labels, comma-separated.
+// Returns the new version, -1 when the version did not match.
+var labelsScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if cur == 0 or cur ~= tonumber(ARGV[1]) then return -1 end
+local id = string.match(KEYS[2], 'state:(.*)$')
+local old = redis.call('HGET', KEYS[1], 'ix_labels')
+if old then
+  for l in string.gmatch(old, '[^,]+') do redis.call('ZREM', ARGV[3] .. 'lb:' .. l, id) end
+end
+for l in string.gmatch(ARGV[5], '[^,]+') do redis.call('ZADD', ARGV[3] .. 'lb:' .. l, ARGV[4], id) end
+redis.call('SET', KEYS[2], ARGV[2], 'KEEPTTL')
+redis.call('HSET', KEYS[1], 'v', cur + 1, 'ix_labels', ARGV[5])
+return cur + 1
+`)
+
+// backfillScript indexes a conversation that no commit has indexed yet
+// (one stored before the indexes existed).
+//
+// KEYS[1] conversation hash. ARGV[1] the channel's index prefix, ARGV[2]
+// activity score, ARGV[3] state, ARGV[4] assigned agent ("" for none),
+// ARGV[5] labels, comma-separated.
+// Returns 1 indexed, 0 already indexed.
+var backfillScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'ix_state') == 1 then return 0 end
+local id = string.match(KEYS[1], 'conv:(.*)$')
+local p = ARGV[1]
+redis.call('ZADD', p .. 'all', ARGV[2], id)
+redis.call('ZADD', p .. 'st:' .. ARGV[3], ARGV[2], id)
+if ARGV[4] ~= '' then redis.call('ZADD', p .. 'ag:' .. ARGV[4], ARGV[2], id) end
+for l in string.gmatch(ARGV[5], '[^,]+') do redis.call('ZADD', p .. 'lb:' .. l, ARGV[2], id) end
+redis.call('HSET', KEYS[1], 'ix_state', ARGV[3], 'ix_agent', ARGV[4], 'ix_labels', ARGV[5])
+return 1
+`)
+
+// positionsScript records the positions of the transcript entries a page
+// showed, with the conversation's expiry.
+//
+// KEYS[1] entry positions, KEYS[2] conversation hash. ARGV: pairs of entry
+// id, position.
+var positionsScript = redis.NewScript(`
+redis.call('HSET', KEYS[1], unpack(ARGV))
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
 `)
 
 // renewScript extends a processing lock if the caller still holds it.
@@ -197,4 +285,26 @@ if cur then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[4])
 return 1
+`)
+
+// listedScript reads conversations of one channel for a listing: for each,
+// its version, state, the agent's unread count and its place in line.
+//
+// KEYS[1] the line; then, per conversation, its hash, its state and its
+// unread counts. ARGV[1] the agent, ARGV[2..] the conversation ids.
+// Returns {version, state, unread, position (0: not in line)} per
+// conversation, "" for what is missing.
+var listedScript = redis.NewScript(`
+local out = {}
+for i = 2, #ARGV do
+  local k = 2 + (i - 2) * 3
+  out[#out + 1] = redis.call('HGET', KEYS[k], 'v') or ''
+  local st = redis.call('GET', KEYS[k + 1]) or ''
+  out[#out + 1] = st
+  out[#out + 1] = redis.call('HGET', KEYS[k + 2], ARGV[1]) or ''
+  local rank = false
+  if string.find(st, '"state":"waiting"', 1, true) then rank = redis.call('ZRANK', KEYS[1], ARGV[i]) end
+  out[#out + 1] = rank and tostring(rank + 1) or '0'
+end
+return out
 `)

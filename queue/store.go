@@ -53,6 +53,11 @@ type Record struct {
 	LastMessage *LastMessage `json:"last_message,omitempty"`
 	// Variables are what the bot collected (name, email, order...).
 	Variables map[string]string `json:"variables,omitempty"`
+	// Labels are the agents' labels, out of the configured ones.
+	Labels []string `json:"labels,omitempty"`
+	// LastUserMessageID is the platform id of the user's last message, for
+	// read receipts and typing indicators.
+	LastUserMessageID string `json:"last_user_message_id,omitempty"`
 	// Version is the optimistic-lock counter; 0 for a conversation that
 	// does not exist yet.
 	Version int64 `json:"-"`
@@ -178,6 +183,10 @@ type Commit struct {
 	Sends    []SendJob
 	Sessions []SessionRecord
 	Notices  []Notice
+	// Retention, when the conversation ends, is how long it is kept: its
+	// keys expire then (0 keeps them); a commit that is not an end keeps
+	// them for good.
+	Retention time.Duration
 }
 
 // Store keeps conversations, transcripts, lines and inboxes.
@@ -364,7 +373,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		return err
 	}
 	arg := commitArg{ID: id, Channel: ch, Conv: string(conv), Ack: c.Ack,
-		TX: []string{}, Outbox: [][2]string{}, Sessions: []string{}, Events: []string{}}
+		TX: []string{}, Outbox: [][2]string{}, Sessions: []string{}, Events: []string{}, IX: s.newIndexArg(c)}
 	switch c.Line {
 	case LineJoin:
 		arg.Line, arg.Score, arg.Notify = "join", c.Since.UnixMilli(), s.keys.lineNotices()
@@ -394,7 +403,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		s.keys.conv(ch, id), s.keys.transcript(ch, id), s.keys.line(ch), s.keys.claiming(ch),
 		s.keys.deadlines(ch), s.keys.inbox(ch, id), s.keys.inboxData(ch, id), s.keys.outbox(ch),
 		s.keys.sessions(ch), s.keys.events(ch), s.keys.assigned(ch), s.keys.held(ch), s.keys.state(ch, id),
-		s.keys.lock(ch, id),
+		s.keys.lock(ch, id), s.keys.unread(ch, id), s.keys.txIndex(ch, id),
 	}
 	v, err := commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg), c.Token).Int64()
 	if err != nil {
@@ -426,6 +435,7 @@ type commitArg struct {
 	Sessions []string    `json:"sessions"`
 	Events   []string    `json:"events"`
 	Agent    string      `json:"agent"`
+	IX       *indexArg   `json:"ix"`
 }
 
 func mustJSON(v any) string {

@@ -35,20 +35,23 @@ func (s *Store) Transcript(ctx context.Context, convID string) ([]Entry, error) 
 		if json.Unmarshal([]byte(raw), &e) != nil {
 			continue
 		}
-		e.EventID, _ = strings.CutPrefix(e.ID, inboundPrefix)
-		if e.EventID == e.ID {
-			e.EventID = ""
-		}
-		if d, ok := dlv[deliveryField(e.ID)]; ok {
-			// "<rank>|<status>|<detail>"
-			parts := strings.SplitN(d, "|", 3)
-			if len(parts) == 3 {
-				e.Delivery, e.DeliveryError = parts[1], parts[2]
-			}
-		}
+		finishEntry(&e, dlv[deliveryField(e.ID)])
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// finishEntry fills in what a stored entry does not hold: the event id of
+// an inbound entry and the delivery status d ("" for none).
+func finishEntry(e *Entry, d string) {
+	e.EventID, _ = strings.CutPrefix(e.ID, inboundPrefix)
+	if e.EventID == e.ID {
+		e.EventID = ""
+	}
+	// "<rank>|<status>|<detail>"
+	if parts := strings.SplitN(d, "|", 3); len(parts) == 3 {
+		e.Delivery, e.DeliveryError = parts[1], parts[2]
+	}
 }
 
 // Append adds entries to a transcript outside of a routing decision (a

@@ -11,6 +11,7 @@
 #   2. end to end at a fixed rate (BENCH_E2E_RATE, default 3000/s)
 #   3. claims: 10,000 waiting conversations, 100 agents
 #   4. memory: Redis used_memory per waiting conversation at 100,000
+#   5. inbox: pages of 50 out of 100,000 conversations, 50 listers; read/typing at 1,000/s
 # Run it with GOMAXPROCS unset on the 2-core reference machine; the load
 # tool runs on the same machine, as the targets require.
 set -uo pipefail
@@ -56,4 +57,7 @@ echo "## 3. claims"
 fresh_gateway
 echo "## 4. memory"
 "$LT" memory --config "$WORK/lt.yaml" --conversations 100000 --timeout 10m 2>/dev/null || rc=1
+fresh_gateway
+echo "## 5. inbox"
+"$LT" inbox --config "$WORK/lt.yaml" --conversations 100000 --listers 50 --duration "${SECS}s" 2>/dev/null || rc=1
 exit $rc

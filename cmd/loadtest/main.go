@@ -4,6 +4,7 @@
 //	loadtest run    --config /tmp/lt.yaml [--floor] [--rate R] ...     signed webhooks; accept and end-to-end latency
 //	loadtest claims --config /tmp/lt.yaml --conversations 10000 --agents 100
 //	loadtest memory --config /tmp/lt.yaml --conversations 100000
+//	loadtest inbox  --config /tmp/lt.yaml --conversations 100000 --listers 50
 //
 // Every command reads the gateway's configuration (the same YAML, through
 // the config package), runs the fake Graph API on meta.graph_url's address,
@@ -34,6 +35,7 @@ commands:
   run      send signed webhooks; report throughput, latency, errors, RSS; check exactly-once
   claims   seed waiting conversations, then have agents claim them all; report claims/s
   memory   seed waiting conversations; report Redis used_memory per conversation
+  inbox    seed conversations through the store; report listing latency, then read/typing at a fixed rate
 
 run "loadtest <command> -h" for its flags.
 `
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runLoad(ctx, fs, args, stdout, stderr)
 	case "claims", "memory":
 		return runSeeded(ctx, cmd, fs, args, stdout, stderr)
+	case "inbox":
+		return runInbox(ctx, fs, args, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return 2
@@ -270,6 +274,48 @@ func runSeeded(ctx context.Context, cmd string, fs *flag.FlagSet, args []string,
 	res, err := loadtest.Claims(ctx, targets, t.Agents[:*agents], seeded, *limit)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest claims:", err)
+		return 2
+	}
+	res.Write(stdout)
+	if !res.OK() {
+		fmt.Fprintln(stdout, "FAIL")
+		return 1
+	}
+	return 0
+}
+
+func runInbox(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	var c common
+	c.register(fs)
+	var o loadtest.InboxOptions
+	fs.IntVar(&o.Conversations, "conversations", 100000, "conversations to seed through the store")
+	fs.IntVar(&o.Listers, "listers", 50, "concurrent agents listing pages")
+	fs.IntVar(&o.Page, "page", 50, "page size")
+	fs.DurationVar(&o.Think, "think", 0, "each lister's pause between pages (0: a closed loop)")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each phase")
+	fs.Float64Var(&o.SignalRate, "rate", 1000, "read and typing requests per second")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	t, targets, err := c.load()
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest inbox:", err)
+		return 2
+	}
+	if t.Config.Redis.URL.Reveal() == "" {
+		fmt.Fprintln(stderr, "loadtest inbox: the config's redis.url is empty (embedded Redis); set a real one")
+		return 2
+	}
+	graph, err := loadtest.StartGraph(t.Graph)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest inbox:", err)
+		return 2
+	}
+	defer graph.Close()
+	o.Progress = stderr
+	res, err := loadtest.Inbox(ctx, t, targets[0], o)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest inbox:", err)
 		return 2
 	}
 	res.Write(stdout)

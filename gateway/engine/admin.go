@@ -28,6 +28,8 @@ type ChannelStats struct {
 	DeadLetters       int64              `json:"dead_letters"`
 	RecentDeadLetters []queue.DeadLetter `json:"recent_dead_letters"`
 	Today             DayStats           `json:"today"`
+	// Labels counts the channel's conversations per configured label.
+	Labels map[string]int64 `json:"labels"`
 }
 
 // recentDeadLetters is how many dead letters the stats list per channel.
@@ -79,6 +81,9 @@ func (e *Engine) Stats(ctx context.Context, now time.Time) ([]ChannelStats, erro
 		st.Today = DayStats{Date: day, Transfers: d.Counts["transfers"], Declines: d.Counts["declines"],
 			AlreadyWaiting: d.Counts["already_waiting"], Expiries: d.Counts["expiries"], Taken: len(d.Waits),
 			WaitMedianSeconds: percentile(d.Waits, 0.5), WaitP90Seconds: percentile(d.Waits, 0.9)}
+		if st.Labels, err = e.labelCounts(ctx, s, id); err != nil {
+			return nil, err
+		}
 		out = append(out, st)
 	}
 	return out, nil
@@ -110,6 +115,8 @@ type ReportQuery struct {
 	Channel string
 	// Resolution, Kind and Bot match exactly when not empty.
 	Resolution, Kind, Bot string
+	// Label, when set, keeps the sessions of conversations that carry it.
+	Label string
 	// Q is a case-insensitive substring of the user, agent, conversation or bot.
 	Q string
 	// Limit is the page size; Cursor the NextCursor of the previous page.
@@ -128,7 +135,11 @@ type SessionRow struct {
 // order, and the cursor of the next page ("" after the last). It returns
 // an error of code CodeBadRequest for a malformed channel or cursor.
 func (e *Engine) SessionsReport(ctx context.Context, q ReportQuery) ([]SessionRow, string, error) {
-	chans := e.setup.Load().sortedChannels()
+	s := e.setup.Load()
+	chans := s.sortedChannels()
+	if q.Label != "" && !slices.Contains(s.cfg.Labels, q.Label) {
+		return nil, "", unknownLabel(s, q.Label)
+	}
 	if q.Channel != "" {
 		if !channelIDPattern.MatchString(q.Channel) {
 			return nil, "", &Error{Code: CodeBadRequest, Message: "channel: not a channel id"}
@@ -167,8 +178,12 @@ scan:
 			}
 			scanned += int(n)
 			after = last
+			labelled, err := e.labelled(ctx, ch, q.Label, recs)
+			if err != nil {
+				return nil, "", err
+			}
 			for i := range recs {
-				if q.match(&recs[i]) {
+				if q.match(&recs[i]) && (labelled == nil || labelled[recs[i].Conversation]) {
 					rows = append(rows, SessionRow{SessionRecord: recs[i], DurationSeconds: recs[i].End.Sub(recs[i].Start).Seconds()})
 				}
 			}

@@ -125,39 +125,24 @@ func (e *Engine) ListQueue(ctx context.Context, a Agent) ([]ConversationView, er
 		if err != nil {
 			return nil, err
 		}
+		ids := make([]string, len(line))
 		for i, w := range line {
-			rec, err := e.convs.Load(ctx, w.Conversation)
-			if err != nil {
-				return nil, err
-			}
-			if rec.State != routing.StateWaiting || rec.WaitingSince.IsZero() {
-				continue // a stale line entry: claiming it drops it
-			}
-			out = append(out, view(s.channels[rec.Channel], rec, int64(i+1), now))
+			ids[i] = w.Conversation
 		}
-	}
-	slices.SortStableFunc(out, func(x, y ConversationView) int { return x.WaitingSince.Compare(*y.WaitingSince) })
-	return out, nil
-}
-
-// Assigned lists the conversations the agent holds on its channels.
-func (e *Engine) Assigned(ctx context.Context, a Agent) ([]ConversationView, error) {
-	s := e.setup.Load()
-	now := e.now()
-	out := []ConversationView{}
-	for _, chID := range a.Channels {
-		byAgent, err := e.line.AssignedTo(ctx, chID)
+		listed, err := e.inboxes.LoadMany(ctx, a.ID, ids)
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range byAgent[a.ID] {
-			rec, err := e.convs.Load(ctx, id)
-			if err != nil {
-				return nil, err
+		for i, l := range listed {
+			if l.Record.State != routing.StateWaiting || l.Record.WaitingSince.IsZero() {
+				continue // a stale line entry: claiming it drops it
 			}
-			out = append(out, view(s.channels[rec.Channel], rec, 0, now))
+			v := view(s.channels[l.Record.Channel], l.Record, int64(i+1), now)
+			v.Unread = l.Unread
+			out = append(out, v)
 		}
 	}
+	slices.SortStableFunc(out, func(x, y ConversationView) int { return x.WaitingSince.Compare(*y.WaitingSince) })
 	return out, nil
 }
 
@@ -182,23 +167,33 @@ func (e *Engine) authorize(ctx context.Context, a Agent, convID string) (*queue.
 	return rec, nil
 }
 
-// Conversation returns one conversation with its place in line, its
-// transcript and its notes.
-func (e *Engine) Conversation(ctx context.Context, a Agent, convID string) (ConversationView, error) {
+// Conversation returns one conversation with its place in line, the
+// agent's unread count and a page of its transcript and notes: the limit
+// entries before the entry before (the newest when before is ""), with
+// NextBefore set when older entries remain.
+func (e *Engine) Conversation(ctx context.Context, a Agent, convID, before string, limit int) (ConversationView, error) {
+	if limit == 0 {
+		limit = DefaultTranscriptLimit
+	}
+	if limit < 1 || limit > MaxTranscriptLimit {
+		return ConversationView{}, badRequest("limit must be between 1 and 500")
+	}
 	rec, err := e.authorize(ctx, a, convID)
 	if err != nil {
 		return ConversationView{}, err
 	}
-	pos, err := e.line.Position(ctx, rec.ID)
+	entries, next, err := e.inboxes.TranscriptPage(ctx, rec.ID, before, limit)
+	if errors.Is(err, queue.ErrUnknownEntry) {
+		return ConversationView{}, badRequest("before: no entry " + before + " in this conversation")
+	}
 	if err != nil {
 		return ConversationView{}, err
 	}
-	entries, err := e.convs.Transcript(ctx, rec.ID)
+	v, err := e.listedView(ctx, e.setup.Load(), a, rec.ID)
 	if err != nil {
 		return ConversationView{}, err
 	}
-	v := view(e.setup.Load().channels[rec.Channel], rec, pos, e.now())
-	v.Transcript, v.Notes = []queue.Entry{}, []queue.Entry{}
+	v.Transcript, v.Notes, v.NextBefore = []queue.Entry{}, []queue.Entry{}, next
 	for _, en := range entries {
 		if en.Kind == "note" {
 			v.Notes = append(v.Notes, en)

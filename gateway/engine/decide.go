@@ -73,6 +73,7 @@ func (e *Engine) apply(ctx context.Context, s *setup, convID string, in routing.
 			return rec, err
 		}
 		d := &decision{s: s, ch: ch, in: in, now: now, commit: newCommit(rec, ch, in, ack, extra)}
+		d.commit.Retention = s.retention()
 		if err := e.decide(ctx, d, botReplies); err != nil {
 			return nil, err
 		}
@@ -100,6 +101,9 @@ func newCommit(rec *queue.Record, ch *channel, in routing.Input, ack string, ext
 			rec.User = ev.User
 		}
 		c.Entries = append(c.Entries, userEntry(ev))
+		if ev.Kind != channels.KindEcho {
+			rec.LastUserMessageID = ev.ID
+		}
 		if text := summary(ev); text != "" {
 			rec.LastMessage = &queue.LastMessage{Text: text, At: ev.Timestamp}
 		}

@@ -20,7 +20,9 @@
 // Redis), inbox.go (Ingest, Process), decide.go (apply: load, decide,
 // commit), carryout.go (carryOut), send.go, notifications.go, call.go,
 // processor.go, assign.go, sweep.go; agents.go, view.go, media.go and
-// waiters.go (the agent API's operations), admin.go (stats, report,
+// waiters.go (the agent API's operations), inboxlist.go (the agents'
+// inbox: listing, unread and read receipts, typing, labels, canned
+// responses, colleagues, transcript pages), admin.go (stats, report,
 // erasure), inspect.go; setup.go and channels.go (the runtime
 // configuration), reload.go; errors.go, metrics.go, logctx.go.
 package engine

@@ -31,6 +31,7 @@ type Engine struct {
 	tasks    Tasks
 	// deadLetters keeps the events set aside (guard.go).
 	deadLetters DeadLetters
+	inboxes     Inboxes
 	now         func() time.Time
 	log         *slog.Logger
 	metrics     *metrics
@@ -50,6 +51,10 @@ type Engine struct {
 	bot bots.Bot
 	// lockTTL is the lifetime of a conversation's processing lock.
 	lockTTL time.Duration
+	// typing throttles typing indicators; backfill indexes old
+	// conversations in the background (inboxlist.go).
+	typing   throttle
+	backfill backgroundJob
 }
 
 // Options are what New needs besides the configuration.
@@ -66,6 +71,8 @@ type Options struct {
 	Calls         Calls
 	Tasks         Tasks
 	DeadLetters   DeadLetters
+	// Inboxes serves the agents' inbox (inboxlist.go).
+	Inboxes Inboxes
 	// EraseTasks removes the queued tasks of a conversation (its erasure).
 	EraseTasks func(ctx context.Context, convID string) (int, error)
 	// LockTTL bounds how long a worker that died can keep its
@@ -104,7 +111,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
-		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, deadLetters: o.DeadLetters, now: o.Now, log: o.Log, notifier: o.Notifier,
+		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, deadLetters: o.DeadLetters, inboxes: o.Inboxes, now: o.Now, log: o.Log, notifier: o.Notifier,
 		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, metrics: newMetrics(o.Registry), waiters: newWaiters()}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
@@ -125,6 +132,7 @@ func (e *Engine) Start(workers int, lineJoins <-chan string) {
 	// lock), unlike sending twice, so the outbox keeps its grace period.
 	e.processor.recover()
 	go e.waiters.run(lineJoins)
+	e.backfill.start(e.backfillIndexes)
 }
 
 // Stop finishes the conversations being processed and hands the buffered
@@ -136,6 +144,7 @@ func (e *Engine) Stop() {
 	}
 	e.assigner.stop()
 	e.waiters.close()
+	e.backfill.stop()
 }
 
 // Handlers are the engine's task handlers, for queue.Tasks.Start.

@@ -30,6 +30,9 @@ const (
 	CodeInvalidConfig Code = "invalid_config"
 	CodeNoConfigFile  Code = "no_config_file"
 	CodeMediaFailed   Code = "media_unavailable"
+	// CodeNoUserMessage: a read receipt or typing indicator before the
+	// user wrote anything.
+	CodeNoUserMessage Code = "no_user_message"
 )
 
 // Error is an error with its code and a message fit for the API's caller.

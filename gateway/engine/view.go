@@ -22,9 +22,19 @@ type ConversationView struct {
 	WaitSeconds  float64            `json:"wait_seconds,omitempty"`
 	AssignedTo   *string            `json:"assigned_to"`
 	LastMessage  *queue.LastMessage `json:"last_message,omitempty"`
-	Variables    map[string]string  `json:"variables,omitempty"`
-	Transcript   []queue.Entry      `json:"transcript,omitempty"`
-	Notes        []queue.Entry      `json:"notes,omitempty"`
+	// LastActivity is the last message of the user or an agent; Labels the
+	// agents' labels; Unread the user's messages the viewing agent has not
+	// read; Missed is always false for now.
+	LastActivity *time.Time        `json:"last_activity"`
+	Labels       []string          `json:"labels"`
+	Unread       int64             `json:"unread"`
+	Missed       bool              `json:"missed"`
+	Variables    map[string]string `json:"variables,omitempty"`
+	Transcript   []queue.Entry     `json:"transcript,omitempty"`
+	Notes        []queue.Entry     `json:"notes,omitempty"`
+	// NextBefore, in a conversation read in pages, is the before of the
+	// page of older entries; absent on the oldest page.
+	NextBefore string `json:"next_before,omitempty"`
 }
 
 // view builds a conversation's view at now: its place in line (0 when not
@@ -32,7 +42,14 @@ type ConversationView struct {
 // ch may be nil (a channel no longer set up).
 func view(ch *channel, rec *queue.Record, position int64, now time.Time) ConversationView {
 	v := ConversationView{ID: rec.ID, Channel: rec.Channel, Platform: rec.Platform, User: rec.User,
-		State: rec.State, Position: position, LastMessage: rec.LastMessage, Variables: rec.Variables}
+		State: rec.State, Position: position, LastMessage: rec.LastMessage, Variables: rec.Variables, Labels: rec.Labels}
+	if v.Labels == nil {
+		v.Labels = []string{}
+	}
+	if !rec.LastActivity.IsZero() {
+		at := rec.LastActivity
+		v.LastActivity = &at
+	}
 	if rec.State == routing.StateWaiting && !rec.WaitingSince.IsZero() {
 		since := rec.WaitingSince
 		v.WaitingSince = &since

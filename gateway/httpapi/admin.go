@@ -70,14 +70,15 @@ const (
 // sessionsReport is GET /api/v1/admin/reports/sessions: every ended bot and
 // agent session with its resolution, filtered by ?from= and ?to= (RFC 3339
 // or YYYY-MM-DD, on the session's end), ?channel=, ?resolution=, ?kind=,
-// ?bot= and ?q= (a substring of the user, agent, conversation or bot),
+// ?bot=, ?label= (sessions of conversations carrying the label) and ?q=
+// (a substring of the user, agent, conversation or bot),
 // paged with ?limit= and ?cursor= (the next_cursor of the previous page).
 // JSON by default; CSV with Accept: text/csv, the next cursor then in the
 // X-Next-Cursor header.
 func (s *Server) sessionsReport(c echo.Context) error {
 	qp := c.QueryParams()
 	q := engine.ReportQuery{Channel: qp.Get("channel"), Resolution: qp.Get("resolution"), Kind: qp.Get("kind"),
-		Bot: qp.Get("bot"), Q: qp.Get("q"), Limit: defaultReportLimit, Cursor: qp.Get("cursor")}
+		Bot: qp.Get("bot"), Q: qp.Get("q"), Limit: defaultReportLimit, Cursor: qp.Get("cursor"), Label: qp.Get("label")}
 	var err error
 	if q.From, err = parseReportTime(qp.Get("from"), false); err != nil {
 		return errBadRequest("from: " + err.Error())

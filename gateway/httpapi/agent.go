@@ -25,6 +25,7 @@ func (s *Server) registerAgentAPI(e *echo.Echo) {
 	g.POST("/queue/claim", s.claim)
 	g.GET("/conversations", s.listConversations)
 	g.GET("/conversations/:id", s.getConversation)
+	s.registerInbox(g)
 	g.POST("/conversations/:id/messages", s.reply)
 	g.POST("/conversations/:id/notes", s.note)
 	g.POST("/conversations/:id/close", s.agentAction(routing.InAgentClose))
@@ -60,26 +61,6 @@ func (s *Server) claim(c echo.Context) error {
 	}
 	if conv == nil {
 		return c.NoContent(http.StatusNoContent)
-	}
-	return c.JSON(http.StatusOK, conv)
-}
-
-func (s *Server) listConversations(c echo.Context) error {
-	status := c.QueryParam("status")
-	if status != "" && status != string(routing.StateAssigned) {
-		return errBadRequest("status must be assigned")
-	}
-	out, err := s.engine.Assigned(c.Request().Context(), agentOf(c))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"conversations": out})
-}
-
-func (s *Server) getConversation(c echo.Context) error {
-	conv, err := s.engine.Conversation(c.Request().Context(), agentOf(c), c.Param("id"))
-	if err != nil {
-		return err
 	}
 	return c.JSON(http.StatusOK, conv)
 }

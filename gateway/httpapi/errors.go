@@ -48,6 +48,7 @@ var statusOf = map[engine.Code]int{
 	engine.CodeUnavailable:   http.StatusServiceUnavailable,
 	engine.CodeInvalidConfig: http.StatusBadRequest,
 	engine.CodeMediaFailed:   http.StatusBadGateway,
+	engine.CodeNoUserMessage: http.StatusUnprocessableEntity,
 }
 
 // classify maps an error to its HTTP status, code and message: the one
