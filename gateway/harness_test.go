@@ -199,6 +199,8 @@ type harnessOptions struct {
 	start time.Time // the clock's start; default insideHours
 	// botURL, when set, replaces the keywords bot by an http bot there.
 	botURL string
+	// yaml, when set, rewrites the configuration (env: its variables).
+	yaml func(yaml string, env map[string]string) string
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -215,6 +217,9 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		start, end := strings.Index(yaml, "bot:\n"), strings.Index(yaml, "channels:\n")
 		yaml = yaml[:start] + "bot:\n  type: http\n  url: ${BOT_URL}\n  secret: bot-secret-test-0123456789\n  handoff_keywords: [agent, human]\n" + yaml[end:]
 		env["BOT_URL"] = opts.botURL
+	}
+	if opts.yaml != nil {
+		yaml = opts.yaml(yaml, env)
 	}
 	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) string { return env[k] })
 	if err != nil {

@@ -148,13 +148,13 @@ func TestLoop(t *testing.T) {
 		{
 			name: "a tapped answer is recorded on the agent's session and thanked", rules: csat,
 			conv: change(endedConv(), csatAsked), in: tap("gw:csat:4", "4", soon), now: soon,
-			want: change(endedConv(), func(c *Conversation) { userAt(soon)(c); closedBy(c) }),
+			want:    change(endedConv(), func(c *Conversation) { userAt(soon)(c); closedBy(c) }),
 			effects: []Effect{sys("thanks"), {Kind: EffectCSAT, Session: &Session{ID: "c1-2", Kind: SessionAgent, Agent: "ana"}, Score: 4}},
 		},
 		{
 			name: "a typed answer counts too", rules: csat,
 			conv: change(endedConv(), csatAsked), in: text("5", soon), now: soon,
-			want: change(endedConv(), func(c *Conversation) { userAt(soon)(c); closedBy(c) }),
+			want:    change(endedConv(), func(c *Conversation) { userAt(soon)(c); closedBy(c) }),
 			effects: []Effect{sys("thanks"), {Kind: EffectCSAT, Session: &Session{ID: "c1-2", Kind: SessionAgent, Agent: "ana"}, Score: 5}},
 		},
 		{
