@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,7 +33,8 @@ type zendeskTicket struct {
 // Zendesk creates the ticket of one transfer, unless one with its external
 // id exists already: a retry after an answer that was lost does not make a
 // second ticket. 429 and 5xx answers, and network errors, are retried
-// (returned as they are); other answers are permanent failures.
+// (returned as they are); other answers, redirects included (never
+// followed), are permanent failures.
 func (n *Notifier) Zendesk(ctx context.Context, z *config.NotifyZendesk, t engine.Ticket) error {
 	ctx, cancel := context.WithTimeout(ctx, z.Timeout)
 	defer cancel()
@@ -72,6 +74,10 @@ func (n *Notifier) zendeskDo(ctx context.Context, z *config.NotifyZendesk, metho
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := n.zendeskClient().Do(req)
+	var redirect *outbound.RedirectError
+	if errors.As(err, &redirect) {
+		return queue.Permanent(outbound.RedactError(err)) // the url is wrong: no retry will help
+	}
 	if err != nil {
 		return outbound.RedactError(err)
 	}
