@@ -460,3 +460,43 @@ func (g *Gateway) getWithType(t *testing.T, path, token string) (int, []byte, st
 	g.openAPI(t).Check(t, req, nil, resp, body)
 	return resp.StatusCode, body, resp.Header.Get("Content-Type")
 }
+
+// A call requested after the contact was erased reaches the provider under
+// a new idempotency key: the erased conversation's finished call task is
+// not mistaken for the new request (which would leave the user in
+// "calling" and the provider with nothing).
+func TestCallAfterErasureIsRequestedAgain(t *testing.T) {
+	ccaas := newCCaaS(t)
+	g := startReachGateway(t, ccaas)
+	u := g.newUser(chCall)
+	request := func() {
+		t.Helper()
+		u.Says(t, "agent")
+		u.Receives(t, txtChoose)
+		u.Taps(t, choicePhone, "Phone call")
+		u.Receives(t, txtAskNumber)
+		u.Says(t, "+54 11 5555-0000")
+		u.Receives(t, txtConfirmed)
+	}
+	request()
+	path := "/api/v1/admin/contacts/" + chCall + "/" + u.ID
+	if status, body := g.do(t, http.MethodDelete, path, g.Secrets["admin"], nil, nil); status != http.StatusOK {
+		t.Fatalf("erasure = %d %s", status, body)
+	}
+	request()
+	// Each call is one key: refused once with a 500 by this provider, then
+	// accepted on the retry.
+	keys, accepted := map[string]bool{}, 0
+	for _, r := range ccaas.requests() {
+		keys[r.IdempotencyKey] = true
+		if r.Status == http.StatusCreated {
+			accepted++
+		}
+	}
+	if len(keys) != 2 || accepted != 2 {
+		t.Errorf("provider accepted %d calls under %d idempotency keys, want 2 under 2: %+v", accepted, len(keys), ccaas.requests())
+	}
+	if c := g.conversation(t, u.ConversationID()); c.State != "ended" {
+		t.Errorf("state after the second call = %q, want ended", c.State)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/robfig/cron/v3"
 
+	"switchboard/bots"
 	"switchboard/config"
 	"switchboard/gateway/engine"
 	"switchboard/gateway/httpapi"
@@ -28,6 +29,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Ops are the options of reload and notifications (reload.go).
 	Ops OpsOptions
+	// Bot, when set, answers instead of the configured bot (a bot built
+	// into the program that embeds the gateway).
+	Bot bots.Bot
+	// Limits bound connections, bodies and event streams; zero fields
+	// take their defaults (httpapi.Limits).
+	Limits httpapi.Limits
+	// LockTTL is how long a dead worker can keep a conversation's events
+	// waiting (a live one renews its lock); 0: 2 minutes.
+	LockTTL time.Duration
 }
 
 // App is the running gateway: HTTP server, engine, task workers and the
@@ -43,6 +53,10 @@ type App struct {
 	server *httpapi.Server
 	http   *http.Server
 	cron   *cron.Cron
+	// limits bound what clients hold (httpapi.Limits); probe is readiness'
+	// own connection.
+	limits httpapi.Limits
+	probe  *queue.Redis
 
 	listener    net.Listener
 	pprof       *http.Server // debug.pprof, nil when off
@@ -54,7 +68,11 @@ type App struct {
 // New connects to Redis (or starts the embedded one) and builds the
 // application. Errors name the configuration setting at fault.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
-	a := &App{cfg: cfg, log: opts.Logger, now: opts.Now}
+	limits, err := opts.Limits.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: opts.Logger, now: opts.Now, limits: limits}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -64,7 +82,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		// every stored timestamp is shorter for it.
 		a.now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 	}
-	r, err := queue.Open(ctx, queue.Options{URL: cfg.Redis.URL.Reveal(), Prefix: cfg.Redis.Prefix, Now: a.now})
+	r, err := queue.Open(ctx, queue.Options{URL: cfg.Redis.URL.Reveal(), Prefix: cfg.Redis.Prefix, Now: a.now, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}
@@ -78,16 +96,20 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.engine, err = engine.New(cfg, engine.Options{
 		Inbox: a.store, Conversations: a.store, Line: a.store, Outbox: a.store, Presence: a.store,
-		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, EraseTasks: r.EraseTasks,
-		Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
-		Now:      a.now, Log: a.log, Registry: registry,
+		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, DeadLetters: a.store, EraseTasks: r.EraseTasks,
+		Bot: opts.Bot, LockTTL: opts.LockTTL, Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
+		Now: a.now, Log: a.log, Registry: registry,
 	})
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
 	a.ops = newOps(opts.Ops, cfg, registry)
-	a.server = httpapi.New(httpapi.Options{Engine: a.engine, Registry: registry, Ready: r.Ping,
+	// Event streams read Redis on connections of their own, and readiness
+	// on one more, so neither competes with webhooks for the shared pool.
+	a.probe = r.Side(1)
+	a.server = httpapi.New(httpapi.Options{Engine: a.engine, Registry: registry, Ready: r.Ping, Probe: a.probe.Ping,
+		Limits: a.limits, Streams: newStreamReader(r.Side(httpapi.HubConns)),
 		Reload: func(ctx context.Context) (any, error) { return a.Reload(ctx) }, Now: a.now, Log: a.log})
 	return a, nil
 }
@@ -121,9 +143,10 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.startPprof(); err != nil {
 		return err
 	}
-	a.http = &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second}
+	a.http = &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: a.limits.IdleTimeout}
+	a.http.RegisterOnShutdown(a.server.EndStreams) // streams end, so shutdown need not wait for them
 	go func() {
-		if err := a.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.http.Serve(a.limits.Listen(l)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -168,6 +191,17 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stopNotices()
 	}
 	a.tasks.Shutdown()
-	errs = append(errs, a.redis.Close())
+	errs = append(errs, a.server.Close(), a.probe.Close(), a.redis.Close())
 	return errors.Join(errs...)
 }
+
+// streamReader reads event streams on a Redis of its own, which Close
+// closes (httpapi.StreamReader).
+type streamReader struct {
+	*queue.Store
+	redis *queue.Redis
+}
+
+func newStreamReader(r *queue.Redis) streamReader { return streamReader{Store: r.Store(), redis: r} }
+
+func (s streamReader) Close() error { return s.redis.Close() }

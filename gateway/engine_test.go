@@ -22,6 +22,10 @@ type echoBot struct {
 	mu          sync.Mutex
 	calls       map[string]int // message text -> calls
 	newSessions int
+	// gate, when set, holds every answer until it is closed; asked is
+	// signalled when a request arrives.
+	gate  chan struct{}
+	asked chan struct{}
 }
 
 func startEchoBot(t *testing.T) (*echoBot, string) {
@@ -50,6 +54,13 @@ func (b *echoBot) serve(w http.ResponseWriter, r *http.Request) {
 		b.newSessions++
 	}
 	b.mu.Unlock()
+	if b.gate != nil {
+		select {
+		case b.asked <- struct{}{}:
+		default:
+		}
+		<-b.gate
+	}
 	n, _ := strconv.Atoi(req.Variables["count"])
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
@@ -164,5 +175,30 @@ func TestDuplicateWebhook(t *testing.T) {
 	}
 	if got := bot.callsOf("is my order on its way?"); got != 1 {
 		t.Errorf("bot called %d times, want 1", got)
+	}
+}
+
+// TestSlowBatchKeepsItsLock: a worker whose bot is slower than the
+// processing lock's lifetime renews the lock, so a second worker, woken by
+// the next webhook, neither takes the conversation nor handles its events
+// again: each message reaches the bot once and is answered once.
+func TestSlowBatchKeepsItsLock(t *testing.T) {
+	bot, url := startEchoBot(t)
+	bot.gate, bot.asked = make(chan struct{}), make(chan struct{}, 1)
+	const lockTTL = 300 * time.Millisecond
+	h := newHarness(t, harnessOptions{start: insideHours, botURL: url, lockTTL: lockTTL})
+	h.postOK("whatsapp", ana.text("wamid.SLOW1", "slow", insideHours))
+	<-bot.asked
+	// The lock's lifetime is counted by Redis in wall-clock time: let it
+	// run out several times over while the bot holds the worker.
+	time.Sleep(4 * lockTTL)
+	h.postOK("whatsapp", ana.text("wamid.SLOW2", "after", insideHours.Add(time.Second)))
+	close(bot.gate)
+	h.waitSent("echo: after", 1)
+	h.settle()
+	for _, text := range []string{"slow", "after"} {
+		if calls, sent := bot.callsOf(text), h.countSent("echo: "+text); calls != 1 || sent != 1 {
+			t.Errorf("%q: bot called %d times, answer sent %d times; want once each", text, calls, sent)
+		}
 	}
 }

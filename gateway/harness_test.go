@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/bots"
 	"switchboard/channels/channeltest"
 	"switchboard/channels/meta"
 	"switchboard/config"
 	"switchboard/gateway/engine"
+	"switchboard/gateway/httpapi"
 	"switchboard/queue"
 	"switchboard/queue/redistest"
 	"switchboard/routing"
@@ -199,6 +201,12 @@ type harnessOptions struct {
 	start time.Time // the clock's start; default insideHours
 	// botURL, when set, replaces the keywords bot by an http bot there.
 	botURL string
+	// bot, when set, answers instead of the configured bot.
+	bot bots.Bot
+	// limits are the App's limits; zero fields take the defaults.
+	limits httpapi.Limits
+	// lockTTL is the conversations' processing lock lifetime (0: default).
+	lockTTL time.Duration
 	// yaml, when set, rewrites the configuration (env: its variables).
 	yaml func(yaml string, env map[string]string) string
 }
@@ -230,7 +238,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger})
+	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot, Limits: opts.limits, LockTTL: opts.lockTTL})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -62,6 +62,9 @@ type ReloadResult struct {
 	// Retired lists channels removed from the file that are kept until
 	// their waiting and open conversations are taken or expire.
 	Retired []string `json:"retired"`
+	// Released lists the conversations of agents the file removed (or who
+	// no longer serve their channel), returned to their line at their place.
+	Released []string `json:"released"`
 }
 
 // Reload reads the configuration file again. When it is valid the new
@@ -99,8 +102,12 @@ func (a *App) apply(ctx context.Context, cfg *config.Config) (ReloadResult, erro
 	if a.ops.opts.LogLevel != nil {
 		a.ops.opts.LogLevel.Set(cfg.Log.SlogLevel())
 	}
+	released, err := a.engine.ReleaseOrphaned(ctx)
+	if err != nil {
+		a.log.WarnContext(ctx, "conversations of removed agents not all released; the admin release route frees the rest", "released", len(released), "err", err)
+	}
 	res := ReloadResult{Channels: len(cfg.Channels), Agents: len(cfg.Agents),
-		RestartRequired: config.RestartRequired(a.ops.started, cfg), Retired: retired}
+		RestartRequired: config.RestartRequired(a.ops.started, cfg), Retired: retired, Released: released}
 	if res.RestartRequired == nil {
 		res.RestartRequired = []string{}
 	}

@@ -5,6 +5,7 @@
 package callprovider
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,7 +62,9 @@ func (cl *Client) Request(ctx context.Context, job queue.CallJob) (routing.CallR
 		req.Header.Set(name, value.Reveal())
 	}
 	req.Header.Set("Content-Type", cl.cfg.ContentType)
-	req.Header.Set("Idempotency-Key", job.Key)
+	// The task's id: one per number the user gave, new after an erasure
+	// (a task queued before ids existed has only its key).
+	req.Header.Set("Idempotency-Key", cmp.Or(job.ID, job.Key))
 	resp, err := cl.client.Do(req)
 	if err != nil {
 		return res, &RetryError{reason: "no answer: " + redactURLError(err)}

@@ -22,11 +22,18 @@ type ChannelStats struct {
 	OldestWaitingSince *time.Time `json:"oldest_waiting_since"`
 	OldestWaitSeconds  float64    `json:"oldest_wait_seconds"`
 	AgentsOnline       int        `json:"agents_online"`
-	Today              DayStats   `json:"today"`
+	// DeadLetters counts the events set aside on the channel's dead-letter
+	// list (guard.go); RecentDeadLetters are the newest few.
+	DeadLetters       int64              `json:"dead_letters"`
+	RecentDeadLetters []queue.DeadLetter `json:"recent_dead_letters"`
+	Today             DayStats           `json:"today"`
 	// ChannelFigures are the agents' figures over the period asked
 	// (figures.go).
 	ChannelFigures
 }
+
+// recentDeadLetters is how many dead letters the stats list per channel.
+const recentDeadLetters = 5
 
 // DayStats is what happened on a channel today, in the channel's zone.
 type DayStats struct {
@@ -65,6 +72,9 @@ func (e *Engine) Stats(ctx context.Context, now, from, to time.Time) ([]ChannelS
 		if len(head) == 1 {
 			since := head[0].Since.UTC()
 			st.OldestWaitingSince, st.OldestWaitSeconds = &since, now.Sub(since).Seconds()
+		}
+		if st.DeadLetters, st.RecentDeadLetters, err = e.deadLetters.DeadLetters(ctx, id, recentDeadLetters); err != nil {
+			return nil, err
 		}
 		day := ch.day(now)
 		d, err := e.stats.DailyStats(ctx, id, day)
@@ -246,6 +256,9 @@ func (e *Engine) EraseContact(ctx context.Context, channel, user string) (Erasur
 		return Erasure{}, err
 	}
 	erased.Tasks = tasks
+	if _, err := e.deadLetters.EraseDeadLetters(ctx, convID); err != nil {
+		return Erasure{}, err
+	}
 	e.log.InfoContext(ctx, "contact data erased", "audit", "erasure", "channel", channel, "conversation", convID,
 		"keys", erased.Keys, "entries", erased.Entries, "sessions", erased.Sessions, "tasks", erased.Tasks)
 	return Erasure{Conversation: convID, Erased: erased}, nil

@@ -129,6 +129,9 @@ func (e *Engine) ListQueue(ctx context.Context, a Agent) ([]ConversationView, er
 			if err != nil {
 				return nil, err
 			}
+			if rec.State != routing.StateWaiting || rec.WaitingSince.IsZero() {
+				continue // a stale line entry: claiming it drops it
+			}
 			out = append(out, view(s.channels[rec.Channel], rec, int64(i+1), now))
 		}
 	}
@@ -289,12 +292,6 @@ func (e *Engine) onlineByChannel(ctx context.Context, s *setup) (map[string][]st
 // no event is missed, and every cursor names a position in every channel.
 func (e *Engine) PinEvents(ctx context.Context, a Agent, cur queue.Cursor) error {
 	return e.events.PinCursor(ctx, a.Channels, cur)
-}
-
-// ReadEvents returns the notices of the agent's channels after cur,
-// waiting up to block for one.
-func (e *Engine) ReadEvents(ctx context.Context, a Agent, cur queue.Cursor, block time.Duration) ([]queue.Notice, error) {
-	return e.events.ReadEvents(ctx, a.Channels, cur, block)
 }
 
 // Windows of the platforms: free-form messages within 24 h of the user's

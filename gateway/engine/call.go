@@ -93,7 +93,26 @@ func (e *Engine) requeueCalls(ctx context.Context, ch *channel, now time.Time) e
 		}
 		if rec.State == routing.StateCalling && rec.Call.Key == p.Key {
 			job := queue.CallJob{Key: p.Key, Channel: ch.id, Conversation: rec.ID, Number: rec.Call.Number, Name: rec.User.Name}
-			if err := e.enqueueCall(ctx, ch, job); err != nil {
+			err := e.enqueueCall(ctx, ch, job)
+			switch {
+			case errors.Is(err, queue.ErrTaskFinished):
+				// The request ran but its result was never applied (a crash in
+				// between): asking again could place a second call, so the
+				// user gets the apology and the chat instead.
+				e.log.Warn("call request ran but its result was lost; offering the chat", "channel", ch.id, "conversation", rec.ID)
+				res := routing.CallResult{Key: p.Key, Failed: true}
+				if _, err := e.apply(ctx, e.setup.Load(), rec.ID, routing.Input{Kind: routing.InCallResult, Call: &res}, "", nil, nil); err != nil &&
+					!errors.Is(err, routing.ErrNotCalling) && !errors.Is(err, queue.ErrNotFound) {
+					return err
+				}
+			case errors.Is(err, queue.ErrNotFound):
+				// Erased meanwhile: nothing to call.
+			case err != nil:
+				return err
+			default:
+				continue
+			}
+			if err := e.calls.UnmarkCall(ctx, ch.id, p.Conversation, p.Key); err != nil {
 				return err
 			}
 			continue

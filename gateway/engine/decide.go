@@ -45,7 +45,8 @@ type decision struct {
 // ...) when the input does not apply, and queue.ErrNotFound for an unknown
 // conversation. ack is the inbox event the input consumes ("" for none: an
 // agent's action, the sweep, a call's result). extra adds entries and sends of the
-// caller's own (an agent's reply) to the same commit. preloaded, when not
+// caller's own (an agent's reply) to the same commit, and the processing
+// lock's token that the commit must still hold. preloaded, when not
 // nil, is the conversation as the caller last read it, used for the first
 // attempt.
 func (e *Engine) apply(ctx context.Context, s *setup, convID string, in routing.Input, ack string, extra *queue.Commit, preloaded *queue.Record) (*queue.Record, error) {
@@ -106,6 +107,7 @@ func newCommit(rec *queue.Record, ch *channel, in routing.Input, ack string, ext
 		}
 	}
 	if extra != nil {
+		c.Token = extra.Token
 		c.Entries = append(c.Entries, extra.Entries...)
 		c.Sends = append(c.Sends, extra.Sends...)
 		c.Notices = append(c.Notices, extra.Notices...)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"switchboard/bots"
 	"switchboard/config"
 	"switchboard/queue"
 )
@@ -28,9 +29,11 @@ type Engine struct {
 	stats    Stats
 	calls    Calls
 	tasks    Tasks
-	now      func() time.Time
-	log      *slog.Logger
-	metrics  *metrics
+	// deadLetters keeps the events set aside (guard.go).
+	deadLetters DeadLetters
+	now         func() time.Time
+	log         *slog.Logger
+	metrics     *metrics
 	// setup is swapped whole on reload; readers load it once per operation.
 	setup atomic.Pointer[setup]
 	// notifier delivers escalation notifications.
@@ -43,6 +46,10 @@ type Engine struct {
 	waiters *waiters
 	// assigner runs automatic assignment when decisions call for it.
 	assigner *assigner
+	// bot replaces the configured bot when set (Options.Bot).
+	bot bots.Bot
+	// lockTTL is the lifetime of a conversation's processing lock.
+	lockTTL time.Duration
 }
 
 // Options are what New needs besides the configuration.
@@ -58,8 +65,15 @@ type Options struct {
 	Stats         Stats
 	Calls         Calls
 	Tasks         Tasks
+	DeadLetters   DeadLetters
 	// EraseTasks removes the queued tasks of a conversation (its erasure).
 	EraseTasks func(ctx context.Context, convID string) (int, error)
+	// LockTTL bounds how long a worker that died can keep its
+	// conversation's events waiting; a live one renews it. Default 2m.
+	LockTTL time.Duration
+	// Bot, when set, answers instead of the configured bot, across reloads
+	// (a bot built into the embedding program).
+	Bot bots.Bot
 	// Notifier delivers notifications; nil drops them (logged).
 	Notifier Notifier
 	// Now is the clock; nil: time.Now.
@@ -79,16 +93,19 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = defaultLockTTL
+	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	s, err := newSetup(cfg, o.Now)
+	s, err := newSetup(cfg, o.Bot, o.Now)
 	if err != nil {
 		return nil, err
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
-		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, now: o.Now, log: o.Log, notifier: o.Notifier,
-		eraseTasks: o.EraseTasks, metrics: newMetrics(o.Registry), waiters: newWaiters()}
+		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, deadLetters: o.DeadLetters, now: o.Now, log: o.Log, notifier: o.Notifier,
+		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, metrics: newMetrics(o.Registry), waiters: newWaiters()}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
 	}, e.log)
@@ -102,7 +119,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 // delivers, until it closes.
 func (e *Engine) Start(workers int, lineJoins <-chan string) {
 	e.assigner.start()
-	e.processor = newProcessor(e.Process, e.pending, e.tasks, e.log, workers, processorBuffer)
+	e.processor = newProcessor(processRecovering(e.Process), e.pending, e.tasks, e.log, workers, processorBuffer)
 	// Inboxes a crashed gateway left are drained now rather than at the
 	// sweep's grace period: draining twice is harmless (the conversation
 	// lock), unlike sending twice, so the outbox keeps its grace period.

@@ -18,8 +18,9 @@ import (
 // applied (decide.go), a status moves the delivery of what was sent, and
 // anything else is recorded for the agent.
 
-// lockTTL bounds how long a dead worker can block its conversation's inbox.
-const lockTTL = 2 * time.Minute
+// defaultLockTTL bounds how long a dead worker can block its
+// conversation's inbox (Options.LockTTL).
+const defaultLockTTL = 2 * time.Minute
 
 // Ingest makes an inbound event durable in its conversation's inbox and
 // queues its processing. It returns queue.ErrUnavailable (wrapped) when
@@ -38,43 +39,79 @@ func (e *Engine) Ingest(ctx context.Context, ev *channels.Event) (queue.Accepted
 
 // Process drains one conversation's inbox in order. A task that finds the
 // conversation locked returns at once: the lock holder sees its event
-// before it lets go (see queue.Store.Unlock).
+// before it lets go (see queue.Store.Unlock). The holder renews the lock
+// while it works (a slow bot may outlast it); once the lock is lost to
+// another worker it stops, and its commits, which carry the lock's token,
+// are refused, so no event is handled twice.
 func (e *Engine) Process(ctx context.Context, convID string) error {
 	token := queue.NewEntryID()
-	batch, ok, err := e.inbox.Take(ctx, convID, token, lockTTL, inboxBatch, true)
+	batch, ok, err := e.inbox.Take(ctx, convID, token, e.lockTTL, inboxBatch, true)
 	if err != nil || !ok {
 		return err
 	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go e.keepLock(ctx, stop, convID, token)
 	for {
 		// Each decision commits the conversation it returns, so the next
 		// event starts from it without reading it again.
 		rec := batch.Record
 		for i := range batch.Events {
 			ev := &batch.Events[i]
-			next, err := e.handle(ctx, convID, ev, rec)
+			next, err := e.handleRecovering(ctx, convID, token, ev, rec)
+			if errors.Is(err, queue.ErrLockLost) || errors.Is(err, queue.ErrEventGone) {
+				// Another worker has the conversation now and handles the rest.
+				e.log.WarnContext(ctx, "conversation lock lost mid-batch; its holder goes on", "conversation", convID, "event_hash", LogID(ev.ID))
+				return nil
+			}
 			if errors.Is(err, queue.ErrUnavailable) || ctx.Err() != nil {
-				// Redis is down (or we are shutting down): the event stays in the
-				// inbox and the task is retried once the lock expires.
-				return fmt.Errorf("conversation %s, event %s: %w", convID, ev.ID, err)
+				// Redis is down (or we are shutting down, or lost the lock): the
+				// event stays in the inbox and the task is retried once the lock
+				// expires.
+				return fmt.Errorf("conversation %s, event %s: %w", convID, LogID(ev.ID), err)
 			}
 			if err != nil {
-				// Not an outage: retrying would fail the same way and block the
-				// conversation. Log it with its id and move on.
-				e.log.Error("event could not be processed; dropped", "conversation", convID, "event_id", ev.ID, "err", err)
-				e.metrics.eventsDropped.Inc()
-				if err := e.inbox.Ack(ctx, convID, ev.ID); err != nil {
+				// Not an outage (a panic included): retrying would fail the same
+				// way and block the conversation. Set it aside and move on.
+				if err := e.deadLetter(ctx, convID, ev, err); err != nil {
 					return err
 				}
 				next = nil
 			}
 			rec = next
 		}
-		released, err := e.inbox.Unlock(ctx, convID, token, lockTTL)
+		released, err := e.inbox.Unlock(ctx, convID, token, e.lockTTL)
 		if err != nil || released {
 			return err
 		}
-		if batch, ok, err = e.inbox.Take(ctx, convID, token, lockTTL, inboxBatch, false); err != nil || !ok {
+		if batch, ok, err = e.inbox.Take(ctx, convID, token, e.lockTTL, inboxBatch, false); err != nil || !ok {
 			return err
+		}
+	}
+}
+
+// keepLock renews the processing lock of a conversation every third of
+// its lifetime until ctx ends; when the lock is lost to another worker it
+// cancels the work (stop). A renewal that fails for an outage is tried
+// again at the next tick: the commits' token check covers the gap.
+func (e *Engine) keepLock(ctx context.Context, stop context.CancelFunc, convID, token string) {
+	// Redis counts the lock's lifetime in wall-clock time, not the
+	// application's clock.
+	t := time.NewTicker(e.lockTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			err := e.inbox.Renew(ctx, convID, token, e.lockTTL)
+			if errors.Is(err, queue.ErrLockLost) {
+				stop()
+				return
+			}
+			if err != nil && ctx.Err() == nil {
+				e.log.WarnContext(ctx, "conversation lock not renewed; trying again", "conversation", convID, "err", err)
+			}
 		}
 	}
 }
@@ -102,14 +139,17 @@ const inboxBatch = 20
 // handle processes one inbound event of a conversation. rec, when not nil,
 // is the conversation as last read or committed; handle returns it as it
 // stands after the event (nil when unknown).
-func (e *Engine) handle(ctx context.Context, convID string, ev *channels.Event, rec *queue.Record) (*queue.Record, error) {
+func (e *Engine) handle(ctx context.Context, convID, token string, ev *channels.Event, rec *queue.Record) (*queue.Record, error) {
 	start := time.Now()
 	defer func() { e.metrics.observeEvent(ev, time.Since(start)) }()
+	s := e.setup.Load()
 	switch {
 	case ev.Kind == channels.KindStatus:
 		return rec, e.applyStatus(ctx, convID, ev)
+	case ev.Kind.IsUserMessage() && e.late(s, ev):
+		return rec, e.recordLate(ctx, convID, ev)
 	case ev.Kind.IsUserMessage() && !ev.Standby:
-		return e.apply(ctx, e.setup.Load(), convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, nil, rec)
+		return e.apply(ctx, s, convID, routing.Input{Kind: routing.InUserMessage, Event: ev}, ev.ID, &queue.Commit{Token: token}, rec)
 	case ev.Kind == channels.KindEcho:
 		// An echo of our own send is already in the transcript. Its metadata
 		// (Payload) is our entry id; the platform id covers echoes that lost it.

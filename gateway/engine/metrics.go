@@ -15,6 +15,9 @@ type metrics struct {
 	eventsProcessed *prometheus.CounterVec
 	eventsDropped   prometheus.Counter
 	eventLatency    prometheus.Histogram
+	// lateEvents and deadLetters count what the guards set aside (guard.go).
+	lateEvents  *prometheus.CounterVec
+	deadLetters *prometheus.CounterVec
 
 	sessionsEnded *prometheus.CounterVec
 	referrals     *prometheus.CounterVec
@@ -54,11 +57,15 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		notifications:  counter("switchboard_notifications_total", "Escalation notification attempts, by channel, target (webhook, email, zendesk) and result (ok, retry, dropped).", "channel", "target", "result"),
 		calls:          counter("switchboard_call_requests_total", "Call requests to the call provider by channel and outcome (requested, refused, failed, retry).", "channel", "outcome"),
 		assigned:       counter("switchboard_auto_assignments_total", "Conversations assigned automatically, by channel and how (preferred: the agent the bot named; balanced).", "channel", "how"),
+		lateEvents: counter("switchboard_late_events_total",
+			"User messages older than the dedupe window: stored in the transcript, never routed (no bot reply, no transfer), by channel.", "channel"),
+		deadLetters: counter("switchboard_dead_letters_total",
+			"Inbound events whose processing panicked or failed for good, moved to the channel's dead-letter list, by channel.", "channel"),
 		eventsProcessed: f(prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_events_processed_total", Help: "Inbound events processed, by kind.",
 		}, []string{"kind"})).(*prometheus.CounterVec),
 		eventsDropped: f(prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "switchboard_events_dropped_total", Help: "Inbound events that failed for a reason other than an outage and were dropped (logged with their id).",
+			Name: "switchboard_events_dropped_total", Help: "Inbound events whose processing panicked or failed for a reason other than an outage, set aside on the dead-letter list (logged with a hash of their id).",
 		})).(prometheus.Counter),
 		eventLatency: f(prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "switchboard_event_processing_seconds", Help: "Time to process one inbound event (bot call included).", Buckets: latency,

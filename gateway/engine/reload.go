@@ -16,7 +16,7 @@ import (
 // the channel or bot setting at fault (code CodeInvalidConfig), or Redis'
 // error, and then the running setup stays.
 func (e *Engine) Reload(ctx context.Context, cfg *config.Config) (retired []string, err error) {
-	s, err := newSetup(cfg, e.now)
+	s, err := newSetup(cfg, e.bot, e.now)
 	if err != nil {
 		return nil, &Error{Code: CodeInvalidConfig, Message: err.Error(), Err: err}
 	}

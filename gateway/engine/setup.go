@@ -41,9 +41,10 @@ type Agent struct {
 // Serves reports whether the agent serves a channel.
 func (a Agent) Serves(channelID string) bool { return slices.Contains(a.Channels, channelID) }
 
-// newSetup builds the runtime form of the configuration, with its bot.
-// now is the bot's clock (an http bot signs its requests with it).
-func newSetup(cfg *config.Config, now func() time.Time) (*setup, error) {
+// newSetup builds the runtime form of the configuration, with its bot
+// (bot when not nil, else the configured one). now is the bot's clock (an
+// http bot signs its requests with it).
+func newSetup(cfg *config.Config, bot bots.Bot, now func() time.Time) (*setup, error) {
 	client := &http.Client{Timeout: cfg.Meta.SendTimeout}
 	s := &setup{
 		channels:  map[string]*channel{},
@@ -72,9 +73,11 @@ func newSetup(cfg *config.Config, now func() time.Time) (*setup, error) {
 		s.agents[ac.ID] = &Agent{ID: ac.ID, Name: ac.Name, Channels: ac.Channels, MaxConversations: ac.MaxConversations}
 		s.tokens[ac.ID] = ac.Token.Reveal()
 	}
-	bot, err := newBot(cfg, now)
-	if err != nil {
-		return nil, err
+	if bot == nil {
+		var err error
+		if bot, err = newBot(cfg, now); err != nil {
+			return nil, err
+		}
 	}
 	s.bot = bot
 	return s, nil
@@ -139,14 +142,27 @@ type Accounts struct {
 	Channels map[string]string
 	// VerifyTokens are the verify tokens of the handshake.
 	VerifyTokens []string
+	// secretOf is each channel's app secret: an entry is accepted only
+	// under the secret of its own channel (SignedBy).
+	secretOf map[string]string
+}
+
+// SignedBy reports whether secret, the one that verified a webhook body,
+// is the app secret of channel. Several channels of one Meta app share a
+// secret; an entry signed with another app's secret cannot speak for
+// this channel's account.
+func (a Accounts) SignedBy(channel, secret string) bool {
+	own := a.secretOf[channel]
+	return own != "" && subtle.ConstantTimeCompare([]byte(own), []byte(secret)) == 1
 }
 
 // Accounts returns the current configuration of a platform's webhooks.
 func (e *Engine) Accounts(p channels.Platform) Accounts {
 	s := e.setup.Load()
-	a := Accounts{Secrets: s.secrets[p], Channels: map[string]string{}}
+	a := Accounts{Secrets: s.secrets[p], Channels: map[string]string{}, secretOf: map[string]string{}}
 	for account, ch := range s.byAccount[p] {
 		a.Channels[account] = ch.id
+		a.secretOf[ch.id] = ch.cfg.AppSecret.Reveal()
 	}
 	for _, id := range s.sortedChannels() {
 		if ch := s.channels[id]; ch.platform == p && !ch.retired {
@@ -167,3 +183,11 @@ func (e *Engine) AdminToken() string { return e.setup.Load().cfg.AdminToken.Reve
 // Channels lists the ids of the channels set up, retired ones included,
 // in order.
 func (e *Engine) Channels() []string { return e.setup.Load().sortedChannels() }
+
+// StillServes reports whether an agent, as authenticated earlier, is still
+// configured with the same channels: a long-lived request (an event
+// stream) ends when a reload removed the agent or changed its channels.
+func (e *Engine) StillServes(a Agent) bool {
+	cur, ok := e.setup.Load().agents[a.ID]
+	return ok && slices.Equal(cur.Channels, a.Channels)
+}

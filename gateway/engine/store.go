@@ -16,6 +16,7 @@ type Inbox interface {
 	Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (queue.Accepted, error)
 	Take(ctx context.Context, convID, token string, ttl time.Duration, n int, acquire bool) (b queue.Batch, ok bool, err error)
 	Unlock(ctx context.Context, convID, token string, ttl time.Duration) (bool, error)
+	Renew(ctx context.Context, convID, token string, ttl time.Duration) error
 	Ack(ctx context.Context, convID, eventID string) error
 	Record(ctx context.Context, convID, eventID string, entries ...queue.Entry) error
 	KnownMessage(ctx context.Context, channel, platformID string) (bool, error)
@@ -73,7 +74,6 @@ type Presence interface {
 type Events interface {
 	Publish(ctx context.Context, notices ...queue.Notice) error
 	PinCursor(ctx context.Context, chans []string, cur queue.Cursor) error
-	ReadEvents(ctx context.Context, chans []string, cur queue.Cursor, block time.Duration) ([]queue.Notice, error)
 }
 
 // Stats keeps the daily counts and the sessions report.

@@ -16,13 +16,25 @@ import (
 )
 
 // registerAdminAPI adds the admin routes: reload, stats, the sessions
-// report and contact erasure.
+// report, releasing any conversation and contact erasure.
 func (s *Server) registerAdminAPI(e *echo.Echo) {
 	g := e.Group("/api/v1/admin", bearer(s.adminToken))
 	g.POST("/reload", s.reload)
 	g.GET("/stats", s.stats)
 	g.GET("/reports/sessions", s.sessionsReport)
+	g.POST("/conversations/:id/release", s.adminRelease)
 	g.DELETE("/contacts/:channel/:user", s.eraseContact)
+}
+
+// adminRelease is POST /api/v1/admin/conversations/{id}/release: the
+// conversation goes back to its line at its place, whoever holds it (an
+// agent removed from the configuration, say).
+func (s *Server) adminRelease(c echo.Context) error {
+	v, err := s.engine.AdminRelease(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 // reload is POST /api/v1/admin/reload.

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
-	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -157,52 +155,4 @@ func (s *Server) presence(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": string(b.Status)})
-}
-
-// events streams the agent's channels' notices as server-sent events. The
-// event id is a cursor over the channels' streams, so a client that
-// reconnects with Last-Event-ID misses nothing.
-func (s *Server) events(c echo.Context) error {
-	ag := agentOf(c)
-	ctx := c.Request().Context()
-	// Pin the channels the client has no position in before saying
-	// "connected": from then on nothing is missed, and every event id
-	// names a position in every channel, so a resume misses nothing either.
-	cur := queue.ParseCursor(c.Request().Header.Get("Last-Event-ID"))
-	if err := s.engine.PinEvents(ctx, ag, cur); err != nil {
-		return err
-	}
-	sent := maps.Clone(cur)
-	w := c.Response()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": connected\n\n")
-	w.Flush()
-	lastWrite := time.Now()
-	for ctx.Err() == nil {
-		notices, err := s.engine.ReadEvents(ctx, ag, cur, time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			fmt.Fprintf(w, "event: error\ndata: %s\n\n", `{"code":"unavailable"}`)
-			w.Flush()
-			return nil
-		}
-		for _, n := range notices {
-			sent[n.Channel] = n.ID // each event's id resumes right after it
-			data, _ := json.Marshal(n)
-			fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", sent.String(ag.Channels), n.Type, data)
-		}
-		if len(notices) > 0 || time.Since(lastWrite) >= sseHeartbeat {
-			if len(notices) == 0 {
-				fmt.Fprint(w, ": heartbeat\n\n")
-			}
-			w.Flush()
-			lastWrite = time.Now()
-		}
-	}
-	return nil
 }

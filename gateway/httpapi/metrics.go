@@ -11,6 +11,10 @@ type metrics struct {
 	webhooksRejected *prometheus.CounterVec
 	unknownAccounts  *prometheus.CounterVec
 	duplicates       *prometheus.CounterVec
+	// entriesDropped counts events of an accepted webhook that were dropped,
+	// by platform and reason (channel_secret: the entry's channel is not
+	// the one whose secret signed the body).
+	entriesDropped *prometheus.CounterVec
 }
 
 // newMetrics registers the server's metrics on r.
@@ -33,6 +37,9 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		unknownAccounts: f(prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_webhook_unknown_account_events_total", Help: "Events for an account no channel has (answered 200 and dropped).",
 		}, []string{"platform"})).(*prometheus.CounterVec),
+		entriesDropped: f(prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_webhook_entries_dropped_total", Help: "Events of a signed webhook dropped, by platform and reason (channel_secret: signed with another channel's app secret).",
+		}, []string{"platform", "reason"})).(*prometheus.CounterVec),
 		duplicates: f(prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_webhook_duplicate_events_total", Help: "Events dropped as redeliveries of one already accepted.",
 		}, []string{"platform"})).(*prometheus.CounterVec),

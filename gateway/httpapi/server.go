@@ -29,7 +29,15 @@ type Options struct {
 	// the server adds its own.
 	Registry *prometheus.Registry
 	// Ready reports whether the gateway can take traffic (Redis answers).
-	Ready func(ctx context.Context) error
+	// Probe does the same on a connection of its own, tried first, so a
+	// busy shared pool is not mistaken for an outage.
+	Ready, Probe func(ctx context.Context) error
+	// Limits bound connections, bodies and event streams (limits.go); the
+	// caller fills the defaults (Limits.WithDefaults).
+	Limits Limits
+	// Streams reads the channels' event streams for the agents' streams,
+	// on connections of its own (eventhub.go); the server closes it.
+	Streams StreamReader
 	// Reload reloads the configuration; its result is answered as JSON.
 	Reload func(ctx context.Context) (any, error)
 	Now    func() time.Time
@@ -38,30 +46,37 @@ type Options struct {
 
 // Server is the HTTP handler of the gateway.
 type Server struct {
-	engine      *engine.Engine
-	ready       func(ctx context.Context) error
-	reloadFn    func(ctx context.Context) (any, error)
-	now         func() time.Time
-	log         *slog.Logger
-	metrics     *metrics
-	echo        *echo.Echo
-	unknownSeen sync.Map // platform/account pairs already logged
+	engine *engine.Engine
+	ready  func(ctx context.Context) error
+	probe  func(ctx context.Context) error
+	limits Limits
+	// webhookTurns holds one token per webhook being handled (limits.go).
+	webhookTurns chan struct{}
+	hub          *eventHub
+	reloadFn     func(ctx context.Context) (any, error)
+	now          func() time.Time
+	log          *slog.Logger
+	metrics      *metrics
+	echo         *echo.Echo
+	unknownSeen  sync.Map // platform/account pairs already logged
 }
 
 // New builds the server with every route.
 func New(o Options) *Server {
-	s := &Server{engine: o.Engine, ready: o.Ready, reloadFn: o.Reload, now: o.Now, log: o.Log, metrics: newMetrics(o.Registry)}
+	s := &Server{engine: o.Engine, ready: o.Ready, probe: o.Probe, limits: o.Limits, reloadFn: o.Reload, now: o.Now, log: o.Log,
+		metrics: newMetrics(o.Registry), webhookTurns: make(chan struct{}, o.Limits.MaxWebhookBodies)}
+	s.hub = newEventHub(o.Streams, o.Limits, o.Log, o.Registry)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.httpError
-	e.Use(requestID, s.recoverPanics, s.observe)
+	e.Use(requestID, s.recoverPanics, s.observe, s.bodyDeadline)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
 
 	e.GET("/webhooks/:platform", s.handshake)
-	e.POST("/webhooks/:platform", s.webhook)
+	e.POST("/webhooks/:platform", s.webhook, s.webhookTurn)
 
 	e.GET("/api/v1/openapi.yaml", serveOpenAPI)
 	s.registerAgentAPI(e)
@@ -72,6 +87,14 @@ func New(o Options) *Server {
 
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// EndStreams ends every event stream and refuses new ones, so that the
+// HTTP server's shutdown need not wait for them (http.Server.RegisterOnShutdown).
+func (s *Server) EndStreams() { s.hub.shutdown() }
+
+// Close ends the event streams and stops their readers, closing the
+// stream reader.
+func (s *Server) Close() error { return s.hub.close() }
 
 // observe counts every request by route and status and times it.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
@@ -85,7 +108,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.metrics.httpRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		s.metrics.httpRequests.WithLabelValues(route, metricMethod(c.Request().Method), strconv.Itoa(c.Response().Status)).Inc()
 		s.metrics.httpLatency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		return nil
 	}
@@ -108,7 +131,14 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := s.ready(ctx); err != nil {
+	// On a connection of its own, so a busy pool is not an outage; failing
+	// that, on the pool, which reconnects first after an outage (a pool of
+	// one waits a second between dials once a dial failed).
+	err := s.probe(ctx)
+	if err != nil {
+		err = s.ready(ctx)
+	}
+	if err != nil {
 		return c.JSON(http.StatusServiceUnavailable, errorBody("redis_unavailable", "Redis does not answer: "+err.Error()))
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})

@@ -12,6 +12,7 @@ import (
 	"switchboard/channels/messenger"
 	"switchboard/channels/meta"
 	"switchboard/channels/whatsapp"
+	"switchboard/gateway/engine"
 	"switchboard/queue"
 )
 
@@ -59,10 +60,14 @@ func (s *Server) webhook(c echo.Context) error {
 		if errors.As(err, &tooBig) {
 			return reject("too_large", errTooLarge)
 		}
+		if isBodyTimeout(err) {
+			return reject("body_timeout", s.errBodyTimeout())
+		}
 		return reject("read_error", errBadRequest("body could not be read"))
 	}
 	accounts := s.engine.Accounts(p)
-	if !meta.VerifySignature(body, c.Request().Header.Get("X-Hub-Signature-256"), accounts.Secrets...) {
+	secret, ok := meta.MatchSecret(body, c.Request().Header.Get("X-Hub-Signature-256"), accounts.Secrets...)
+	if !ok {
 		return reject("signature", errBadSignature)
 	}
 	events, err := parser.Parse(body)
@@ -76,15 +81,30 @@ func (s *Server) webhook(c echo.Context) error {
 			s.unknownAccount(p, ev.Account)
 			continue
 		}
+		if !accounts.SignedBy(ch, secret) {
+			// A capture of one app's signed delivery cannot speak for
+			// another app's account: the entry is dropped, the rest kept.
+			s.metrics.entriesDropped.WithLabelValues(string(p), "channel_secret").Inc()
+			s.log.WarnContext(c.Request().Context(), "webhook event signed with another channel's app secret; dropped",
+				"platform", p, "channel", ch, "event_hash", engine.LogID(ev.ID))
+			continue
+		}
 		ev.Channel = ch
 		if ev.User.ID == "" {
 			// Account-level notices (WhatsApp value.errors[]) have no conversation.
-			s.log.Warn("platform error notice", "channel", ch, "event_id", ev.ID, "errors", ev.Errors)
+			s.log.Warn("platform error notice", "channel", ch, "event_hash", engine.LogID(ev.ID), "errors", ev.Errors)
 			continue
 		}
 		res, err := s.engine.Ingest(c.Request().Context(), ev)
+		if err != nil && !queue.IsUnavailable(err) {
+			// Redis answered with an error (a script refused the write): a
+			// retry would fail the same way, so this is ours to fix, not
+			// Meta's to retry.
+			s.log.Error("event not stored: Redis refused the write", "channel", ch, "event_hash", engine.LogID(ev.ID), "err", err)
+			return reject("storage_error", errInternal)
+		}
 		if err != nil {
-			s.log.Error("event not stored; answering 503 so Meta retries", "channel", ch, "event_id", ev.ID, "err", err)
+			s.log.Error("event not stored; answering 503 so Meta retries", "channel", ch, "event_hash", engine.LogID(ev.ID), "err", err)
 			return reject("unavailable", errUnavailable)
 		}
 		if res != queue.AcceptedNew { // a redelivery, processed or still in the inbox
