@@ -187,8 +187,8 @@ type BotMessage struct {
 	Choices []channels.Choice `json:"choices,omitempty"`
 }
 
-// Effect is something the engine must do after a decision. Exactly one
-// field besides Kind is meaningful, as the kind's comment says.
+// Effect is something the engine must do after a decision. The fields
+// besides Kind that are meaningful are those the kind's comment names.
 type Effect struct {
 	Kind EffectKind
 	// Send: the message and who speaks (bot or system).

@@ -21,6 +21,8 @@
 // commit), carryout.go (carryOut), send.go, notifications.go, call.go,
 // processor.go, assign.go, sweep.go; agents.go, view.go, media.go and
 // waiters.go (the agent API's operations), admin.go (stats, report,
-// erasure), inspect.go; setup.go and channels.go (the runtime
+// erasure), figures.go (the agents' figures), inspect.go; loop.go (leaving
+// the line, the return to the closing agent, satisfaction, Zendesk
+// tickets, erasure on request); setup.go and channels.go (the runtime
 // configuration), reload.go; errors.go, metrics.go, logctx.go.
 package engine
