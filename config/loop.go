@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // Closing the loop: leaving the line, the return to the closing agent, the
 // satisfaction question, the Zendesk notification and erasure on request.
@@ -12,8 +15,11 @@ type CSAT struct {
 	Question string `yaml:"question"`
 	// Choices are the answers, worst to best; the position of the one
 	// chosen (1-based) is recorded. 2 to 10 (WhatsApp shows up to 3 as
-	// reply buttons, more as a numbered list).
+	// reply buttons, more as a list message), each at most 20 characters.
 	Choices []string `yaml:"choices"`
+	// Button is the title of the button that opens a WhatsApp list (more
+	// than 3 choices). Default "Choose"; at most 20 characters.
+	Button string `yaml:"button"`
 }
 
 // Privacy holds the data-protection settings.
@@ -59,12 +65,19 @@ func (z *NotifyZendesk) Triggers(event string) bool {
 	return false
 }
 
+// maxChoiceTitle bounds a satisfaction choice and the list's button:
+// WhatsApp's reply button title.
+const maxChoiceTitle = 20
+
 var (
 	reopenBounds      = bounds[time.Duration]{min: time.Second, max: day, why: "an agent may reopen within the platforms' 24 h window"}
 	csatChoicesBounds = bounds[int]{min: 2, max: 10, why: "a WhatsApp list holds at most 10 rows"}
 )
 
 func (ch *Channel) applyLoopDefaults() {
+	if q := ch.Derivation.CSAT; q != nil {
+		orDefault(&q.Button, "Choose")
+	}
 	if n := ch.Notify; n != nil && n.Zendesk != nil {
 		orDefault(&n.Zendesk.Timeout, defaultNotifyTimeout)
 		orDefaultList(&n.Zendesk.On, []string{ZendeskOnWaiting})
@@ -83,9 +96,15 @@ func (v *validator) loop(ch *Channel, path string) {
 		}
 		within(v, p+".choices", len(q.Choices), csatChoicesBounds)
 		for i, c := range q.Choices {
-			if c == "" {
+			switch n := utf8.RuneCountInString(c); {
+			case n == 0:
 				v.reportItem(p+".choices", i, "an empty choice")
+			case n > maxChoiceTitle:
+				v.reportItem(p+".choices", i, "%q is longer than %d characters (a WhatsApp button's title)", c, maxChoiceTitle)
 			}
+		}
+		if n := utf8.RuneCountInString(q.Button); n > maxChoiceTitle {
+			v.report(p+".button", "%q is longer than %d characters (a WhatsApp list's button)", q.Button, maxChoiceTitle)
 		}
 	}
 	if n := ch.Notify; n != nil && n.Zendesk != nil {

@@ -553,3 +553,37 @@ func TestEraseOnRequestLeavesNoKeyOfTheUser(t *testing.T) {
 		t.Errorf("the conversation is still stored (version %d)", rec.Version)
 	}
 }
+
+func TestSatisfactionAsAWhatsAppList(t *testing.T) {
+	opts := loopOptions("")
+	three := opts.yaml
+	opts.yaml = func(y string, env map[string]string) string {
+		return strings.Replace(three(y, env), `["Bad", "OK", "Great"]`, `["1", "2", "3", "4", "5"], button: "Rate us"`, 1)
+	}
+	h := newHarness(t, opts)
+	u := waUser{id: "5511900000701", name: "Lists"}
+	joinLine(h, u, "wamid.W1", insideHours)
+	closeBy(h, anaToken, "wa-main", u.conv(), insideHours.Add(time.Minute), insideHours.Add(2*time.Minute), insideHours.Add(3*time.Minute))
+	var q struct {
+		Interactive struct {
+			Type   string
+			Action struct {
+				Button   string
+				Sections []struct{ Rows []struct{ ID, Title string } }
+			}
+		}
+	}
+	reqs := h.requestsWith("gw:csat:")
+	if len(reqs) != 1 || json.Unmarshal(reqs[0].Body, &q) != nil || q.Interactive.Type != "list" || q.Interactive.Action.Button != "Rate us" ||
+		len(q.Interactive.Action.Sections) != 1 || len(q.Interactive.Action.Sections[0].Rows) != 5 {
+		t.Fatalf("the question was not a list of five: %d requests, %+v", len(reqs), q)
+	}
+	h.setClock(insideHours.Add(4 * time.Minute))
+	h.postOK("whatsapp", u.message(map[string]any{"id": "wamid.W2", "timestamp": unix(insideHours.Add(4 * time.Minute)), "type": "interactive",
+		"interactive": map[string]any{"type": "list_reply", "list_reply": map[string]any{"id": "gw:csat:5", "title": "5"}}}))
+	h.waitSent(msgThanksCSAT, 1)
+	h.settle()
+	if c := h.loopStats("")["wa-main"].CSAT; c != (engine.CSAT{Count: 1, Average: 5}) {
+		t.Errorf("csat = %+v, want one 5", c)
+	}
+}

@@ -28,6 +28,9 @@ type CSAT struct {
 	// Choices are the answers' titles, worst to best; an answer is recorded
 	// as its 1-based position.
 	Choices []string
+	// Button opens the choices where a platform lists them (WhatsApp,
+	// beyond 3 choices).
+	Button string
 }
 
 // LoopState is what closing the loop keeps on a conversation.
@@ -141,7 +144,7 @@ func (d *decision) afterClose(s *Session) {
 		return
 	}
 	d.c.Loop.CSATSession, d.c.Loop.CSATAgent = s.ID, s.Agent
-	d.send(BotMessage{Text: q.Question, Choices: q.choices()}, AuthorSystem)
+	d.send(BotMessage{Text: q.Question, Choices: q.choices(), ListButton: q.Button}, AuthorSystem)
 }
 
 // clearLoop forgets a close and its question (another end, another agent

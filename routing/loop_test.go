@@ -18,7 +18,7 @@ func TestLoop(t *testing.T) {
 		}
 		reopen = func(r *Rules) { r.ReopenAfterClose = 10 * time.Minute }
 		csat   = func(r *Rules) {
-			r.CSAT = &CSAT{Question: "How did we do?", Choices: []string{"1", "2", "3", "4", "5"}}
+			r.CSAT = &CSAT{Question: "How did we do?", Choices: []string{"1", "2", "3", "4", "5"}, Button: "Rate"}
 			r.Messages.ThanksCSAT = "thanks"
 		}
 		erase = func(r *Rules) {
@@ -35,7 +35,7 @@ func TestLoop(t *testing.T) {
 		}
 		csatQuestion = BotMessage{Text: "How did we do?", Choices: []channels.Choice{
 			{ID: "gw:csat:1", Title: "1"}, {ID: "gw:csat:2", Title: "2"}, {ID: "gw:csat:3", Title: "3"},
-			{ID: "gw:csat:4", Title: "4"}, {ID: "gw:csat:5", Title: "5"}}}
+			{ID: "gw:csat:4", Title: "4"}, {ID: "gw:csat:5", Title: "5"}}, ListButton: "Rate"}
 		eraseQuestion = BotMessage{Text: "sure?", Choices: []channels.Choice{{ID: ChoiceEraseYes, Title: "Delete"}, {ID: ChoiceEraseNo, Title: "Keep"}}}
 		waitSession   = &Session{ID: "c1-w1", Kind: SessionWaiting, Start: tStart}
 	)

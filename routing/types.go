@@ -185,6 +185,9 @@ type BotReply struct {
 type BotMessage struct {
 	Text    string            `json:"text"`
 	Choices []channels.Choice `json:"choices,omitempty"`
+	// ListButton is channels.Outbound.ListButton, for the gateway's own
+	// questions (loop.go).
+	ListButton string `json:"-"`
 }
 
 // Effect is something the engine must do after a decision. The fields

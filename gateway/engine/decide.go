@@ -133,7 +133,7 @@ func (e *Engine) decide(ctx context.Context, d *decision, botReplies map[string]
 			}
 			entry := queue.Entry{ID: queue.NewEntryID(), At: now, Author: ef.From, Kind: "message", Text: ef.Message.Text, Choices: ef.Message.Choices}
 			c.Entries = append(c.Entries, entry)
-			send.Parts = append(send.Parts, queue.SendPart{Entry: entry.ID, Message: channels.Outbound{To: conv.User.ID, Text: entry.Text, Choices: entry.Choices, Ref: entry.ID}})
+			send.Parts = append(send.Parts, queue.SendPart{Entry: entry.ID, Message: channels.Outbound{To: conv.User.ID, Text: entry.Text, Choices: entry.Choices, ListButton: ef.Message.ListButton, Ref: entry.ID}})
 		case routing.EffectAskBot:
 			reply := e.askBot(ctx, d, conv, ef, botReplies)
 			if reply.Note != "" {

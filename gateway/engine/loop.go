@@ -70,7 +70,7 @@ func loopRules(r *routing.Rules, cfg *config.Config, ch *config.Channel) {
 	r.CancelKeywords = d.CancelKeywords
 	r.ReopenAfterClose = d.ReopenAfterClose
 	if q := d.CSAT; q != nil {
-		r.CSAT = &routing.CSAT{Question: q.Question, Choices: q.Choices}
+		r.CSAT = &routing.CSAT{Question: q.Question, Choices: q.Choices, Button: q.Button}
 	}
 	r.EraseKeywords = cfg.Privacy.EraseKeywords
 }
