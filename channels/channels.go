@@ -237,6 +237,10 @@ type Outbound struct {
 	// Text is the body; for a question with Choices it is the question.
 	Text    string   `json:"text,omitempty"`
 	Choices []Choice `json:"choices,omitempty"`
+	// ListButton, when set, lets WhatsApp show 4 to 10 Choices as a list
+	// message opened by a button with this title (at most 20 characters);
+	// without it, more than 3 choices are a numbered list in the text.
+	ListButton string `json:"list_button,omitempty"`
 	// Attachment sends a media message (image, audio, video, document/file,
 	// sticker on WhatsApp) by its uploaded MediaID, else by URL.
 	Attachment *Attachment `json:"attachment,omitempty"`

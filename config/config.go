@@ -46,6 +46,8 @@ type Config struct {
 	Labels          []string         `yaml:"labels"`
 	CannedResponses []CannedResponse `yaml:"canned_responses"`
 	Retention       Retention        `yaml:"retention"`
+	// Privacy holds the data-protection settings (loop.go).
+	Privacy Privacy `yaml:"privacy"`
 }
 
 // Debug holds diagnostics that are off by default.
@@ -327,6 +329,16 @@ type Derivation struct {
 	// Call offers a phone call besides the chat on a referral (reach.go);
 	// nil (no call key) offers none.
 	Call *Call `yaml:"call"`
+	// CancelKeywords let a waiting user leave the line and talk to the bot
+	// again (messages left_line, back_to_bot). Empty: none.
+	CancelKeywords []string `yaml:"cancel_keywords"`
+	// ReopenAfterClose: a user message this soon after an agent closed the
+	// conversation returns it to that agent when online and under
+	// capacity, else to the line. 0 (the default): never; 1s to 24h.
+	ReopenAfterClose time.Duration `yaml:"reopen_after_close"`
+	// CSAT asks for satisfaction after an agent closes (loop.go); nil
+	// asks nothing.
+	CSAT *CSAT `yaml:"csat"`
 }
 
 // Messages are a channel's texts to users (derivation.messages), decoded

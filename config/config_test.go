@@ -166,11 +166,11 @@ func TestProblems(t *testing.T) {
 	}{{
 		file: "unknown_keys.yaml",
 		want: []string{
-			`testdata/unknown_keys.yaml:3: listn: unknown key (known keys: listen, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention)`,
+			`testdata/unknown_keys.yaml:3: listn: unknown key (known keys: listen, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
 			`testdata/unknown_keys.yaml:6: log.colour: unknown key (known keys: level, format)`,
-			`testdata/unknown_keys.yaml:7: x-derivation: unknown key (known keys: listen, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention)`,
+			`testdata/unknown_keys.yaml:7: x-derivation: unknown key (known keys: listen, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
 			`testdata/unknown_keys.yaml:19: channels[0].hours.weekly.monday: unknown key (known keys: mon, tue, wed, thu, fri, sat, sun)`,
-			`testdata/unknown_keys.yaml:22: channels[0].derivation.messages.welcome: unknown key (known keys: offer, yes, no, attention, declined, transferred, already_waiting, agent_available, off_hours, kept_for_agent, assigned, closed, handed_back)`,
+			`testdata/unknown_keys.yaml:22: channels[0].derivation.messages.welcome: unknown key (known keys: offer, yes, no, attention, declined, transferred, already_waiting, agent_available, off_hours, kept_for_agent, assigned, closed, handed_back, left_line, back_to_bot, thanks_csat, erase_confirm, erase_yes, erase_no, erased)`,
 			`testdata/unknown_keys.yaml:29: channels[1].access_token: duplicate key (first at line 28)`,
 			`testdata/unknown_keys.yaml:31: channels[1].derivation.<<: merge keys are not supported: use an alias (*name) for the whole value`,
 		},
@@ -538,7 +538,7 @@ func mustYAML(t *testing.T, v any) string {
 func TestNotifyProblems(t *testing.T) {
 	_, err := Load("testdata/notify.yaml", env(map[string]string{}))
 	want := []string{
-		`testdata/notify.yaml:10: channels[0].notify: set webhook, email or both`,
+		`testdata/notify.yaml:10: channels[0].notify: set webhook, email, zendesk or several`,
 		`testdata/notify.yaml:20: channels[1].notify.webhook.url: "ftp://x" is not an http:// or https:// URL`,
 		`testdata/notify.yaml:21: channels[1].notify.webhook.secret: missing secret: ${HOOK_SECRET} is unset or empty`,
 		`testdata/notify.yaml:22: channels[1].notify.email.password: username and password go together`,

@@ -44,6 +44,13 @@ var defaultMessages = Messages{
 	Assigned:       "You are now talking with {agent}.",
 	Closed:         "This conversation was closed. Write again any time.",
 	HandedBack:     "You are back with the virtual assistant.",
+	LeftLine:       "You left the line. I will keep helping you here.",
+	BackToBot:      "Back to the assistant",
+	ThanksCSAT:     "Thank you for your feedback!",
+	EraseConfirm:   "Do you want us to delete everything we hold about you?",
+	EraseYes:       "Delete",
+	EraseNo:        "Keep",
+	Erased:         "Done: we deleted what we held about you.",
 }
 
 const (
@@ -117,6 +124,7 @@ func (c *Config) applyDefaults() {
 			ch.Notify.applyDefaults()
 		}
 		ch.applyReachDefaults()
+		ch.applyLoopDefaults()
 	}
 }
 
@@ -134,4 +142,11 @@ func messagesDefaults(m *Messages) {
 	orDefault(&m.Assigned, defaultMessages.Assigned)
 	orDefault(&m.Closed, defaultMessages.Closed)
 	orDefault(&m.HandedBack, defaultMessages.HandedBack)
+	orDefault(&m.LeftLine, defaultMessages.LeftLine)
+	orDefault(&m.BackToBot, defaultMessages.BackToBot)
+	orDefault(&m.ThanksCSAT, defaultMessages.ThanksCSAT)
+	orDefault(&m.EraseConfirm, defaultMessages.EraseConfirm)
+	orDefault(&m.EraseYes, defaultMessages.EraseYes)
+	orDefault(&m.EraseNo, defaultMessages.EraseNo)
+	orDefault(&m.Erased, defaultMessages.Erased)
 }

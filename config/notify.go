@@ -15,6 +15,8 @@ type Notify struct {
 	TranscriptEntries int            `yaml:"transcript_entries"`
 	Webhook           *NotifyWebhook `yaml:"webhook"`
 	Email             *NotifyEmail   `yaml:"email"`
+	// Zendesk creates a ticket per transfer (loop.go).
+	Zendesk *NotifyZendesk `yaml:"zendesk"`
 }
 
 // NotifyWebhook POSTs the conversation summary and its recent transcript
@@ -67,8 +69,8 @@ func (n *Notify) applyDefaults() {
 }
 
 func (v *validator) notify(n *Notify, path string) {
-	if n.Webhook == nil && n.Email == nil {
-		v.report(path, "set webhook, email or both")
+	if n.Webhook == nil && n.Email == nil && n.Zendesk == nil {
+		v.report(path, "set webhook, email, zendesk or several")
 	}
 	within(v, path+".transcript_entries", n.TranscriptEntries, transcriptBounds)
 	if w := n.Webhook; w != nil {

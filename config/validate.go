@@ -71,6 +71,7 @@ func (v *validator) config(c *Config) {
 	v.secret("admin_token", c.AdminToken)
 	v.bot(&c.Bot)
 	v.channels(c)
+	v.privacy(c.Privacy)
 	v.agents(c)
 	v.inbox(c)
 	if !c.Redis.Embedded() {
@@ -235,6 +236,7 @@ func (v *validator) channels(c *Config) {
 			v.notify(ch.Notify, path+".notify")
 		}
 		v.reach(ch, path)
+		v.loop(ch, path)
 	}
 }
 

@@ -133,7 +133,7 @@ func redisClients(t *testing.T, addr string) int {
 // on the hub, whose Redis connections do not grow with them.
 func TestEventStreamsDoNotStarveWebhooks(t *testing.T) {
 	h := newHarness(t, harnessOptions{limits: httpapi.Limits{MaxStreams: 1000, MaxStreamsPerAgent: 1000}})
-	const streams, rounds, webhooks = 500, 5, 40
+	const streams, rounds, webhooks = 500, 10, 40
 	webhookLatency(h, 1, 10, "warm") // the pool's connections are open
 	idle := webhookLatency(h, rounds, webhooks, "idle")
 	before := redisClients(t, h.redis.Addr)

@@ -102,7 +102,7 @@ func TestOfflineAgentMessageNotified(t *testing.T) {
 func TestHumanAgentTagWindow(t *testing.T) {
 	for _, tagged := range []bool{true, false} {
 		t.Run(fmt.Sprintf("human_agent_tag=%v", tagged), func(t *testing.T) {
-			h := newHarness(t, harnessOptions{edit: func(yaml string) string {
+			h := newHarness(t, harnessOptions{yaml: func(yaml string, _ map[string]string) string {
 				if !tagged {
 					return yaml
 				}

@@ -198,8 +198,8 @@ type harnessOptions struct {
 	limits httpapi.Limits
 	// lockTTL is the conversations' processing lock lifetime (0: default).
 	lockTTL time.Duration
-	// edit, when set, rewrites the test configuration before it is parsed.
-	edit func(yaml string) string
+	// yaml, when set, rewrites the configuration (env: its variables).
+	yaml func(yaml string, env map[string]string) string
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -217,8 +217,8 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		yaml = yaml[:start] + "bot:\n  type: http\n  url: ${BOT_URL}\n  secret: bot-secret-test-0123456789\n  handoff_keywords: [agent, human]\n" + yaml[end:]
 		env["BOT_URL"] = opts.botURL
 	}
-	if opts.edit != nil {
-		yaml = opts.edit(yaml)
+	if opts.yaml != nil {
+		yaml = opts.yaml(yaml, env)
 	}
 	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) string { return env[k] })
 	if err != nil {

@@ -5,13 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,65 +19,14 @@ import (
 	"switchboard/routing"
 )
 
-// The agents' inbox through the HTTP API, every exchange checked against
-// openapi.yaml.
-
-var inboxSpec struct {
-	once sync.Once
-	spec []byte
-	err  error
-}
-
-// checked calls the API through the OpenAPI checker and returns the status
-// and the raw answer.
-func (h *harness) checked(method, path, token string, body any) (int, []byte) {
-	h.t.Helper()
-	inboxSpec.once.Do(func() { inboxSpec.spec, inboxSpec.err = os.ReadFile("httpapi/openapi.yaml") })
-	if inboxSpec.err != nil {
-		h.t.Fatal(inboxSpec.err)
-	}
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, h.base+path, r)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	client := &http.Client{Transport: testkit.OpenAPI(h.t, inboxSpec.spec).Transport(h.t, nil)}
-	resp, err := client.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
-}
-
-// checkedJSON is checked with a wanted status, decoding the answer.
-func (h *harness) checkedJSON(method, path, token string, body any, want int, out any) {
-	h.t.Helper()
-	status, raw := h.checked(method, path, token, body)
-	if status != want {
-		h.t.Fatalf("%s %s = %d %s, want %d", method, path, status, raw, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			h.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
-		}
-	}
-}
+// The agents' inbox through the HTTP API (every exchange checked against
+// openapi.yaml by the harness's client).
 
 // checkedError checks an error answer's status and code, and that its
 // message holds every one of says.
 func (h *harness) checkedError(method, path, token string, body any, status int, code string, says ...string) {
 	h.t.Helper()
-	got, raw := h.checked(method, path, token, body)
+	got, raw := h.api(method, path, token, body)
 	var e struct {
 		Error struct{ Code, Message string } `json:"error"`
 	}
@@ -99,7 +45,7 @@ func (h *harness) checkedError(method, path, token string, body any, status int,
 func (h *harness) list(token, query string) engine.ConversationPage {
 	h.t.Helper()
 	var page engine.ConversationPage
-	h.checkedJSON(http.MethodGet, "/api/v1/conversations?"+query, token, nil, http.StatusOK, &page)
+	h.apiJSON(http.MethodGet, "/api/v1/conversations?"+query, token, nil, http.StatusOK, &page)
 	return page
 }
 
@@ -205,10 +151,10 @@ func TestInboxList(t *testing.T) {
 func TestInboxUnreadReadAndTyping(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	join(t, h, ana, "wamid.UR1", insideHours)
-	h.checkedJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
 	conv := func(token string) engine.ConversationView {
 		var v engine.ConversationView
-		h.checkedJSON(http.MethodGet, "/api/v1/conversations/"+ana.conv(), token, nil, http.StatusOK, &v)
+		h.apiJSON(http.MethodGet, "/api/v1/conversations/"+ana.conv(), token, nil, http.StatusOK, &v)
 		return v
 	}
 	if u := conv(brunoTok).Unread; u != 0 {
@@ -229,7 +175,7 @@ func TestInboxUnreadReadAndTyping(t *testing.T) {
 
 	h.settle()
 	before := len(h.graph.Requests())
-	h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/read", brunoTok, nil, http.StatusNoContent, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/read", brunoTok, nil, http.StatusNoContent, nil)
 	if u := conv(brunoTok).Unread; u != 0 {
 		t.Errorf("unread after read = %d, want 0", u)
 	}
@@ -244,13 +190,13 @@ func TestInboxUnreadReadAndTyping(t *testing.T) {
 	// Typing: at most one per 5 s per conversation.
 	typing := func() int { return len(h.requestsWith(`"typing_indicator"`)) }
 	for range 3 {
-		h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/typing", brunoTok, nil, http.StatusNoContent, nil)
+		h.apiJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/typing", brunoTok, nil, http.StatusNoContent, nil)
 	}
 	if n := typing(); n != 1 {
 		t.Errorf("typing indicators after 3 calls within 5s = %d, want 1", n)
 	}
 	h.setClock(insideHours.Add(2*time.Minute + 5*time.Second))
-	h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/typing", brunoTok, nil, http.StatusNoContent, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/typing", brunoTok, nil, http.StatusNoContent, nil)
 	if n := typing(); n != 2 {
 		t.Errorf("typing indicators 5s later = %d, want 2", n)
 	}
@@ -258,7 +204,7 @@ func TestInboxUnreadReadAndTyping(t *testing.T) {
 	h.graph.Respond(func(int, testkit.Send) (int, string) {
 		return http.StatusInternalServerError, `{"error":{"message":"boom","code":2}}`
 	})
-	h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/read", brunoTok, nil, http.StatusNoContent, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/read", brunoTok, nil, http.StatusNoContent, nil)
 
 	// A conversation without a user message (stored before the gateway
 	// kept the message id) has nothing to mark.
@@ -281,11 +227,11 @@ func TestInboxLabels(t *testing.T) {
 	path := "/api/v1/conversations/" + ana.conv() + "/labels"
 
 	var v engine.ConversationView
-	h.checkedJSON(http.MethodPut, path, anaToken, map[string]any{"labels": []string{"vip", "billing", "vip"}}, http.StatusOK, &v)
+	h.apiJSON(http.MethodPut, path, anaToken, map[string]any{"labels": []string{"vip", "billing", "vip"}}, http.StatusOK, &v)
 	if !slices.Equal(v.Labels, []string{"vip", "billing"}) || v.ID != ana.conv() || v.Position != 1 {
 		t.Errorf("after PUT labels: labels %v, position %d; want [vip billing] at 1", v.Labels, v.Position)
 	}
-	h.checkedJSON(http.MethodPut, "/api/v1/conversations/"+carla.conv()+"/labels", anaToken, map[string]any{"labels": []string{"vip"}}, http.StatusOK, nil)
+	h.apiJSON(http.MethodPut, "/api/v1/conversations/"+carla.conv()+"/labels", anaToken, map[string]any{"labels": []string{"vip"}}, http.StatusOK, nil)
 	for query, want := range map[string][]string{
 		"label=vip":                 {carla.conv(), ana.conv()},
 		"label=billing":             {ana.conv()},
@@ -298,8 +244,8 @@ func TestInboxLabels(t *testing.T) {
 		}
 	}
 	// Labels stay through routing decisions.
-	h.checkedJSON(http.MethodPost, "/api/v1/queue/claim?channel=wa-main", brunoTok, nil, http.StatusOK, nil)
-	h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/close", brunoTok, nil, http.StatusOK, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/queue/claim?channel=wa-main", brunoTok, nil, http.StatusOK, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/close", brunoTok, nil, http.StatusOK, nil)
 	if got := h.record(ana.conv()).Labels; !slices.Equal(got, []string{"vip", "billing"}) {
 		t.Errorf("labels after claim and close = %v", got)
 	}
@@ -325,7 +271,7 @@ func TestInboxLabels(t *testing.T) {
 		t.Errorf("stats labels = %v", got)
 	}
 	var report struct{ Sessions []queue.SessionRecord }
-	h.checkedJSON(http.MethodGet, "/api/v1/admin/reports/sessions?label=billing", "test-admin-token-0123456789", nil, http.StatusOK, &report)
+	h.apiJSON(http.MethodGet, "/api/v1/admin/reports/sessions?label=billing", "test-admin-token-0123456789", nil, http.StatusOK, &report)
 	if len(report.Sessions) == 0 {
 		t.Fatal("no sessions of billing conversations")
 	}
@@ -334,7 +280,7 @@ func TestInboxLabels(t *testing.T) {
 			t.Errorf("billing report lists a session of %s", s.Conversation)
 		}
 	}
-	h.checkedJSON(http.MethodGet, "/api/v1/admin/reports/sessions?label=sales", "test-admin-token-0123456789", nil, http.StatusOK, &report)
+	h.apiJSON(http.MethodGet, "/api/v1/admin/reports/sessions?label=sales", "test-admin-token-0123456789", nil, http.StatusOK, &report)
 	if len(report.Sessions) != 0 {
 		t.Errorf("sales report = %d sessions, want none", len(report.Sessions))
 	}
@@ -346,20 +292,20 @@ func TestInboxCannedAndColleagues(t *testing.T) {
 	var canned struct {
 		CannedResponses []engine.CannedResponse `json:"canned_responses"`
 	}
-	h.checkedJSON(http.MethodGet, "/api/v1/canned", anaToken, nil, http.StatusOK, &canned)
+	h.apiJSON(http.MethodGet, "/api/v1/canned", anaToken, nil, http.StatusOK, &canned)
 	if fmt.Sprint(canned.CannedResponses) != "[{hello Hi {user.name}, {agent} here.} {dm Write to us on Instagram.}]" {
 		t.Errorf("ana's canned responses = %v", canned.CannedResponses)
 	}
-	h.checkedJSON(http.MethodGet, "/api/v1/canned", brunoTok, nil, http.StatusOK, &canned)
+	h.apiJSON(http.MethodGet, "/api/v1/canned", brunoTok, nil, http.StatusOK, &canned)
 	if len(canned.CannedResponses) != 1 || canned.CannedResponses[0].Shortcut != "hello" {
 		t.Errorf("bruno's canned responses = %v, want hello only (dm is ig-shop's)", canned.CannedResponses)
 	}
 
 	join(t, h, ana, "wamid.CO1", insideHours)
-	h.checkedJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
-	h.checkedJSON(http.MethodPut, "/api/v1/agents/me/presence", brunoTok, map[string]string{"status": "online"}, http.StatusOK, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
+	h.apiJSON(http.MethodPut, "/api/v1/agents/me/presence", brunoTok, map[string]string{"status": "online"}, http.StatusOK, nil)
 	var agents struct{ Agents []engine.Colleague }
-	h.checkedJSON(http.MethodGet, "/api/v1/agents", brunoTok, nil, http.StatusOK, &agents)
+	h.apiJSON(http.MethodGet, "/api/v1/agents", brunoTok, nil, http.StatusOK, &agents)
 	want := `[{ana Ana agent offline 0 [wa-main fb-page ig-shop]} {bruno Bruno agent online 1 [wa-main]}]`
 	if got := fmt.Sprint(agents.Agents); got != want {
 		t.Errorf("bruno's colleagues = %s, want %s", got, want)
@@ -369,7 +315,7 @@ func TestInboxCannedAndColleagues(t *testing.T) {
 func TestInboxTranscriptPages(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	join(t, h, ana, "wamid.TP1", insideHours)
-	h.checkedJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
 	for i := range 4 {
 		at := insideHours.Add(time.Duration(i+1) * time.Minute)
 		h.setClock(at)
@@ -377,14 +323,14 @@ func TestInboxTranscriptPages(t *testing.T) {
 	}
 	h.settle()
 	h.eventually("all lines recorded", func() bool { return h.countEntries(ana.conv(), routing.AuthorUser, "line 3") == 1 })
-	h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/notes", brunoTok, map[string]string{"text": "a note"}, http.StatusCreated, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/notes", brunoTok, map[string]string{"text": "a note"}, http.StatusCreated, nil)
 	full := h.transcript(ana.conv())
 
 	var seen []string
 	before, pages := "", 0
 	for {
 		var v engine.ConversationView
-		h.checkedJSON(http.MethodGet, "/api/v1/conversations/"+ana.conv()+"?limit=3"+before, brunoTok, nil, http.StatusOK, &v)
+		h.apiJSON(http.MethodGet, "/api/v1/conversations/"+ana.conv()+"?limit=3"+before, brunoTok, nil, http.StatusOK, &v)
 		pages++
 		var page []queue.Entry
 		page = append(page, v.Transcript...)
@@ -422,15 +368,15 @@ func TestInboxTranscriptPages(t *testing.T) {
 func TestInboxRetention(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	join(t, h, ana, "wamid.RT1", insideHours)
-	h.checkedJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
-	h.checkedJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/close", brunoTok, nil, http.StatusOK, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusOK, nil)
+	h.apiJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/close", brunoTok, nil, http.StatusOK, nil)
 	h.settle()
 	if got := convIDs(h.list(brunoTok, "state=ended")); !slices.Equal(got, []string{ana.conv()}) {
 		t.Fatalf("ended listing = %v, want ana", got)
 	}
 	// The default retention is 30 days.
 	h.redis.FastForward(29 * 24 * time.Hour)
-	h.checkedJSON(http.MethodGet, "/api/v1/conversations/"+ana.conv(), brunoTok, nil, http.StatusOK, nil)
+	h.apiJSON(http.MethodGet, "/api/v1/conversations/"+ana.conv(), brunoTok, nil, http.StatusOK, nil)
 	h.redis.FastForward(2 * 24 * time.Hour)
 	h.checkedError(http.MethodGet, "/api/v1/conversations/"+ana.conv(), brunoTok, nil, http.StatusNotFound, "not_found")
 	if got := convIDs(h.list(brunoTok, "state=ended")); len(got) != 0 {

@@ -353,7 +353,9 @@ func escapeGlob(s string) string {
 func (s *Store) unindex(ctx context.Context, p redis.Pipeliner, channel, convID string, fields map[string]string, readers []string) {
 	p.Del(ctx, s.keys.unread(channel, convID), s.keys.txIndex(channel, convID))
 	keys := []string{s.keys.indexAll(channel)}
-	if st := fields["ix_state"]; st != "" {
+	// A conversation indexed before it had a state (asked to confirm an
+	// erasure as its first message, say) is under the empty state's index.
+	if st, ok := fields["ix_state"]; ok {
 		keys = append(keys, s.keys.indexState(channel, st))
 	}
 	if a := fields["ix_agent"]; a != "" {

@@ -23,6 +23,8 @@ type NotifyJob struct {
 	Event        string    `json:"event"`  // what happened: conversation.waiting, conversation.message
 	Target       string    `json:"target"` // webhook or email: each is retried on its own
 	At           time.Time `json:"at"`
+	// Session names the transfer a zendesk ticket is about (its external id).
+	Session string `json:"session,omitempty"`
 }
 
 // EnqueueNotify queues a notification. It is retried with the send

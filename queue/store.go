@@ -144,6 +144,11 @@ type SessionRecord struct {
 	Start      time.Time          `json:"start"`
 	End        time.Time          `json:"end"`
 	Resolution routing.Resolution `json:"resolution"`
+	// FirstReply is when the agent of an agent session first wrote.
+	FirstReply time.Time `json:"first_reply,omitzero"`
+	// CSAT is the satisfaction answer given about an agent session: the
+	// chosen choice's 1-based position (0: none).
+	CSAT int `json:"csat,omitempty"`
 }
 
 // Notice is an event on a channel's stream for agents.

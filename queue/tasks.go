@@ -54,6 +54,9 @@ type Handlers struct {
 	// Call requests a phone call from a provider; last is true on the
 	// final attempt. nil drops call tasks.
 	Call func(ctx context.Context, job CallJob, last bool) error
+	// Erase erases the user of a conversation on request; nil drops
+	// erase tasks.
+	Erase func(ctx context.Context, convID string) error
 }
 
 // Tasks enqueues and runs the gateway's durable tasks on asynq.
@@ -170,6 +173,9 @@ func (t *Tasks) Start(h Handlers) error {
 	}
 	if h.Call != nil {
 		mux.Handle(taskCall, callHandler(h.Call))
+	}
+	if h.Erase != nil {
+		mux.Handle(taskErase, eraseHandler(h.Erase))
 	}
 	return t.server.Start(mux)
 }

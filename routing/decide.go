@@ -86,7 +86,8 @@ func canReopen(c Conversation, agent string, now time.Time) error {
 	switch {
 	case agent == "":
 		return ErrInvalidInput
-	case c.State != StateEnded:
+	case c.State != StateEnded && (c.State != StateBot || c.Loop.ClosedAt.IsZero()):
+		// After an agent closed it, the user may have written first.
 		return ErrNotEnded
 	case c.LastAgent != agent:
 		return ErrNotYours
@@ -127,13 +128,14 @@ func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, [
 	}
 	switch in.Kind {
 	case InUserMessage:
+		d.agentFree = in.AgentFree
 		d.userMessage(in.Event)
 	case InBotReply:
 		d.botReply(in.Bot)
 	case InAgentClaim:
 		d.claim(in.Agent, in.AgentName)
 	case InAgentMessage:
-		d.c.LastActivity = now
+		d.agentMessage()
 	case InAgentClose:
 		d.close()
 	case InAgentRelease:
@@ -159,16 +161,22 @@ type decision struct {
 	now   time.Time
 	// botSessionOpened: this decision opened the bot session.
 	botSessionOpened bool
+	// agentFree: Input.AgentFree.
+	agentFree bool
 
 	said, ends, line, notices, outcomes []Effect
 }
 
 func (d *decision) userMessage(ev *channels.Event) {
 	d.touchUser(ev.Timestamp)
+	if d.loopMessage(ev) {
+		return
+	}
 	switch d.c.State {
 	case "", StateEnded:
 		if d.c.State == "" && d.rules.Consent != "" {
 			d.say(d.rules.Consent) // before anything else a new conversation gets
+			d.c.Loop.ConsentShown = d.now
 			d.outcome(OutcomeConsentShown, time.Time{})
 		}
 		d.openSession(SessionBot, "")
@@ -291,7 +299,7 @@ func (d *decision) answerOffer(ev *channels.Event) {
 
 // transfer puts the user in the waiting line, closing the bot session.
 func (d *decision) transfer(message string) {
-	d.say(message)
+	d.sayInLine(message)
 	d.endSession(ResolutionTransferred)
 	d.c.Transferred = true
 	d.c.WaitingSince = d.now
@@ -341,6 +349,7 @@ func (d *decision) claim(agent, name string) {
 	d.c.AvailableNotified = false
 	d.c.LastAck = time.Time{}
 	d.c.PreferredAgent, d.c.ReleasedBy = "", ""
+	d.clearLoop()
 	d.line = append(d.line, Effect{Kind: EffectLeaveLine})
 	d.notify(NoticeClaimed)
 	if name == "" {
@@ -351,8 +360,10 @@ func (d *decision) claim(agent, name string) {
 
 func (d *decision) close() {
 	d.say(d.rules.Messages.Closed)
+	s := d.c.Session
 	d.endSession(ResolutionClosed)
 	d.end()
+	d.afterClose(s)
 }
 
 // release puts the conversation back in line at its original place (now for
@@ -376,11 +387,14 @@ func (d *decision) handback() {
 	d.c.Transferred = false
 	d.c.WaitingSince = time.Time{}
 	d.c.PreferredAgent, d.c.ReleasedBy = "", ""
+	d.clearLoop()
 	d.openSession(SessionBot, "")
 	d.notify(NoticeEnded)
 }
 
 func (d *decision) reopen(agent string) {
+	d.endSession(ResolutionClaimed) // the bot's, when the user wrote first
+	d.clearLoop()
 	d.openSession(SessionAgent, agent)
 	d.c.State = StateAssigned
 	d.c.AssignedTo, d.c.LastAgent = agent, agent
@@ -395,7 +409,9 @@ func (d *decision) expire() {
 	if deadline.IsZero() || d.now.Before(deadline) {
 		return
 	}
+	var waitingSince time.Time
 	if d.c.State == StateWaiting {
+		waitingSince = d.c.WaitingSince
 		d.line = append(d.line, Effect{Kind: EffectLeaveLine})
 		if d.c.Session == nil {
 			d.c.Session = &Session{ID: fmt.Sprintf("%s-w%d", d.c.ID, d.c.Sessions), Kind: SessionWaiting, Start: d.c.WaitingSince}
@@ -403,7 +419,7 @@ func (d *decision) expire() {
 	}
 	d.endSession(ResolutionExpired)
 	d.end()
-	d.outcome(OutcomeExpired, time.Time{})
+	d.outcome(OutcomeExpired, waitingSince)
 }
 
 // end moves to ended and clears what belongs to a transfer.
@@ -416,6 +432,7 @@ func (d *decision) end() {
 	d.c.LastAck = time.Time{}
 	d.c.PreferredAgent, d.c.ReleasedBy = "", ""
 	d.c.Call = CallState{Seq: d.c.Call.Seq}
+	d.clearLoop()
 	d.notify(NoticeEnded)
 }
 

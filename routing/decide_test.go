@@ -238,6 +238,7 @@ func TestDecide(t *testing.T) {
 				userAt(inHours)(c)
 				c.State, c.Sessions = StateWaiting, 1
 				c.Transferred, c.WaitingSince = true, inHours
+				c.Loop.ConsentShown = inHours
 			}),
 			effects: []Effect{
 				sys("consent"), sys("transferred"), endSession(session(1, SessionBot, "", inHours), ResolutionTransferred, inHours),
@@ -605,7 +606,11 @@ func TestDecide(t *testing.T) {
 		{
 			name: "agent message is activity",
 			conv: assignedConv(), in: agentInput(InAgentMessage, "ana"), now: inHours,
-			want: change(assignedConv(), func(c *Conversation) { c.LastActivity = inHours }),
+			want: change(assignedConv(), func(c *Conversation) {
+				c.LastActivity = inHours
+				c.Session.FirstReply = inHours
+			}),
+			effects: []Effect{{Kind: EffectOutcome, Outcome: OutcomeFirstResponse, Since: tStart}},
 		},
 		{
 			name: "another agent's message is refused",
@@ -615,7 +620,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "close ends it",
 			conv: assignedConv(), in: agentInput(InAgentClose, "ana"), now: inHours,
-			want: endedConv(),
+			want: change(endedConv(), func(c *Conversation) { c.Loop.ClosedAt = inHours }),
 			effects: []Effect{
 				sys("closed"), endSession(session(2, SessionAgent, "ana", tStart), ResolutionClosed, inHours),
 				notify(NoticeEnded),
@@ -708,14 +713,14 @@ func TestDecide(t *testing.T) {
 			want: change(waitingConv(), justExpired),
 			effects: []Effect{
 				endSession(&Session{ID: waitingConv().ID + "-w1", Kind: SessionWaiting, Start: waitingConv().WaitingSince}, ResolutionExpired, expireAt),
-				leave(), notify(NoticeEnded), outcome(OutcomeExpired),
+				leave(), notify(NoticeEnded), {Kind: EffectOutcome, Outcome: OutcomeExpired, Since: tStart},
 			},
 		},
 		{
 			name: "expire while waiting and chatting ends the bot session too",
 			conv: waitingChatConv(), in: Input{Kind: InExpire}, now: expireAt,
 			want:    change(waitingChatConv(), justExpired),
-			effects: []Effect{endSession(session(2, SessionBot, "", tStart), ResolutionExpired, expireAt), leave(), notify(NoticeEnded), outcome(OutcomeExpired)},
+			effects: []Effect{endSession(session(2, SessionBot, "", tStart), ResolutionExpired, expireAt), leave(), notify(NoticeEnded), {Kind: EffectOutcome, Outcome: OutcomeExpired, Since: tStart}},
 		},
 		{
 			name: "expire while assigned ends the agent session",

@@ -62,6 +62,9 @@ const (
 	ResolutionExpired     Resolution = "expired"     // 24 h (inactivity_timeout) without activity
 	// ResolutionCallRequested: the user chose a phone call and the provider accepted the request.
 	ResolutionCallRequested Resolution = "call_requested"
+	// ResolutionLeft: the user left the waiting line (cancel_keywords, or
+	// the "back to the assistant" choice); recorded on the waiting period.
+	ResolutionLeft Resolution = "left"
 )
 
 // Session is one bot or agent session of a conversation.
@@ -73,6 +76,9 @@ type Session struct {
 	// Declined is set when the user was offered to wait during this session
 	// and said no; the session goes on and records it when it ends.
 	Declined bool `json:"declined,omitempty"`
+	// FirstReply is when the agent of an agent session first wrote to the
+	// user (zero until then).
+	FirstReply time.Time `json:"first_reply,omitzero"`
 }
 
 // Conversation is the routing state of one user on one channel.
@@ -120,6 +126,9 @@ type Conversation struct {
 	// ReleasedBy is the agent who last put the conversation back in line;
 	// automatic assignment does not give it straight back to them.
 	ReleasedBy string `json:"released_by,omitempty"`
+
+	// What closing the loop keeps (loop.go).
+	Loop LoopState `json:"loop,omitzero"`
 }
 
 // InputKind says what happened to a conversation.
@@ -148,6 +157,9 @@ type Input struct {
 	Agent     string          // agent inputs: the agent's id
 	AgentName string          // InAgentClaim: shown to the user when the channel says so
 	Call      *CallResult     // InCallResult
+	// AgentFree (InUserMessage): the conversation's last agent is online
+	// and under capacity, for reopen_after_close. The engine finds it out.
+	AgentFree bool
 }
 
 // BotReply is what the bot answered to one user message.
@@ -173,10 +185,13 @@ type BotReply struct {
 type BotMessage struct {
 	Text    string            `json:"text"`
 	Choices []channels.Choice `json:"choices,omitempty"`
+	// ListButton is channels.Outbound.ListButton, for the gateway's own
+	// questions (loop.go).
+	ListButton string `json:"-"`
 }
 
-// Effect is something the engine must do after a decision. Exactly one
-// field besides Kind is meaningful, as the kind's comment says.
+// Effect is something the engine must do after a decision. The fields
+// besides Kind that are meaningful are those the kind's comment names.
 type Effect struct {
 	Kind EffectKind
 	// Send: the message and who speaks (bot or system).
@@ -199,6 +214,8 @@ type Effect struct {
 	// Outcome: what the decision amounts to (OutcomeClaimed: the wait
 	// began at Since).
 	Outcome Outcome
+	// CSAT: the answer's 1-based position among the choices, for Session.
+	Score int
 }
 
 // EffectKind names an effect.
@@ -218,6 +235,10 @@ const (
 	// EffectOutcome: what the decision amounts to, for the channel's
 	// counts and metrics: Outcome.
 	EffectOutcome EffectKind = "outcome"
+	// EffectCSAT: record Score on the agent session Session.
+	EffectCSAT EffectKind = "csat"
+	// EffectErase: erase what is held about the user, then tell them so.
+	EffectErase EffectKind = "erase"
 )
 
 // Outcome is what a decision amounts to, as the stats count it.
@@ -230,9 +251,13 @@ const (
 	// the session records it).
 	OutcomeDeclined       Outcome = "declined"
 	OutcomeAlreadyWaiting Outcome = "already_waiting" // a referral of a user in line; the place is kept
-	OutcomeExpired        Outcome = "expired"         // ended by the inactivity timeout
+	OutcomeExpired        Outcome = "expired"         // ended by the inactivity timeout; Since: the wait it ended, if it was waiting
 	OutcomeClaimed        Outcome = "claimed"         // an agent took it; the wait began at Since
 	OutcomeConsentShown   Outcome = "consent_shown"   // a new conversation was shown the consent notice
+	OutcomeLeftLine       Outcome = "left_line"       // the user left the line and talks to the bot again
+	// OutcomeFirstResponse: an agent's first reply in its session; the
+	// session (the assignment) began at Since.
+	OutcomeFirstResponse Outcome = "first_response"
 )
 
 // Author is who a message in the transcript is from.
@@ -285,6 +310,13 @@ type Messages struct {
 	Assigned       string `yaml:"assigned"`        // an agent took it; "{agent}" is replaced by the agent's name
 	Closed         string `yaml:"closed"`          // an agent closed it
 	HandedBack     string `yaml:"handed_back"`     // an agent handed it back to the bot
+	LeftLine       string `yaml:"left_line"`       // the user left the line
+	BackToBot      string `yaml:"back_to_bot"`     // the title of the choice to leave the line
+	ThanksCSAT     string `yaml:"thanks_csat"`     // after a satisfaction answer
+	EraseConfirm   string `yaml:"erase_confirm"`   // asks to confirm an erasure
+	EraseYes       string `yaml:"erase_yes"`       // the "erase" choice's title
+	EraseNo        string `yaml:"erase_no"`        // the "keep" choice's title
+	Erased         string `yaml:"erased"`          // after the erasure
 }
 
 // Choice ids the gateway itself puts on buttons; a tap comes back as the
@@ -321,4 +353,13 @@ type Rules struct {
 	// Consent is the notice a new conversation is shown before anything
 	// else (data protection); empty shows none.
 	Consent string
+	// CancelKeywords let a waiting user leave the line (empty: none).
+	CancelKeywords []string
+	// ReopenAfterClose: a user message this soon after an agent closed the
+	// conversation returns it to that agent (0: never).
+	ReopenAfterClose time.Duration
+	// CSAT asks for satisfaction after an agent closes; nil asks nothing.
+	CSAT *CSAT
+	// EraseKeywords ask for the erasure of the user's data (empty: none).
+	EraseKeywords []string
 }

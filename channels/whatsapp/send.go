@@ -92,8 +92,14 @@ type interactive struct {
 		Text string `json:"text"`
 	} `json:"body"`
 	Action struct {
-		Buttons []button `json:"buttons"`
+		Buttons  []button  `json:"buttons,omitempty"`
+		Button   string    `json:"button,omitempty"`   // a list's button
+		Sections []section `json:"sections,omitempty"` // a list's rows
 	} `json:"action"`
+}
+
+type section struct {
+	Rows []reply `json:"rows"`
 }
 
 type button struct {
@@ -146,8 +152,10 @@ type response struct {
 // caption where the type takes one, and its file name), then the text,
 // split to 4096 characters, one request per part. Choices become reply
 // buttons when there are at most 3, each title fits 20 characters and id
-// 256, and the text fits 1024; else they are appended to the text as a
-// numbered list (see meta.NumberedChoices).
+// 256, and the text fits 1024; else, with a ListButton, a list message
+// when there are at most 10, each title fits 24 characters and id 200;
+// else they are appended to the text as a numbered list (see
+// meta.NumberedChoices).
 // msg.Ref goes as biz_opaque_callback_data, which status webhooks echo.
 //
 // Failures are *channels.SendError (ctx's error when it ends first); when a
@@ -182,6 +190,9 @@ func (s *Sender) Send(ctx context.Context, msg channels.Outbound) (channels.Send
 	}
 	if buttons := replyButtons(msg.Text, msg.Choices); buttons != nil {
 		return res, send(request{Type: "interactive", Interactive: buttons})
+	}
+	if list := listMessage(msg.Text, msg.Choices, msg.ListButton); list != nil {
+		return res, send(request{Type: "interactive", Interactive: list})
 	}
 	text := msg.Text
 	if len(msg.Choices) > 0 {
@@ -239,6 +250,38 @@ func replyButtons(text string, choices []channels.Choice) *interactive {
 		seen[c.Title] = true
 		in.Action.Buttons = append(in.Action.Buttons, button{Type: "reply", Reply: reply{ID: c.ID, Title: c.Title}})
 	}
+	return in
+}
+
+// List message limits.
+const (
+	maxListRows   = 10
+	maxListTitle  = 24
+	maxListID     = 200
+	maxListButton = 20
+)
+
+// listMessage returns choices as a list message opened by a button titled
+// label, or nil when they cannot all be shown as such.
+func listMessage(text string, choices []channels.Choice, label string) *interactive {
+	chars := meta.TextLimit{Max: maxListID}
+	if text == "" || label == "" || chars.Len(label) > maxListButton || TextLimit.Len(text) > TextLimit.Max ||
+		len(choices) == 0 || len(choices) > maxListRows {
+		return nil
+	}
+	in := &interactive{Type: "list"}
+	in.Body.Text = text
+	in.Action.Button = label
+	rows := section{}
+	seen := make(map[string]bool)
+	for _, c := range choices {
+		if c.Title == "" || chars.Len(c.Title) > maxListTitle || seen[c.ID] || c.ID == "" || chars.Len(c.ID) > maxListID {
+			return nil
+		}
+		seen[c.ID] = true
+		rows.Rows = append(rows.Rows, reply{ID: c.ID, Title: c.Title})
+	}
+	in.Action.Sections = []section{rows}
 	return in
 }
 

@@ -151,6 +151,15 @@ func TestSendShapes(t *testing.T) {
 			  "interactive":{"type":"button","body":{"text":"Deseja manter?"},"action":{"buttons":[
 			    {"type":"reply","reply":{"id":"keep","title":"Manter"}},{"type":"reply","reply":{"id":"reschedule","title":"Remarcar"}},
 			    {"type":"reply","reply":{"id":"agent","title":"Falar c/ atendente"}}]}}}`},
+		{"list", channels.Outbound{To: "5511987654321", Text: "How did we do?", ListButton: "Choose",
+			Choices: []channels.Choice{{ID: "r1", Title: "1"}, {ID: "r2", Title: "2"}, {ID: "r3", Title: "3"}, {ID: "r4", Title: "4"}}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"interactive",
+			  "interactive":{"type":"list","body":{"text":"How did we do?"},"action":{"button":"Choose","sections":[{"rows":[
+			    {"id":"r1","title":"1"},{"id":"r2","title":"2"},{"id":"r3","title":"3"},{"id":"r4","title":"4"}]}]}}}`},
+		{"more than 3 choices without a list button: numbered list", channels.Outbound{To: "5511987654321", Text: "Pick",
+			Choices: []channels.Choice{{ID: "a", Title: "A"}, {ID: "b", Title: "B"}, {ID: "c", Title: "C"}, {ID: "d", Title: "D"}}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"text",
+			  "text":{"preview_url":false,"body":"Pick\n\n1. A\n2. B\n3. C\n4. D"}}`},
 		{"title too long: numbered list", channels.Outbound{To: "5511987654321", Text: "Pick",
 			Choices: []channels.Choice{{ID: "a", Title: "A title of more than twenty"}, {ID: "b", Title: "B"}}},
 			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+5511987654321","type":"text",

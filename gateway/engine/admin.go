@@ -30,6 +30,9 @@ type ChannelStats struct {
 	Today             DayStats           `json:"today"`
 	// Labels counts the channel's conversations per configured label.
 	Labels map[string]int64 `json:"labels"`
+	// ChannelFigures are the agents' figures over the period asked
+	// (figures.go).
+	ChannelFigures
 }
 
 // recentDeadLetters is how many dead letters the stats list per channel.
@@ -42,14 +45,17 @@ type DayStats struct {
 	Declines          int64   `json:"declines"`
 	AlreadyWaiting    int64   `json:"already_waiting"`
 	Expiries          int64   `json:"expiries"`
+	LeftLine          int64   `json:"left_line"`
 	Taken             int     `json:"taken"`
 	WaitMedianSeconds float64 `json:"wait_median_seconds"`
 	WaitP90Seconds    float64 `json:"wait_p90_seconds"`
 }
 
-// Stats returns, per channel in order, the line at now and today's counts
-// and wait times ("today" in the channel's time zone).
-func (e *Engine) Stats(ctx context.Context, now time.Time) ([]ChannelStats, error) {
+// Stats returns, per channel in order, the line at now, today's counts
+// and wait times ("today" in the channel's time zone), and the agents'
+// figures of the sessions that ended in [from, to): a zero from is the
+// start of today in the channel's zone, a zero to is now.
+func (e *Engine) Stats(ctx context.Context, now, from, to time.Time) ([]ChannelStats, error) {
 	s := e.setup.Load()
 	online, err := e.onlineByChannel(ctx, s)
 	if err != nil {
@@ -79,9 +85,19 @@ func (e *Engine) Stats(ctx context.Context, now time.Time) ([]ChannelStats, erro
 			return nil, err
 		}
 		st.Today = DayStats{Date: day, Transfers: d.Counts["transfers"], Declines: d.Counts["declines"],
-			AlreadyWaiting: d.Counts["already_waiting"], Expiries: d.Counts["expiries"], Taken: len(d.Waits),
+			AlreadyWaiting: d.Counts["already_waiting"], Expiries: d.Counts["expiries"], LeftLine: d.Counts["left_line"], Taken: len(d.Waits),
 			WaitMedianSeconds: percentile(d.Waits, 0.5), WaitP90Seconds: percentile(d.Waits, 0.9)}
 		if st.Labels, err = e.labelCounts(ctx, s, id); err != nil {
+			return nil, err
+		}
+		start, end := from, to
+		if start.IsZero() {
+			start = ch.startOfDay(now)
+		}
+		if end.IsZero() {
+			end = now
+		}
+		if st.ChannelFigures, err = e.figures(ctx, id, start, end); err != nil {
 			return nil, err
 		}
 		out = append(out, st)
@@ -128,6 +144,9 @@ type ReportQuery struct {
 type SessionRow struct {
 	queue.SessionRecord
 	DurationSeconds float64 `json:"duration_seconds"`
+	// FirstResponseSeconds: an agent session's time from assignment to
+	// the agent's first reply (absent without a reply).
+	FirstResponseSeconds *float64 `json:"first_response_seconds,omitempty"`
 }
 
 // SessionsReport returns one page of ended bot and agent sessions with
@@ -184,7 +203,7 @@ scan:
 			}
 			for i := range recs {
 				if q.match(&recs[i]) && (labelled == nil || labelled[recs[i].Conversation]) {
-					rows = append(rows, SessionRow{SessionRecord: recs[i], DurationSeconds: recs[i].End.Sub(recs[i].Start).Seconds()})
+					rows = append(rows, sessionRow(recs[i]))
 				}
 			}
 		}

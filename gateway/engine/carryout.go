@@ -18,6 +18,7 @@ import (
 func (e *Engine) carryOut(ctx context.Context, d *decision) {
 	e.count(ctx, d)
 	e.queueNotifications(ctx, d)
+	e.carryOutLoop(ctx, d)
 	e.dispatch(ctx, d.s, d.commit, d.commit.Ack != "")
 	for _, job := range d.calls {
 		if err := e.enqueueCall(ctx, d.ch, job); err != nil {
@@ -46,6 +47,7 @@ var dailyCounts = map[routing.Outcome]string{
 	routing.OutcomeDeclined:       "declines",
 	routing.OutcomeAlreadyWaiting: "already_waiting",
 	routing.OutcomeExpired:        "expiries",
+	routing.OutcomeLeftLine:       "left_line",
 }
 
 // count adds a committed decision's outcomes to the metrics and to the

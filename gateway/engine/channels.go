@@ -35,6 +35,7 @@ type channel struct {
 // newChannel builds a channel's runtime from its configuration.
 func newChannel(cfg *config.Config, ch *config.Channel, client *http.Client, handoffKeywords []string) (*channel, error) {
 	rules := newRules(ch, handoffKeywords)
+	loopRules(rules, cfg, ch)
 	sc := whatsapp.SenderConfig{
 		GraphURL:    ch.GraphURL,
 		AccessToken: ch.AccessToken.Reveal(),

@@ -32,7 +32,8 @@ type decision struct {
 	// commit is what is committed; commit.Record is the conversation as
 	// loaded, then as decided.
 	commit *queue.Commit
-	// outcomes are routing's EffectOutcome effects, counted once committed.
+	// outcomes are routing's EffectOutcome effects, counted once committed,
+	// and its EffectCSAT and EffectErase effects (loop.go).
 	outcomes []routing.Effect
 	// calls are the call requests to queue once committed.
 	calls []queue.CallJob
@@ -66,6 +67,7 @@ func (e *Engine) apply(ctx context.Context, s *setup, convID string, in routing.
 			return nil, queue.ErrNotFound
 		}
 		now := e.now()
+		in := e.withAgentFree(ctx, s, ch, rec.Conversation, in)
 		if err := ch.rules.CanApply(rec.Conversation, in, now); err != nil {
 			if ack != "" {
 				return rec, e.inbox.Ack(ctx, convID, ack)
@@ -135,7 +137,7 @@ func (e *Engine) decide(ctx context.Context, d *decision, botReplies map[string]
 			}
 			entry := queue.Entry{ID: queue.NewEntryID(), At: now, Author: ef.From, Kind: "message", Text: ef.Message.Text, Choices: ef.Message.Choices}
 			c.Entries = append(c.Entries, entry)
-			send.Parts = append(send.Parts, queue.SendPart{Entry: entry.ID, Message: channels.Outbound{To: conv.User.ID, Text: entry.Text, Choices: entry.Choices, Ref: entry.ID}})
+			send.Parts = append(send.Parts, queue.SendPart{Entry: entry.ID, Message: channels.Outbound{To: conv.User.ID, Text: entry.Text, Choices: entry.Choices, ListButton: ef.Message.ListButton, Ref: entry.ID}})
 		case routing.EffectAskBot:
 			reply := e.askBot(ctx, d, conv, ef, botReplies)
 			if reply.Note != "" {
@@ -164,11 +166,11 @@ func (e *Engine) decide(ctx context.Context, d *decision, botReplies map[string]
 			c.Sessions = append(c.Sessions, queue.SessionRecord{
 				ID: ef.Session.ID, Conversation: conv.ID, Channel: ch.id, User: conv.User.ID,
 				Kind: ef.Session.Kind, Agent: ef.Session.Agent, Start: ef.Session.Start, End: ef.At, Resolution: ef.Resolution,
-				Bot: bot,
+				Bot: bot, FirstReply: ef.Session.FirstReply,
 			})
 		case routing.EffectNotify:
 			c.Notices = append(c.Notices, queue.Notice{Type: ef.Notice, Channel: ch.id, Conversation: conv.ID, At: now, Agent: conv.AssignedTo})
-		case routing.EffectOutcome:
+		case routing.EffectOutcome, routing.EffectCSAT, routing.EffectErase:
 			d.outcomes = append(d.outcomes, ef)
 		}
 	}

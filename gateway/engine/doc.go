@@ -23,6 +23,8 @@
 // waiters.go (the agent API's operations), inboxlist.go (the agents'
 // inbox: listing, unread and read receipts, typing, labels, canned
 // responses, colleagues, transcript pages), admin.go (stats, report,
-// erasure), inspect.go; setup.go and channels.go (the runtime
+// erasure), figures.go (the agents' figures), inspect.go; loop.go (leaving
+// the line, the return to the closing agent, satisfaction, Zendesk
+// tickets, erasure on request); setup.go and channels.go (the runtime
 // configuration), reload.go; errors.go, metrics.go, logctx.go.
 package engine

@@ -149,5 +149,5 @@ func (e *Engine) Stop() {
 
 // Handlers are the engine's task handlers, for queue.Tasks.Start.
 func (e *Engine) Handlers() queue.Handlers {
-	return queue.Handlers{Process: e.Process, Send: e.Send, Notify: e.Notify, Call: e.Call}
+	return queue.Handlers{Process: e.Process, Send: e.Send, Notify: e.Notify, Call: e.Call, Erase: e.EraseOnRequest}
 }

@@ -37,6 +37,8 @@ type metrics struct {
 	notifications *prometheus.CounterVec
 	calls         *prometheus.CounterVec
 	assigned      *prometheus.CounterVec
+
+	loop *loopMetrics
 }
 
 // newMetrics registers the engine's metrics on r.
@@ -47,11 +49,12 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	}
 	latency := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
 	return &metrics{
+		loop:           newLoopMetrics(r),
 		transfers:      counter("switchboard_transfers_total", "Conversations transferred to a waiting line (referral accepted), by channel.", "channel"),
 		declines:       counter("switchboard_declines_total", "Offers to wait that the user declined, by channel.", "channel"),
 		alreadyWaiting: counter("switchboard_already_waiting_referrals_total", "Referrals of a user already in line (the place is kept; no second transfer), by channel.", "channel"),
 		expiries:       counter("switchboard_expiries_total", "Conversations closed by the inactivity timeout, by channel.", "channel"),
-		notifications:  counter("switchboard_notifications_total", "Escalation notification attempts, by channel, target (webhook, email) and result (ok, retry, dropped).", "channel", "target", "result"),
+		notifications:  counter("switchboard_notifications_total", "Escalation notification attempts, by channel, target (webhook, email, zendesk) and result (ok, retry, dropped).", "channel", "target", "result"),
 		calls:          counter("switchboard_call_requests_total", "Call requests to the call provider by channel and outcome (requested, refused, failed, retry).", "channel", "outcome"),
 		assigned:       counter("switchboard_auto_assignments_total", "Conversations assigned automatically, by channel and how (preferred: the agent the bot named; balanced).", "channel", "how"),
 		lateEvents: counter("switchboard_late_events_total",

@@ -27,6 +27,8 @@ type Notifier interface {
 	Webhook(ctx context.Context, w *config.NotifyWebhook, n Notification, now time.Time) error
 	// Email sends n by mail.
 	Email(ctx context.Context, m *config.NotifyEmail, n Notification) error
+	// Zendesk creates the ticket t unless one with its external id exists.
+	Zendesk(ctx context.Context, z *config.NotifyZendesk, t Ticket) error
 }
 
 // Notification is what a notification says: the JSON a webhook receives.
@@ -112,6 +114,23 @@ func (e *Engine) Notify(ctx context.Context, job queue.NotifyJob) error {
 		m.WithLabelValues(job.Channel, job.Target, "dropped").Inc()
 		return nil
 	}
+	if job.Target == targetZendesk {
+		err = e.notifyZendesk(ctx, ch, job, rec)
+	} else {
+		err = e.notifyOthers(ctx, ch, job, rec)
+	}
+	if err != nil {
+		m.WithLabelValues(ch.id, job.Target, "retry").Inc()
+		e.log.WarnContext(ctx, "notification not delivered; will retry", "channel", ch.id, "target", job.Target, "err", err)
+		return err
+	}
+	m.WithLabelValues(ch.id, job.Target, "ok").Inc()
+	e.log.InfoContext(ctx, "notification delivered", "channel", ch.id, "target", job.Target, "event", job.Event)
+	return nil
+}
+
+// notifyOthers delivers a webhook or email notification.
+func (e *Engine) notifyOthers(ctx context.Context, ch *channel, job queue.NotifyJob, rec *queue.Record) error {
 	tx, err := e.convs.Transcript(ctx, job.Conversation)
 	if err != nil {
 		return err
@@ -137,12 +156,5 @@ func (e *Engine) Notify(ctx context.Context, job queue.NotifyJob) error {
 	default:
 		err = queue.Permanent(fmt.Errorf("unknown notification target %q", job.Target))
 	}
-	if err != nil {
-		m.WithLabelValues(ch.id, job.Target, "retry").Inc()
-		e.log.WarnContext(ctx, "notification not delivered; will retry", "channel", ch.id, "target", job.Target, "err", err)
-		return err
-	}
-	m.WithLabelValues(ch.id, job.Target, "ok").Inc()
-	e.log.InfoContext(ctx, "notification delivered", "channel", ch.id, "target", job.Target, "event", job.Event)
-	return nil
+	return err
 }

@@ -81,6 +81,7 @@ type Stats interface {
 	CountDaily(ctx context.Context, channel, day string, counts map[string]int64, waits []time.Duration) error
 	DailyStats(ctx context.Context, channel, day string) (queue.Daily, error)
 	Sessions(ctx context.Context, channel string, from, to time.Time, after string, n int64) ([]queue.SessionRecord, string, error)
+	RecordCSAT(ctx context.Context, channel, convID, sessionID string, score int) (bool, error)
 }
 
 // Calls marks call requests until their task is queued and answered.
@@ -96,6 +97,7 @@ type Tasks interface {
 	EnqueueSend(ctx context.Context, job queue.SendJob) error
 	EnqueueNotify(ctx context.Context, job queue.NotifyJob) error
 	EnqueueCall(ctx context.Context, job queue.CallJob, attempts int) error
+	EnqueueErase(ctx context.Context, convID string) error
 }
 
 var (

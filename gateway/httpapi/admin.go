@@ -51,10 +51,21 @@ func (s *Server) reload(c echo.Context) error {
 }
 
 // stats is GET /api/v1/admin/stats: per channel, the line now and today's
-// counts and wait times ("today" in the channel's time zone).
+// counts and wait times ("today" in the channel's time zone), and the
+// agents' figures of the sessions that ended between ?from= and ?to= (as
+// in the sessions report; default: today in the channel's zone).
 func (s *Server) stats(c echo.Context) error {
 	now := s.now()
-	out, err := s.engine.Stats(c.Request().Context(), now)
+	qp := c.QueryParams()
+	from, err := parseReportTime(qp.Get("from"), false)
+	if err != nil {
+		return errBadRequest("from: " + err.Error())
+	}
+	to, err := parseReportTime(qp.Get("to"), true)
+	if err != nil {
+		return errBadRequest("to: " + err.Error())
+	}
+	out, err := s.engine.Stats(c.Request().Context(), now, from, to)
 	if err != nil {
 		return err
 	}
@@ -109,11 +120,19 @@ func writeSessionsCSV(c echo.Context, rows []engine.SessionRow, next string) err
 	}
 	c.Response().WriteHeader(http.StatusOK)
 	w := csv.NewWriter(c.Response())
-	_ = w.Write([]string{"id", "conversation", "channel", "user", "kind", "bot", "agent", "start", "end", "duration_seconds", "resolution"})
+	_ = w.Write([]string{"id", "conversation", "channel", "user", "kind", "bot", "agent", "start", "end", "duration_seconds", "resolution",
+		"first_response_seconds", "csat"})
 	for _, r := range rows {
+		first, csat := "", ""
+		if r.FirstResponseSeconds != nil {
+			first = strconv.FormatFloat(*r.FirstResponseSeconds, 'f', -1, 64)
+		}
+		if r.CSAT > 0 {
+			csat = strconv.Itoa(r.CSAT)
+		}
 		_ = w.Write([]string{r.ID, r.Conversation, r.Channel, r.User, string(r.Kind), r.Bot, r.Agent,
 			r.Start.UTC().Format(time.RFC3339), r.End.UTC().Format(time.RFC3339),
-			strconv.FormatFloat(r.DurationSeconds, 'f', -1, 64), string(r.Resolution)})
+			strconv.FormatFloat(r.DurationSeconds, 'f', -1, 64), string(r.Resolution), first, csat})
 	}
 	w.Flush()
 	return w.Error()

@@ -1,5 +1,5 @@
 // Package notify delivers the engine's escalation notifications: a signed
-// webhook POST, or an email over SMTP with STARTTLS. It implements
+// webhook POST, an email over SMTP with STARTTLS, or a Zendesk ticket. It implements
 // engine.Notifier and imports the engine only for the Notification type.
 //
 // A webhook delivery never follows a redirect (the body holds a transcript,
@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/smtp"
 	"strings"
+	"sync"
 	"time"
 
 	"switchboard/bots"
@@ -42,7 +43,12 @@ type Options struct {
 }
 
 // Notifier delivers notifications.
-type Notifier struct{ opts Options }
+type Notifier struct {
+	opts Options
+	// zendesk creates Zendesk tickets (zendesk.go), built on first use.
+	zendeskOnce sync.Once
+	zendesk     *http.Client
+}
 
 var _ engine.Notifier = (*Notifier)(nil)
 

@@ -29,8 +29,11 @@ type Inbound struct {
 	Name string // the WhatsApp profile name
 	At   time.Time
 
-	Text     string
-	Choice   string // the tapped choice's id (button id, quick reply payload)
+	Text   string
+	Choice string // the tapped choice's id (button id, quick reply payload)
+	// FromList says the WhatsApp choice was picked from a list message
+	// (list_reply) rather than tapped as a reply button (button_reply).
+	FromList bool
 	Postback string // a postback's payload; Text is its title
 	// Context is, on WhatsApp, the business message the user replied to or
 	// whose button was tapped; on Messenger and Instagram, reply_to.mid.
@@ -122,6 +125,12 @@ type (
 		ID    string `json:"id"`
 		Title string `json:"title"`
 	}
+	// waInteractive is a tapped reply button or a row picked from a list.
+	waInteractive struct {
+		Type        string   `json:"type"`
+		ButtonReply *waReply `json:"button_reply,omitempty"`
+		ListReply   *waReply `json:"list_reply,omitempty"`
+	}
 	waContext struct {
 		From string `json:"from"`
 		ID   string `json:"id"`
@@ -135,15 +144,12 @@ type (
 		Text      *struct {
 			Body string `json:"body"`
 		} `json:"text,omitempty"`
-		Interactive *struct {
-			Type        string  `json:"type"`
-			ButtonReply waReply `json:"button_reply"`
-		} `json:"interactive,omitempty"`
-		Image    *waMedia `json:"image,omitempty"`
-		Audio    *waMedia `json:"audio,omitempty"`
-		Video    *waMedia `json:"video,omitempty"`
-		Document *waMedia `json:"document,omitempty"`
-		Sticker  *waMedia `json:"sticker,omitempty"`
+		Interactive *waInteractive `json:"interactive,omitempty"`
+		Image       *waMedia       `json:"image,omitempty"`
+		Audio       *waMedia       `json:"audio,omitempty"`
+		Video       *waMedia       `json:"video,omitempty"`
+		Document    *waMedia       `json:"document,omitempty"`
+		Sticker     *waMedia       `json:"sticker,omitempty"`
 	}
 	waStatusError struct {
 		Code      int    `json:"code"`
@@ -211,10 +217,11 @@ func WhatsAppMessage(phoneNumberID string, in Inbound) []byte {
 	switch {
 	case in.Choice != "":
 		m.Type = "interactive"
-		m.Interactive = &struct {
-			Type        string  `json:"type"`
-			ButtonReply waReply `json:"button_reply"`
-		}{"button_reply", waReply{in.Choice, in.Text}}
+		if in.FromList {
+			m.Interactive = &waInteractive{Type: "list_reply", ListReply: &waReply{in.Choice, in.Text}}
+		} else {
+			m.Interactive = &waInteractive{Type: "button_reply", ButtonReply: &waReply{in.Choice, in.Text}}
+		}
 	case in.Media != nil:
 		md := &waMedia{ID: in.Media.ID, MimeType: in.Media.MimeType, SHA256: "c2hhMjU2IG9mIHRoZSBmaWxl", Caption: in.Media.Caption, Filename: in.Media.Filename}
 		m.Type = in.Media.Type
