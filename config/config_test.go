@@ -142,6 +142,7 @@ func TestDefaults(t *testing.T) {
 			AccessToken:   "access-secret",
 			GraphURL:      "https://graph.facebook.com/v24.0",
 			RateLimit:     80,
+			Language:      "en",
 			Derivation: Derivation{
 				Target:            TargetLive,
 				AfterHours:        AfterHoursAsk,
@@ -149,6 +150,8 @@ func TestDefaults(t *testing.T) {
 				YesWords:          []string{"yes", "y", "si", "sim", "oui", "ok", "okay", "wait"},
 				NoWords:           []string{"no", "n", "nao", "non", "nope"},
 				Messages:          defaultMessages,
+				NoAgentOnline:     "wait",
+				FollowUpKeep:      7 * 24 * time.Hour,
 			},
 		}},
 	}
@@ -169,16 +172,16 @@ func TestProblems(t *testing.T) {
 			`testdata/unknown_keys.yaml:6: log.colour: unknown key (known keys: level, format)`,
 			`testdata/unknown_keys.yaml:7: x-derivation: unknown key (known keys: listen, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug)`,
 			`testdata/unknown_keys.yaml:19: channels[0].hours.weekly.monday: unknown key (known keys: mon, tue, wed, thu, fri, sat, sun)`,
-			`testdata/unknown_keys.yaml:22: channels[0].derivation.messages.welcome: unknown key (known keys: offer, yes, no, attention, declined, transferred, already_waiting, agent_available, off_hours, kept_for_agent, assigned, closed, handed_back)`,
+			`testdata/unknown_keys.yaml:22: channels[0].derivation.messages.welcome: unknown key (known keys: offer, yes, no, attention, declined, transferred, already_waiting, agent_available, off_hours, kept_for_agent, assigned, closed, handed_back, offer_beyond_window)`,
 			`testdata/unknown_keys.yaml:29: channels[1].access_token: duplicate key (first at line 28)`,
 			`testdata/unknown_keys.yaml:31: channels[1].derivation.<<: merge keys are not supported: use an alias (*name) for the whole value`,
 		},
 	}, {
 		file: "types.yaml",
 		want: []string{
-			`testdata/types.yaml:2: shutdown_timeout: "soon" is not a duration (such as 24h, 2s or 500ms)`,
+			`testdata/types.yaml:2: shutdown_timeout: "soon" is not a duration (such as 7d, 24h, 2s or 500ms)`,
 			`testdata/types.yaml:4: engine.workers: "many" is not an integer`,
-			`testdata/types.yaml:5: engine.sweep_interval: "10" is not a duration (such as 24h, 2s or 500ms)`,
+			`testdata/types.yaml:5: engine.sweep_interval: "10" is not a duration (such as 7d, 24h, 2s or 500ms)`,
 			`testdata/types.yaml:6: bot: want a mapping (key: value), got a list`,
 			`testdata/types.yaml:10: agents[0].channels: want a list, got a single value`,
 			`testdata/types.yaml:11: agents[0].max_conversations: "2.5" is not an integer`,

@@ -44,6 +44,8 @@ var defaultMessages = Messages{
 	Assigned:       "You are now talking with {agent}.",
 	Closed:         "This conversation was closed. Write again any time.",
 	HandedBack:     "You are back with the virtual assistant.",
+	// Used only when the next opening is past the user's messaging window.
+	OfferBeyondWindow: "Our team is back {opens}. If you wait, we will write to you then.",
 }
 
 const (
@@ -116,6 +118,7 @@ func (c *Config) applyDefaults() {
 			ch.Notify.applyDefaults()
 		}
 		ch.applyReachDefaults()
+		ch.applyWindowDefaults()
 	}
 }
 
@@ -133,4 +136,5 @@ func messagesDefaults(m *Messages) {
 	orDefault(&m.Assigned, defaultMessages.Assigned)
 	orDefault(&m.Closed, defaultMessages.Closed)
 	orDefault(&m.HandedBack, defaultMessages.HandedBack)
+	orDefault(&m.OfferBeyondWindow, defaultMessages.OfferBeyondWindow)
 }

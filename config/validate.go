@@ -234,6 +234,7 @@ func (v *validator) channels(c *Config) {
 			v.notify(ch.Notify, path+".notify")
 		}
 		v.reach(ch, path)
+		v.window(ch, path)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"switchboard/channels"
@@ -63,6 +62,10 @@ func (r *Rules) CanApply(c Conversation, in Input, now time.Time) error {
 		return canReopen(c, in.Agent, now)
 	case InCallResult:
 		return r.canApplyCall(c, in.Call)
+	case InAgentTemplate:
+		return canTemplate(c, in.Agent)
+	case InAgentTakeover:
+		return canTakeover(c, in.Agent)
 	case InAgentAvailable, InExpire:
 	default:
 		return ErrInvalidInput
@@ -120,7 +123,7 @@ func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, [
 	if r.CanApply(c, in, now) != nil {
 		return c, nil
 	}
-	d := &decision{rules: r, c: c, now: now}
+	d := &decision{rules: r, c: c, now: now, online: in.AgentsOnline}
 	if c.Session != nil {
 		s := *c.Session
 		d.c.Session = &s
@@ -148,6 +151,10 @@ func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, [
 		d.expire()
 	case InCallResult:
 		d.callResult(in.Call)
+	case InAgentTemplate:
+		d.template(in.Agent)
+	case InAgentTakeover:
+		d.takeover(in.Agent, in.AgentName)
 	}
 	return d.c, slices.Concat(d.said, d.ends, d.line, d.notices, d.outcomes)
 }
@@ -159,12 +166,17 @@ type decision struct {
 	now   time.Time
 	// botSessionOpened: this decision opened the bot session.
 	botSessionOpened bool
+	// online: an agent of the channel is online (Input.AgentsOnline).
+	online bool
+	// agentName fills "{agent}" in what this decision says.
+	agentName string
 
 	said, ends, line, notices, outcomes []Effect
 }
 
 func (d *decision) userMessage(ev *channels.Event) {
 	d.touchUser(ev.Timestamp)
+	d.unmiss()
 	switch d.c.State {
 	case "", StateEnded:
 		if d.c.State == "" && d.rules.Consent != "" {
@@ -258,14 +270,16 @@ func (d *decision) refer() {
 // business hours, else offered to wait or told the team is offline.
 func (d *decision) referToChat() {
 	m := d.rules.Messages
+	open := d.rules.Calendar == nil || d.rules.Calendar.Open(d.now)
 	switch {
-	case d.rules.Calendar == nil || d.rules.Calendar.Open(d.now):
+	case open && (d.online || d.rules.NoAgentOnline == "" || d.rules.NoAgentOnline == NoAgentWait):
 		d.transfer(m.Transferred)
-	case d.rules.AfterHours == AfterHoursReject:
+	case open && d.rules.NoAgentOnline == NoAgentReject:
+		d.say(m.OffHours)
+	case !open && d.rules.AfterHours == AfterHoursReject:
 		d.say(m.OffHours)
 	default:
-		d.c.State = StateAsking
-		d.send(BotMessage{Text: m.Offer, Choices: d.rules.offerChoices()}, AuthorSystem)
+		d.offer()
 	}
 }
 
@@ -321,7 +335,7 @@ func (d *decision) keepForAgent() {
 }
 
 func (d *decision) agentAvailable() {
-	if d.c.State != StateWaiting || d.c.AvailableNotified {
+	if d.c.State != StateWaiting || d.c.AvailableNotified || !d.online {
 		return
 	}
 	d.say(d.rules.Messages.AgentAvailable)
@@ -346,7 +360,8 @@ func (d *decision) claim(agent, name string) {
 	if name == "" {
 		name = agent
 	}
-	d.say(strings.ReplaceAll(d.rules.Messages.Assigned, "{agent}", name))
+	d.agentName = name
+	d.say(d.rules.Messages.Assigned)
 }
 
 func (d *decision) close() {
@@ -381,6 +396,7 @@ func (d *decision) handback() {
 }
 
 func (d *decision) reopen(agent string) {
+	d.unmiss()
 	d.openSession(SessionAgent, agent)
 	d.c.State = StateAssigned
 	d.c.AssignedTo, d.c.LastAgent = agent, agent
@@ -395,7 +411,8 @@ func (d *decision) expire() {
 	if deadline.IsZero() || d.now.Before(deadline) {
 		return
 	}
-	if d.c.State == StateWaiting {
+	waiting := d.c.State == StateWaiting
+	if waiting {
 		d.line = append(d.line, Effect{Kind: EffectLeaveLine})
 		if d.c.Session == nil {
 			d.c.Session = &Session{ID: fmt.Sprintf("%s-w%d", d.c.ID, d.c.Sessions), Kind: SessionWaiting, Start: d.c.WaitingSince}
@@ -404,6 +421,9 @@ func (d *decision) expire() {
 	d.endSession(ResolutionExpired)
 	d.end()
 	d.outcome(OutcomeExpired, time.Time{})
+	if waiting {
+		d.miss()
+	}
 }
 
 // end moves to ended and clears what belongs to a transfer.
@@ -447,7 +467,7 @@ func (d *decision) endSession(resolution Resolution) {
 // say sends a configured system message; an empty one is not sent.
 func (d *decision) say(text string) {
 	if text != "" {
-		d.send(BotMessage{Text: text}, AuthorSystem)
+		d.send(BotMessage{Text: d.render(text)}, AuthorSystem)
 	}
 }
 

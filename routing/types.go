@@ -62,6 +62,8 @@ const (
 	ResolutionExpired     Resolution = "expired"     // 24 h (inactivity_timeout) without activity
 	// ResolutionCallRequested: the user chose a phone call and the provider accepted the request.
 	ResolutionCallRequested Resolution = "call_requested"
+	// ResolutionTakenOver: an agent took the conversation from the bot.
+	ResolutionTakenOver Resolution = "taken_over"
 )
 
 // Session is one bot or agent session of a conversation.
@@ -120,6 +122,11 @@ type Conversation struct {
 	// ReleasedBy is the agent who last put the conversation back in line;
 	// automatic assignment does not give it straight back to them.
 	ReleasedBy string `json:"released_by,omitempty"`
+	// MissedAt: the conversation expired while waiting (window.go).
+	MissedAt time.Time `json:"missed_at,omitzero"`
+	// TemplateAt: an agent sent a template after the user's last message;
+	// the window opens again when the user answers (window.go).
+	TemplateAt time.Time `json:"template_at,omitzero"`
 }
 
 // InputKind says what happened to a conversation.
@@ -138,6 +145,8 @@ const (
 	InAgentAvailable InputKind = "agent_available" // hours opened, or the channel's first agent came online
 	InExpire         InputKind = "expire"          // the inactivity sweep found it idle past its deadline
 	InCallResult     InputKind = "call_result"     // the call provider answered the request Call.Key
+	InAgentTemplate  InputKind = "agent_template"  // Agent sent a template: assigned to Agent (window.go)
+	InAgentTakeover  InputKind = "agent_takeover"  // Agent takes a bot conversation (window.go)
 )
 
 // Input is one thing that happened; which fields are set depends on Kind.
@@ -148,6 +157,9 @@ type Input struct {
 	Agent     string          // agent inputs: the agent's id
 	AgentName string          // InAgentClaim: shown to the user when the channel says so
 	Call      *CallResult     // InCallResult
+	// AgentsOnline: an agent of the channel is online (presence online and
+	// seen recently), as the engine found it when the input arrived.
+	AgentsOnline bool
 }
 
 // BotReply is what the bot answered to one user message.
@@ -218,6 +230,10 @@ const (
 	// EffectOutcome: what the decision amounts to, for the channel's
 	// counts and metrics: Outcome.
 	EffectOutcome EffectKind = "outcome"
+	// EffectMissed: enter the channel's missed list, expired At.
+	EffectMissed EffectKind = "missed"
+	// EffectUnmissed: leave the channel's missed list.
+	EffectUnmissed EffectKind = "unmissed"
 )
 
 // Outcome is what a decision amounts to, as the stats count it.
@@ -233,6 +249,7 @@ const (
 	OutcomeExpired        Outcome = "expired"         // ended by the inactivity timeout
 	OutcomeClaimed        Outcome = "claimed"         // an agent took it; the wait began at Since
 	OutcomeConsentShown   Outcome = "consent_shown"   // a new conversation was shown the consent notice
+	OutcomeMissed         Outcome = "missed"          // expired while waiting: kept in the missed list
 )
 
 // Author is who a message in the transcript is from.
@@ -285,6 +302,9 @@ type Messages struct {
 	Assigned       string `yaml:"assigned"`        // an agent took it; "{agent}" is replaced by the agent's name
 	Closed         string `yaml:"closed"`          // an agent closed it
 	HandedBack     string `yaml:"handed_back"`     // an agent handed it back to the bot
+	// OfferBeyondWindow replaces Offer when the next opening is after the
+	// end of the user's messaging window; "{opens}" names the opening.
+	OfferBeyondWindow string `yaml:"offer_beyond_window"`
 }
 
 // Choice ids the gateway itself puts on buttons; a tap comes back as the
@@ -321,4 +341,12 @@ type Rules struct {
 	// Consent is the notice a new conversation is shown before anything
 	// else (data protection); empty shows none.
 	Consent string
+	// Window is how long after the user's last message the business may
+	// write freely (0: ReopenWindow, 24 h).
+	Window time.Duration
+	// NoAgentOnline: what a referral inside hours does with no agent of the
+	// channel online (empty: NoAgentWait).
+	NoAgentOnline NoAgentOnline
+	// Language names the days in "{opens}": en (default), es, pt or fr.
+	Language string
 }
