@@ -184,5 +184,9 @@ func (k keys) sessions(ch string) string    { return k.tag(ch) + "sessions" }
 func (k keys) events(ch string) string      { return k.tag(ch) + "events" }
 func (k keys) pending(ch string) string     { return k.tag(ch) + "pending" }
 func (k keys) opened(ch string) string      { return k.tag(ch) + "opened" }
+
+// missed is a channel's missed list: conversations that expired while
+// waiting, scored by when they expired (missed.go).
+func (k keys) missed(ch string) string { return k.tag(ch) + "missed" }
 func (k keys) lineNotices() string          { return k.prefix + "line-joined" }
 func (k keys) presence(agent string) string { return k.prefix + "agent:" + agent + ":presence" }
