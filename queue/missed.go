@@ -91,3 +91,6 @@ func (s *Store) ListMissed(ctx context.Context, channel string, cutoff time.Time
 	}
 	return out, next, nil
 }
+
+// missed is a channel's missed list.
+func (k keys) missed(ch string) string { return k.tag(ch) + "missed" }

@@ -174,19 +174,15 @@ func shortHash(id string) string {
 func (k keys) daily(ch, day string) string { return k.tag(ch) + "daily:" + day }
 func (k keys) waits(ch, day string) string { return k.tag(ch) + "waits:" + day }
 
-func (k keys) line(ch string) string      { return k.tag(ch) + "line" }
-func (k keys) claiming(ch string) string  { return k.tag(ch) + "claiming" }
-func (k keys) deadlines(ch string) string { return k.tag(ch) + "deadlines" }
-func (k keys) assigned(ch string) string  { return k.tag(ch) + "assigned" }
-func (k keys) held(ch string) string      { return k.tag(ch) + "held" }
-func (k keys) outbox(ch string) string    { return k.tag(ch) + "outbox" }
-func (k keys) sessions(ch string) string  { return k.tag(ch) + "sessions" }
-func (k keys) events(ch string) string    { return k.tag(ch) + "events" }
-func (k keys) pending(ch string) string   { return k.tag(ch) + "pending" }
-func (k keys) opened(ch string) string    { return k.tag(ch) + "opened" }
-
-// missed is a channel's missed list: conversations that expired while
-// waiting, scored by when they expired (missed.go).
-func (k keys) missed(ch string) string      { return k.tag(ch) + "missed" }
+func (k keys) line(ch string) string        { return k.tag(ch) + "line" }
+func (k keys) claiming(ch string) string    { return k.tag(ch) + "claiming" }
+func (k keys) deadlines(ch string) string   { return k.tag(ch) + "deadlines" }
+func (k keys) assigned(ch string) string    { return k.tag(ch) + "assigned" }
+func (k keys) held(ch string) string        { return k.tag(ch) + "held" }
+func (k keys) outbox(ch string) string      { return k.tag(ch) + "outbox" }
+func (k keys) sessions(ch string) string    { return k.tag(ch) + "sessions" }
+func (k keys) events(ch string) string      { return k.tag(ch) + "events" }
+func (k keys) pending(ch string) string     { return k.tag(ch) + "pending" }
+func (k keys) opened(ch string) string      { return k.tag(ch) + "opened" }
 func (k keys) lineNotices() string          { return k.prefix + "line-joined" }
 func (k keys) presence(agent string) string { return k.prefix + "agent:" + agent + ":presence" }
