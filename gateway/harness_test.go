@@ -207,6 +207,8 @@ type harnessOptions struct {
 	limits httpapi.Limits
 	// lockTTL is the conversations' processing lock lifetime (0: default).
 	lockTTL time.Duration
+	// config, when set, rewrites the test configuration's YAML.
+	config func(yaml string) string
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -223,6 +225,9 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		start, end := strings.Index(yaml, "bot:\n"), strings.Index(yaml, "channels:\n")
 		yaml = yaml[:start] + "bot:\n  type: http\n  url: ${BOT_URL}\n  secret: bot-secret-test-0123456789\n  handoff_keywords: [agent, human]\n" + yaml[end:]
 		env["BOT_URL"] = opts.botURL
+	}
+	if opts.config != nil {
+		yaml = opts.config(yaml)
 	}
 	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) string { return env[k] })
 	if err != nil {

@@ -62,7 +62,7 @@ func (r *Rules) CanApply(c Conversation, in Input, now time.Time) error {
 		return canReopen(c, in.Agent, now)
 	case InCallResult:
 		return r.canApplyCall(c, in.Call)
-	case InAgentTemplate:
+	case InAgentTemplate, InAgentReengage:
 		return canTemplate(c, in.Agent)
 	case InAgentTakeover:
 		return canTakeover(c, in.Agent)
@@ -152,7 +152,9 @@ func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, [
 	case InCallResult:
 		d.callResult(in.Call)
 	case InAgentTemplate:
-		d.template(in.Agent)
+		d.template(in.Agent, true)
+	case InAgentReengage:
+		d.template(in.Agent, false)
 	case InAgentTakeover:
 		d.takeover(in.Agent, in.AgentName)
 	}

@@ -147,6 +147,7 @@ const (
 	InCallResult     InputKind = "call_result"     // the call provider answered the request Call.Key
 	InAgentTemplate  InputKind = "agent_template"  // Agent sent a template: assigned to Agent (window.go)
 	InAgentTakeover  InputKind = "agent_takeover"  // Agent takes a bot conversation (window.go)
+	InAgentReengage  InputKind = "agent_reengage"  // Agent replies to a missed conversation: assigned to Agent (window.go)
 )
 
 // Input is one thing that happened; which fields are set depends on Kind.

@@ -123,11 +123,15 @@ func canTakeover(c Conversation, agent string) error {
 	return nil
 }
 
-// template records an agent's template: the conversation is the agent's,
-// and the window stays pending until the user answers.
-func (d *decision) template(agent string) {
+// template records an agent's template (sent true: the window stays
+// pending until the user answers) or the agent's reply to a missed
+// conversation within the window (sent false): the conversation is the
+// agent's.
+func (d *decision) template(agent string, sent bool) {
 	d.unmiss()
-	d.c.TemplateAt = d.now
+	if sent {
+		d.c.TemplateAt = d.now
+	}
 	d.c.LastActivity = d.now
 	if d.c.State == StateAssigned {
 		return

@@ -39,6 +39,7 @@ type DayStats struct {
 	Declines          int64   `json:"declines"`
 	AlreadyWaiting    int64   `json:"already_waiting"`
 	Expiries          int64   `json:"expiries"`
+	Missed            int64   `json:"missed"` // expired while waiting (window.go)
 	Taken             int     `json:"taken"`
 	WaitMedianSeconds float64 `json:"wait_median_seconds"`
 	WaitP90Seconds    float64 `json:"wait_p90_seconds"`
@@ -76,7 +77,7 @@ func (e *Engine) Stats(ctx context.Context, now time.Time) ([]ChannelStats, erro
 			return nil, err
 		}
 		st.Today = DayStats{Date: day, Transfers: d.Counts["transfers"], Declines: d.Counts["declines"],
-			AlreadyWaiting: d.Counts["already_waiting"], Expiries: d.Counts["expiries"], Taken: len(d.Waits),
+			AlreadyWaiting: d.Counts["already_waiting"], Expiries: d.Counts["expiries"], Missed: d.Counts["missed"], Taken: len(d.Waits),
 			WaitMedianSeconds: percentile(d.Waits, 0.5), WaitP90Seconds: percentile(d.Waits, 0.9)}
 		out = append(out, st)
 	}

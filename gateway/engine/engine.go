@@ -50,6 +50,8 @@ type Engine struct {
 	bot bots.Bot
 	// lockTTL is the lifetime of a conversation's processing lock.
 	lockTTL time.Duration
+	// followUps is each channel's missed list (window.go); nil keeps none.
+	followUps FollowUps
 }
 
 // Options are what New needs besides the configuration.
@@ -66,6 +68,8 @@ type Options struct {
 	Calls         Calls
 	Tasks         Tasks
 	DeadLetters   DeadLetters
+	// FollowUps keeps each channel's missed list; nil keeps none.
+	FollowUps FollowUps
 	// EraseTasks removes the queued tasks of a conversation (its erasure).
 	EraseTasks func(ctx context.Context, convID string) (int, error)
 	// LockTTL bounds how long a worker that died can keep its
@@ -105,7 +109,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
 		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, deadLetters: o.DeadLetters, now: o.Now, log: o.Log, notifier: o.Notifier,
-		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, metrics: newMetrics(o.Registry), waiters: newWaiters()}
+		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, followUps: o.FollowUps, metrics: newMetrics(o.Registry), waiters: newWaiters()}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
 	}, e.log)

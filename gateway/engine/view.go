@@ -25,6 +25,12 @@ type ConversationView struct {
 	Variables    map[string]string  `json:"variables,omitempty"`
 	Transcript   []queue.Entry      `json:"transcript,omitempty"`
 	Notes        []queue.Entry      `json:"notes,omitempty"`
+	// The messaging window (window.go): the conversation expired while
+	// waiting and is in the missed list; a template waits for the user's
+	// answer; when the business can no longer write freely.
+	Missed        bool       `json:"missed"`
+	WindowPending bool       `json:"window_pending,omitempty"`
+	WindowEndsAt  *time.Time `json:"window_ends_at,omitempty"`
 }
 
 // view builds a conversation's view at now: its place in line (0 when not
@@ -43,6 +49,7 @@ func view(ch *channel, rec *queue.Record, position int64, now time.Time) Convers
 		v.AssignedTo = &agent
 	}
 	v.User.Name = displayName(ch, rec)
+	windowView(&v, ch, rec, now)
 	return v
 }
 

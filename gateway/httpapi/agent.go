@@ -35,6 +35,7 @@ func (s *Server) registerAgentAPI(e *echo.Echo) {
 	g.PUT("/agents/me/presence", s.presence)
 	g.GET("/events", s.events)
 	g.GET("/media/:id/:media", s.media)
+	s.registerWindowAPI(g)
 }
 
 func (s *Server) listQueue(c echo.Context) error {
@@ -66,6 +67,9 @@ func (s *Server) claim(c echo.Context) error {
 }
 
 func (s *Server) listConversations(c echo.Context) error {
+	if c.QueryParam("state") == "missed" {
+		return s.listMissed(c)
+	}
 	status := c.QueryParam("status")
 	if status != "" && status != string(routing.StateAssigned) {
 		return errBadRequest("status must be assigned")

@@ -48,6 +48,10 @@ var statusOf = map[engine.Code]int{
 	engine.CodeUnavailable:   http.StatusServiceUnavailable,
 	engine.CodeInvalidConfig: http.StatusBadRequest,
 	engine.CodeMediaFailed:   http.StatusBadGateway,
+	// The messaging window (window.go).
+	engine.CodeTemplateRefused: http.StatusUnprocessableEntity,
+	engine.CodeSendFailed:      http.StatusBadGateway,
+	engine.CodeNotBot:          http.StatusConflict,
 }
 
 // classify maps an error to its HTTP status, code and message: the one
