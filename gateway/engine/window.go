@@ -29,8 +29,8 @@ var _ FollowUps = (*queue.Store)(nil)
 
 // agentSeenWithin is how recently an agent whose presence says online must
 // have been seen (presence set, a claim or a message) to count as online:
-// a console left online overnight does not make the line look staffed.
-const agentSeenWithin = 12 * time.Hour
+// a console left online for days does not make the line look staffed.
+const agentSeenWithin = 24 * time.Hour
 
 // agentsOnline reports whether an agent of the channel is online at now.
 func (e *Engine) agentsOnline(ctx context.Context, s *setup, channelID string, now time.Time) (bool, error) {
