@@ -385,3 +385,21 @@ func TestNoAgentOnline(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleAgentAndPosition: an agent whose presence says online but who
+// has not been seen for a day does not count as online; {position} is the
+// user's place in line.
+func TestStaleAgentAndPosition(t *testing.T) {
+	base := windowConfig("      no_agent_online: ask\n")
+	h := newHarness(t, harnessOptions{start: insideHours.Add(-25 * time.Hour), config: func(yaml string) string {
+		return strings.Replace(base(yaml), `attention: "MSG attention"`, `attention: "MSG attention {position}, {user.name}"`, 1)
+	}})
+	h.checkedJSON(http.MethodPut, "/api/v1/agents/me/presence", brunoTok, map[string]string{"status": "online"}, http.StatusOK, nil)
+	h.setClock(insideHours)
+	for i, u := range []waUser{ana, beto} {
+		h.postOK("whatsapp", u.text("wamid.P"+u.id, "agent", insideHours))
+		h.waitState(u.conv(), routing.StateAsking)
+		h.postOK("whatsapp", u.tap("wamid.Q"+u.id, routing.ChoiceWait, "Wait", insideHours.Add(time.Minute)))
+		h.waitSent("MSG attention "+string(rune('1'+i))+", "+u.name, 1)
+	}
+}
