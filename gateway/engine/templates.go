@@ -17,10 +17,9 @@ import (
 // whose window closed) or to start a conversation; the conversation becomes
 // the agent's, and free text is refused until the user answers.
 
-// Errors of templates.
-var (
-	ErrTemplatesWhatsApp = &Error{Code: CodeBadRequest, Message: "templates and new conversations are WhatsApp's; on Messenger and Instagram reply within the window (7 days with human_agent_tag)"}
-)
+// ErrTemplatesWhatsApp: a template or a new conversation on a Messenger or
+// Instagram channel.
+var ErrTemplatesWhatsApp = &Error{Code: CodeBadRequest, Message: "templates and new conversations are WhatsApp's; on Messenger and Instagram reply within the window (7 days with human_agent_tag)"}
 
 // SendTemplate sends the channel's template name to the user of a
 // conversation and assigns the conversation to the agent. It returns the
@@ -129,9 +128,6 @@ func templateSendError(err error) error {
 	var te *channels.TemplateError
 	if errors.As(err, &te) {
 		return &Error{Code: CodeTemplateRefused, Message: te.Error(), Err: err}
-	}
-	if errors.Is(err, channels.ErrWindowClosed) {
-		return err
 	}
 	return &Error{Code: CodeSendFailed, Message: "the platform did not take the template: " + sendFailureReason(err), Err: err}
 }
