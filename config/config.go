@@ -270,6 +270,12 @@ type Channel struct {
 	// "{{first_name}} ({{company}})". A variable missing shows the
 	// platform's name instead.
 	DisplayName string `yaml:"display_name"`
+	// Language is the language of the channel's users: en (default), es,
+	// pt or fr; "{opens}" names the day in it (window.go).
+	Language string `yaml:"language"`
+	// Templates are the WhatsApp templates agents may send to re-engage a
+	// user outside the messaging window (window.go).
+	Templates []Template `yaml:"templates"`
 }
 
 // PlatformID returns the id the platform uses for the channel's account:
@@ -339,6 +345,12 @@ type Derivation struct {
 	// CSAT asks for satisfaction after an agent closes (loop.go); nil
 	// asks nothing.
 	CSAT *CSAT `yaml:"csat"`
+	// NoAgentOnline is what a referral inside business hours does with no
+	// agent of the channel online: wait (default), ask or reject (window.go).
+	NoAgentOnline routing.NoAgentOnline `yaml:"no_agent_online"`
+	// FollowUpKeep is how long a user who expired while waiting stays in
+	// the channel's missed list. Default 7d.
+	FollowUpKeep time.Duration `yaml:"follow_up_keep"`
 }
 
 // Messages are a channel's texts to users (derivation.messages), decoded

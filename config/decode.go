@@ -48,9 +48,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if v.Type() == durationType {
 		if s, ok := d.scalar(n, path, "a duration"); ok {
-			duration, err := time.ParseDuration(s)
+			duration, err := parseDuration(s)
 			if err != nil {
-				d.problems.add(n.Line, path, "%q is not a duration (such as 24h, 2s or 500ms)", s)
+				d.problems.add(n.Line, path, "%q is not a duration (such as 7d, 24h, 2s or 500ms)", s)
 				return
 			}
 			v.SetInt(int64(duration))

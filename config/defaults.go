@@ -51,6 +51,8 @@ var defaultMessages = Messages{
 	EraseYes:       "Delete",
 	EraseNo:        "Keep",
 	Erased:         "Done: we deleted what we held about you.",
+	// Used only when the next opening is past the user's messaging window.
+	OfferBeyondWindow: "Our team is back {opens}. If you wait, we will write to you then.",
 }
 
 const (
@@ -125,6 +127,7 @@ func (c *Config) applyDefaults() {
 		}
 		ch.applyReachDefaults()
 		ch.applyLoopDefaults()
+		ch.applyWindowDefaults()
 	}
 }
 
@@ -149,4 +152,5 @@ func messagesDefaults(m *Messages) {
 	orDefault(&m.EraseYes, defaultMessages.EraseYes)
 	orDefault(&m.EraseNo, defaultMessages.EraseNo)
 	orDefault(&m.Erased, defaultMessages.Erased)
+	orDefault(&m.OfferBeyondWindow, defaultMessages.OfferBeyondWindow)
 }

@@ -237,6 +237,7 @@ func (v *validator) channels(c *Config) {
 		}
 		v.reach(ch, path)
 		v.loop(ch, path)
+		v.window(ch, path)
 	}
 }
 

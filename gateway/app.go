@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		Inbox: a.store, Conversations: a.store, Line: a.store, Outbox: a.store, Presence: a.store,
 		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, DeadLetters: a.store, EraseTasks: r.EraseTasks, Inboxes: a.store,
 		Bot: opts.Bot, LockTTL: opts.LockTTL, Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
-		Now: a.now, Log: a.log, Registry: registry,
+		Now: a.now, Log: a.log, Registry: registry, FollowUps: a.store,
 	})
 	if err != nil {
 		r.Close()

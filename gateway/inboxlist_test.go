@@ -23,8 +23,8 @@ import (
 // openapi.yaml by the harness's client).
 
 // checkedError checks an error answer's status and code, and that its
-// message holds every one of says.
-func (h *harness) checkedError(method, path, token string, body any, status int, code string, says ...string) {
+// message holds every one of says; it returns the message.
+func (h *harness) checkedError(method, path, token string, body any, status int, code string, says ...string) string {
 	h.t.Helper()
 	got, raw := h.api(method, path, token, body)
 	var e struct {
@@ -39,6 +39,7 @@ func (h *harness) checkedError(method, path, token string, body any, status int,
 			h.t.Errorf("%s %s: message %q does not say %q", method, path, e.Error.Message, s)
 		}
 	}
+	return e.Error.Message
 }
 
 // list is one page of GET /api/v1/conversations?query.

@@ -374,7 +374,8 @@ func TestMetricsStatsAndSessionsReport(t *testing.T) {
 	o.setClock(evening)
 	u2 := waUser{id: "5511900000022", name: "Declines"}
 	o.postOK("whatsapp", u2.text("wamid.m3", "agent", evening))
-	o.waitSent(msgOffer, 1)
+	// Friday evening: the line opens on Monday, past the user's window.
+	o.waitSent("Our team is back Monday 09:00. If you wait, we will write to you then.", 1)
 	o.postOK("whatsapp", u2.text("wamid.m4", "no", evening.Add(time.Second)))
 	o.waitSent(msgDeclined, 1)
 	o.settle()

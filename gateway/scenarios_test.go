@@ -140,7 +140,8 @@ func TestAfterHoursYesThenAgentOnline(t *testing.T) {
 }
 
 // TestOpeningTimeAnnouncesAgentAvailable: a user waiting since the evening
-// is told an agent is available when a tick crosses the opening time, once.
+// is told an agent is available once: not when a tick crosses the opening
+// time with nobody online, but when the first agent then comes online.
 func TestOpeningTimeAnnouncesAgentAvailable(t *testing.T) {
 	h := newHarness(t, harnessOptions{start: afterHours})
 	offerAfterHours(t, h, ana, "wamid.O1", afterHours)
@@ -155,6 +156,11 @@ func TestOpeningTimeAnnouncesAgentAvailable(t *testing.T) {
 		t.Fatalf("agent_available sent before the opening time")
 	}
 	h.tick(opening.Add(time.Minute))
+	h.settle()
+	if n := h.countSent(msgAgentAvailable); n != 0 {
+		t.Fatalf("agent_available sent at the opening with nobody online")
+	}
+	h.apiJSON(http.MethodPut, "/api/v1/agents/me/presence", brunoTok, map[string]string{"status": "online"}, http.StatusOK, nil)
 	h.waitSent(msgAgentAvailable, 1)
 	h.tick(opening.Add(2 * time.Minute))
 	h.tick(opening.Add(3 * time.Minute))

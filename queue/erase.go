@@ -125,7 +125,8 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 		entryCmds = append(entryCmds,
 			p.ZRem(ctx, k.line(channel), convID), p.ZRem(ctx, k.claiming(channel), convID),
 			p.ZRem(ctx, k.deadlines(channel), convID), p.ZRem(ctx, k.pending(channel), convID),
-			p.HDel(ctx, k.assigned(channel), convID), p.HDel(ctx, k.calls(channel), convID))
+			p.HDel(ctx, k.assigned(channel), convID), p.HDel(ctx, k.calls(channel), convID),
+			p.ZRem(ctx, k.missed(channel), convID))
 		s.unindex(ctx, p, channel, convID, fields.Val(), readers.Val())
 		if agent := holder.Val(); agent != "" {
 			p.HIncrBy(ctx, k.held(channel), agent, -1)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"switchboard/channels"
@@ -63,6 +62,10 @@ func (r *Rules) CanApply(c Conversation, in Input, now time.Time) error {
 		return canReopen(c, in.Agent, now)
 	case InCallResult:
 		return r.canApplyCall(c, in.Call)
+	case InAgentTemplate, InAgentReengage:
+		return canTemplate(c, in.Agent)
+	case InAgentTakeover:
+		return canTakeover(c, in.Agent)
 	case InAgentAvailable, InExpire:
 	default:
 		return ErrInvalidInput
@@ -121,7 +124,7 @@ func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, [
 	if r.CanApply(c, in, now) != nil {
 		return c, nil
 	}
-	d := &decision{rules: r, c: c, now: now}
+	d := &decision{rules: r, c: c, now: now, online: in.AgentsOnline}
 	if c.Session != nil {
 		s := *c.Session
 		d.c.Session = &s
@@ -150,6 +153,12 @@ func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, [
 		d.expire()
 	case InCallResult:
 		d.callResult(in.Call)
+	case InAgentTemplate:
+		d.template(in.Agent, true)
+	case InAgentReengage:
+		d.template(in.Agent, false)
+	case InAgentTakeover:
+		d.takeover(in.Agent, in.AgentName)
 	}
 	return d.c, slices.Concat(d.said, d.ends, d.line, d.notices, d.outcomes)
 }
@@ -163,12 +172,17 @@ type decision struct {
 	botSessionOpened bool
 	// agentFree: Input.AgentFree.
 	agentFree bool
+	// online: an agent of the channel is online (Input.AgentsOnline).
+	online bool
+	// agentName fills "{agent}" in what this decision says.
+	agentName string
 
 	said, ends, line, notices, outcomes []Effect
 }
 
 func (d *decision) userMessage(ev *channels.Event) {
 	d.touchUser(ev.Timestamp)
+	d.unmiss()
 	if d.loopMessage(ev) {
 		return
 	}
@@ -266,14 +280,16 @@ func (d *decision) refer() {
 // business hours, else offered to wait or told the team is offline.
 func (d *decision) referToChat() {
 	m := d.rules.Messages
+	open := d.rules.Calendar == nil || d.rules.Calendar.Open(d.now)
 	switch {
-	case d.rules.Calendar == nil || d.rules.Calendar.Open(d.now):
+	case open && (d.online || d.rules.NoAgentOnline == "" || d.rules.NoAgentOnline == NoAgentWait):
 		d.transfer(m.Transferred)
-	case d.rules.AfterHours == AfterHoursReject:
+	case open && d.rules.NoAgentOnline == NoAgentReject:
+		d.say(m.OffHours)
+	case !open && d.rules.AfterHours == AfterHoursReject:
 		d.say(m.OffHours)
 	default:
-		d.c.State = StateAsking
-		d.send(BotMessage{Text: m.Offer, Choices: d.rules.offerChoices()}, AuthorSystem)
+		d.offer()
 	}
 }
 
@@ -329,7 +345,7 @@ func (d *decision) keepForAgent() {
 }
 
 func (d *decision) agentAvailable() {
-	if d.c.State != StateWaiting || d.c.AvailableNotified {
+	if d.c.State != StateWaiting || d.c.AvailableNotified || !d.online {
 		return
 	}
 	d.say(d.rules.Messages.AgentAvailable)
@@ -355,7 +371,8 @@ func (d *decision) claim(agent, name string) {
 	if name == "" {
 		name = agent
 	}
-	d.say(strings.ReplaceAll(d.rules.Messages.Assigned, "{agent}", name))
+	d.agentName = name
+	d.say(d.rules.Messages.Assigned)
 }
 
 func (d *decision) close() {
@@ -395,6 +412,7 @@ func (d *decision) handback() {
 func (d *decision) reopen(agent string) {
 	d.endSession(ResolutionClaimed) // the bot's, when the user wrote first
 	d.clearLoop()
+	d.unmiss()
 	d.openSession(SessionAgent, agent)
 	d.c.State = StateAssigned
 	d.c.AssignedTo, d.c.LastAgent = agent, agent
@@ -409,8 +427,9 @@ func (d *decision) expire() {
 	if deadline.IsZero() || d.now.Before(deadline) {
 		return
 	}
+	waiting := d.c.State == StateWaiting
 	var waitingSince time.Time
-	if d.c.State == StateWaiting {
+	if waiting {
 		waitingSince = d.c.WaitingSince
 		d.line = append(d.line, Effect{Kind: EffectLeaveLine})
 		if d.c.Session == nil {
@@ -420,6 +439,9 @@ func (d *decision) expire() {
 	d.endSession(ResolutionExpired)
 	d.end()
 	d.outcome(OutcomeExpired, waitingSince)
+	if waiting {
+		d.miss()
+	}
 }
 
 // end moves to ended and clears what belongs to a transfer.
@@ -464,7 +486,7 @@ func (d *decision) endSession(resolution Resolution) {
 // say sends a configured system message; an empty one is not sent.
 func (d *decision) say(text string) {
 	if text != "" {
-		d.send(BotMessage{Text: text}, AuthorSystem)
+		d.send(BotMessage{Text: d.render(text)}, AuthorSystem)
 	}
 }
 

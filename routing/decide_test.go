@@ -201,6 +201,7 @@ func TestDecide(t *testing.T) {
 			c.AssignedTo = ""
 			c.Transferred, c.WaitingSince = false, time.Time{}
 		}
+		justMissed = func(c *Conversation) { justExpired(c); c.MissedAt = expireAt }
 	)
 	tests := []struct {
 		name    string
@@ -533,7 +534,7 @@ func TestDecide(t *testing.T) {
 		// Agent available.
 		{
 			name: "agent available is told once",
-			conv: waitingConv(), in: Input{Kind: InAgentAvailable}, now: inHours,
+			conv: waitingConv(), in: Input{Kind: InAgentAvailable, AgentsOnline: true}, now: inHours,
 			want:    change(waitingConv(), func(c *Conversation) { c.AvailableNotified = true }),
 			effects: []Effect{sys("agent available")},
 		},
@@ -710,17 +711,17 @@ func TestDecide(t *testing.T) {
 		{
 			name: "expire while only waiting leaves the line and records the wait",
 			conv: waitingConv(), in: Input{Kind: InExpire}, now: expireAt,
-			want: change(waitingConv(), justExpired),
+			want: change(waitingConv(), justMissed),
 			effects: []Effect{
 				endSession(&Session{ID: waitingConv().ID + "-w1", Kind: SessionWaiting, Start: waitingConv().WaitingSince}, ResolutionExpired, expireAt),
-				leave(), notify(NoticeEnded), {Kind: EffectOutcome, Outcome: OutcomeExpired, Since: tStart},
+				leave(), {Kind: EffectMissed, At: expireAt}, notify(NoticeEnded), {Kind: EffectOutcome, Outcome: OutcomeExpired, Since: tStart}, outcome(OutcomeMissed),
 			},
 		},
 		{
 			name: "expire while waiting and chatting ends the bot session too",
 			conv: waitingChatConv(), in: Input{Kind: InExpire}, now: expireAt,
-			want:    change(waitingChatConv(), justExpired),
-			effects: []Effect{endSession(session(2, SessionBot, "", tStart), ResolutionExpired, expireAt), leave(), notify(NoticeEnded), {Kind: EffectOutcome, Outcome: OutcomeExpired, Since: tStart}},
+			want:    change(waitingChatConv(), justMissed),
+			effects: []Effect{endSession(session(2, SessionBot, "", tStart), ResolutionExpired, expireAt), leave(), {Kind: EffectMissed, At: expireAt}, notify(NoticeEnded), {Kind: EffectOutcome, Outcome: OutcomeExpired, Since: tStart}, outcome(OutcomeMissed)},
 		},
 		{
 			name: "expire while assigned ends the agent session",

@@ -65,6 +65,8 @@ const (
 	// ResolutionLeft: the user left the waiting line (cancel_keywords, or
 	// the "back to the assistant" choice); recorded on the waiting period.
 	ResolutionLeft Resolution = "left"
+	// ResolutionTakenOver: an agent took the conversation from the bot.
+	ResolutionTakenOver Resolution = "taken_over"
 )
 
 // Session is one bot or agent session of a conversation.
@@ -129,6 +131,11 @@ type Conversation struct {
 
 	// What closing the loop keeps (loop.go).
 	Loop LoopState `json:"loop,omitzero"`
+	// MissedAt: the conversation expired while waiting (window.go).
+	MissedAt time.Time `json:"missed_at,omitzero"`
+	// TemplateAt: an agent sent a template after the user's last message;
+	// the window opens again when the user answers (window.go).
+	TemplateAt time.Time `json:"template_at,omitzero"`
 }
 
 // InputKind says what happened to a conversation.
@@ -147,6 +154,9 @@ const (
 	InAgentAvailable InputKind = "agent_available" // hours opened, or the channel's first agent came online
 	InExpire         InputKind = "expire"          // the inactivity sweep found it idle past its deadline
 	InCallResult     InputKind = "call_result"     // the call provider answered the request Call.Key
+	InAgentTemplate  InputKind = "agent_template"  // Agent sent a template: assigned to Agent (window.go)
+	InAgentTakeover  InputKind = "agent_takeover"  // Agent takes a bot conversation (window.go)
+	InAgentReengage  InputKind = "agent_reengage"  // Agent replies to a missed conversation: assigned to Agent (window.go)
 )
 
 // Input is one thing that happened; which fields are set depends on Kind.
@@ -160,6 +170,9 @@ type Input struct {
 	// AgentFree (InUserMessage): the conversation's last agent is online
 	// and under capacity, for reopen_after_close. The engine finds it out.
 	AgentFree bool
+	// AgentsOnline: an agent of the channel is online (presence online and
+	// seen recently), as the engine found it when the input arrived.
+	AgentsOnline bool
 }
 
 // BotReply is what the bot answered to one user message.
@@ -239,6 +252,10 @@ const (
 	EffectCSAT EffectKind = "csat"
 	// EffectErase: erase what is held about the user, then tell them so.
 	EffectErase EffectKind = "erase"
+	// EffectMissed: enter the channel's missed list, expired At.
+	EffectMissed EffectKind = "missed"
+	// EffectUnmissed: leave the channel's missed list.
+	EffectUnmissed EffectKind = "unmissed"
 )
 
 // Outcome is what a decision amounts to, as the stats count it.
@@ -258,6 +275,7 @@ const (
 	// OutcomeFirstResponse: an agent's first reply in its session; the
 	// session (the assignment) began at Since.
 	OutcomeFirstResponse Outcome = "first_response"
+	OutcomeMissed         Outcome = "missed"          // expired while waiting: kept in the missed list
 )
 
 // Author is who a message in the transcript is from.
@@ -317,6 +335,9 @@ type Messages struct {
 	EraseYes       string `yaml:"erase_yes"`       // the "erase" choice's title
 	EraseNo        string `yaml:"erase_no"`        // the "keep" choice's title
 	Erased         string `yaml:"erased"`          // after the erasure
+	// OfferBeyondWindow replaces Offer when the next opening is after the
+	// end of the user's messaging window; "{opens}" names the opening.
+	OfferBeyondWindow string `yaml:"offer_beyond_window"`
 }
 
 // Choice ids the gateway itself puts on buttons; a tap comes back as the
@@ -362,4 +383,12 @@ type Rules struct {
 	CSAT *CSAT
 	// EraseKeywords ask for the erasure of the user's data (empty: none).
 	EraseKeywords []string
+	// Window is how long after the user's last message the business may
+	// write freely (0: ReopenWindow, 24 h).
+	Window time.Duration
+	// NoAgentOnline: what a referral inside hours does with no agent of the
+	// channel online (empty: NoAgentWait).
+	NoAgentOnline NoAgentOnline
+	// Language names the days in "{opens}": en (default), es, pt or fr.
+	Language string
 }

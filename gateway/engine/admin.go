@@ -46,6 +46,7 @@ type DayStats struct {
 	AlreadyWaiting    int64   `json:"already_waiting"`
 	Expiries          int64   `json:"expiries"`
 	LeftLine          int64   `json:"left_line"`
+	Missed            int64   `json:"missed"` // expired while waiting (window.go)
 	Taken             int     `json:"taken"`
 	WaitMedianSeconds float64 `json:"wait_median_seconds"`
 	WaitP90Seconds    float64 `json:"wait_p90_seconds"`
@@ -85,7 +86,7 @@ func (e *Engine) Stats(ctx context.Context, now, from, to time.Time) ([]ChannelS
 			return nil, err
 		}
 		st.Today = DayStats{Date: day, Transfers: d.Counts["transfers"], Declines: d.Counts["declines"],
-			AlreadyWaiting: d.Counts["already_waiting"], Expiries: d.Counts["expiries"], LeftLine: d.Counts["left_line"], Taken: len(d.Waits),
+			AlreadyWaiting: d.Counts["already_waiting"], Expiries: d.Counts["expiries"], LeftLine: d.Counts["left_line"], Missed: d.Counts["missed"], Taken: len(d.Waits),
 			WaitMedianSeconds: percentile(d.Waits, 0.5), WaitP90Seconds: percentile(d.Waits, 0.9)}
 		if st.Labels, err = e.labelCounts(ctx, s, id); err != nil {
 			return nil, err

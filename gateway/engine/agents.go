@@ -343,6 +343,6 @@ func (e *Engine) Reply(ctx context.Context, a Agent, convID, text string, att *c
 	out.Attachment, out.Ref = att, entry.ID
 	job := queue.SendJob{ID: queue.NewEntryID(), Channel: ch.id, Conversation: convID, Parts: []queue.SendPart{{Entry: entry.ID, Message: out}}, At: now}
 	extra := &queue.Commit{Entries: []queue.Entry{entry}, Sends: []queue.SendJob{job}}
-	_, err = e.apply(ctx, s, convID, routing.Input{Kind: routing.InAgentMessage, Agent: a.ID}, "", extra, nil)
+	_, err = e.apply(ctx, s, convID, reengageInput(rec, a), "", extra, nil)
 	return entry, err
 }

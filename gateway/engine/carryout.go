@@ -17,6 +17,7 @@ import (
 // and calls that could not be queued.
 func (e *Engine) carryOut(ctx context.Context, d *decision) {
 	e.count(ctx, d)
+	e.carryOutFollowUps(ctx, d)
 	e.queueNotifications(ctx, d)
 	e.carryOutLoop(ctx, d)
 	e.dispatch(ctx, d.s, d.commit, d.commit.Ack != "")
@@ -26,7 +27,7 @@ func (e *Engine) carryOut(ctx context.Context, d *decision) {
 		}
 	}
 	switch d.in.Kind {
-	case routing.InAgentClaim, routing.InAgentMessage:
+	case routing.InAgentClaim, routing.InAgentMessage, routing.InAgentTemplate, routing.InAgentTakeover, routing.InAgentReengage:
 		if err := e.presence.TouchAgent(ctx, d.in.Agent, d.now); err != nil {
 			e.log.Warn("agent activity not recorded", "agent", d.in.Agent, "err", err)
 		}
@@ -48,6 +49,7 @@ var dailyCounts = map[routing.Outcome]string{
 	routing.OutcomeAlreadyWaiting: "already_waiting",
 	routing.OutcomeExpired:        "expiries",
 	routing.OutcomeLeftLine:       "left_line",
+	routing.OutcomeMissed:         "missed",
 }
 
 // count adds a committed decision's outcomes to the metrics and to the

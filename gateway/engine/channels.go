@@ -76,6 +76,10 @@ func newRules(ch *config.Channel, handoffKeywords []string) *routing.Rules {
 		Call:              callOffer(d.Call),
 	}
 	r.Consent = ch.Consent
+	r.NoAgentOnline, r.Language, r.Window = d.NoAgentOnline, ch.Language, messagingWindow
+	if ch.HumanAgentTag {
+		r.Window = humanAgentWindow
+	}
 	if ch.Hours != nil {
 		r.Calendar = ch.Hours.Calendar
 	}

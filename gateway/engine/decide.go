@@ -37,6 +37,9 @@ type decision struct {
 	outcomes []routing.Effect
 	// calls are the call requests to queue once committed.
 	calls []queue.CallJob
+	// followUps are routing's EffectMissed and EffectUnmissed effects,
+	// carried out once committed (window.go).
+	followUps []routing.Effect
 }
 
 // apply runs one input through the pipeline under setup s and returns the
@@ -54,6 +57,10 @@ func (e *Engine) apply(ctx context.Context, s *setup, convID string, in routing.
 	if !ok {
 		return nil, e.orphan(ctx, convID, ack)
 	}
+	in, err := e.withPresence(ctx, s, ch, in)
+	if err != nil {
+		return nil, err
+	}
 	botReplies := map[string]routing.BotReply{} // kept across retries: the bot is asked once per message
 	for attempt := 0; ; attempt++ {
 		rec, err := preloaded, error(nil)
@@ -63,7 +70,7 @@ func (e *Engine) apply(ctx context.Context, s *setup, convID string, in routing.
 		if err != nil {
 			return nil, err
 		}
-		if rec.Version == 0 && in.Kind != routing.InUserMessage {
+		if rec.Version == 0 && in.Kind != routing.InUserMessage && in.Kind != routing.InAgentTemplate {
 			return nil, queue.ErrNotFound
 		}
 		now := e.now()
@@ -135,7 +142,8 @@ func (e *Engine) decide(ctx context.Context, d *decision, botReplies map[string]
 			if send == nil {
 				send = &queue.SendJob{ID: queue.NewEntryID(), Channel: ch.id, Conversation: conv.ID, At: now}
 			}
-			entry := queue.Entry{ID: queue.NewEntryID(), At: now, Author: ef.From, Kind: "message", Text: ef.Message.Text, Choices: ef.Message.Choices}
+			text := e.fillPosition(ctx, ch.id, conv, ef.Message.Text)
+			entry := queue.Entry{ID: queue.NewEntryID(), At: now, Author: ef.From, Kind: "message", Text: text, Choices: ef.Message.Choices}
 			c.Entries = append(c.Entries, entry)
 			send.Parts = append(send.Parts, queue.SendPart{Entry: entry.ID, Message: channels.Outbound{To: conv.User.ID, Text: entry.Text, Choices: entry.Choices, ListButton: ef.Message.ListButton, Ref: entry.ID}})
 		case routing.EffectAskBot:
@@ -143,7 +151,7 @@ func (e *Engine) decide(ctx context.Context, d *decision, botReplies map[string]
 			if reply.Note != "" {
 				c.Entries = append(c.Entries, queue.Entry{ID: queue.NewEntryID(), At: now, Author: routing.AuthorBot, Kind: "note", Text: reply.Note})
 			}
-			next, more := ch.rules.Decide(conv, routing.Input{Kind: routing.InBotReply, Bot: &reply}, now)
+			next, more := ch.rules.Decide(conv, routing.Input{Kind: routing.InBotReply, Bot: &reply, AgentsOnline: d.in.AgentsOnline}, now)
 			conv = next
 			effects = append(more, effects...)
 		case routing.EffectRequestCall:
@@ -172,6 +180,8 @@ func (e *Engine) decide(ctx context.Context, d *decision, botReplies map[string]
 			c.Notices = append(c.Notices, queue.Notice{Type: ef.Notice, Channel: ch.id, Conversation: conv.ID, At: now, Agent: conv.AssignedTo})
 		case routing.EffectOutcome, routing.EffectCSAT, routing.EffectErase:
 			d.outcomes = append(d.outcomes, ef)
+		case routing.EffectMissed, routing.EffectUnmissed:
+			d.followUps = append(d.followUps, ef)
 		}
 	}
 	if send != nil {

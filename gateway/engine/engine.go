@@ -55,6 +55,8 @@ type Engine struct {
 	// conversations in the background (inboxlist.go).
 	typing   throttle
 	backfill backgroundJob
+	// followUps is each channel's missed list (window.go); nil keeps none.
+	followUps FollowUps
 }
 
 // Options are what New needs besides the configuration.
@@ -73,6 +75,8 @@ type Options struct {
 	DeadLetters   DeadLetters
 	// Inboxes serves the agents' inbox (inboxlist.go).
 	Inboxes Inboxes
+	// FollowUps keeps each channel's missed list; nil keeps none.
+	FollowUps FollowUps
 	// EraseTasks removes the queued tasks of a conversation (its erasure).
 	EraseTasks func(ctx context.Context, convID string) (int, error)
 	// LockTTL bounds how long a worker that died can keep its
@@ -112,7 +116,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
 		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, deadLetters: o.DeadLetters, inboxes: o.Inboxes, now: o.Now, log: o.Log, notifier: o.Notifier,
-		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, metrics: newMetrics(o.Registry), waiters: newWaiters()}
+		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, followUps: o.FollowUps, metrics: newMetrics(o.Registry), waiters: newWaiters()}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
 	}, e.log)

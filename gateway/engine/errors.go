@@ -33,6 +33,12 @@ const (
 	// CodeNoUserMessage: a read receipt or typing indicator before the
 	// user wrote anything.
 	CodeNoUserMessage Code = "no_user_message"
+	// CodeTemplateRefused: the platform refused a template (window.go).
+	CodeTemplateRefused Code = "template_refused"
+	// CodeSendFailed: a send the agent waits for failed (window.go).
+	CodeSendFailed Code = "send_failed"
+	// CodeNotBot: a takeover of a conversation the bot does not hold.
+	CodeNotBot Code = "not_bot"
 )
 
 // Error is an error with its code and a message fit for the API's caller.
@@ -81,6 +87,8 @@ func ErrorCode(err error) (Code, string) {
 		return CodeNotYours, err.Error()
 	case errors.Is(err, routing.ErrNotEnded):
 		return CodeNotEnded, err.Error()
+	case errors.Is(err, routing.ErrNotTakeable):
+		return CodeNotBot, err.Error()
 	case errors.Is(err, channels.ErrWindowClosed):
 		return CodeWindowClosed, "the user's messaging window is closed"
 	case errors.Is(err, routing.ErrInvalidInput):

@@ -168,7 +168,7 @@ func (e *Engine) checkQuery(s *setup, a Agent, q *ListQuery) error {
 		return badRequest("limit must be between 1 and 200")
 	}
 	if q.State != "" && !slices.Contains(listStates, q.State) {
-		return badRequest("state must be one of " + strings.Join(listStates, ", "))
+		return badRequest("state must be one of " + strings.Join(listStates, ", ") + ", missed")
 	}
 	if q.Channel != "" && !a.Serves(q.Channel) {
 		return &Error{Code: CodeForbidden, Message: "channel is not one of the agent's channels"}

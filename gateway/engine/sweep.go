@@ -39,6 +39,7 @@ func (e *Engine) Tick(ctx context.Context, prev, now time.Time) error {
 			e.requeueLost(ctx, ch),
 			e.requeueCalls(ctx, ch, now),
 			e.autoAssign(ctx, s, ch.id),
+			e.pruneMissed(ctx, ch, now),
 		)
 	}
 	errs = append(errs, e.pruneRetired(ctx))

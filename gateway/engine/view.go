@@ -24,17 +24,22 @@ type ConversationView struct {
 	LastMessage  *queue.LastMessage `json:"last_message,omitempty"`
 	// LastActivity is the last message of the user or an agent; Labels the
 	// agents' labels; Unread the user's messages the viewing agent has not
-	// read; Missed is always false for now.
+	// read.
 	LastActivity *time.Time        `json:"last_activity"`
 	Labels       []string          `json:"labels"`
 	Unread       int64             `json:"unread"`
-	Missed       bool              `json:"missed"`
 	Variables    map[string]string `json:"variables,omitempty"`
 	Transcript   []queue.Entry     `json:"transcript,omitempty"`
 	Notes        []queue.Entry     `json:"notes,omitempty"`
 	// NextBefore, in a conversation read in pages, is the before of the
 	// page of older entries; absent on the oldest page.
 	NextBefore string `json:"next_before,omitempty"`
+	// The messaging window (window.go): the conversation expired while
+	// waiting and is in the missed list; a template waits for the user's
+	// answer; when the business can no longer write freely.
+	Missed        bool       `json:"missed"`
+	WindowPending bool       `json:"window_pending,omitempty"`
+	WindowEndsAt  *time.Time `json:"window_ends_at,omitempty"`
 }
 
 // view builds a conversation's view at now: its place in line (0 when not
@@ -60,6 +65,7 @@ func view(ch *channel, rec *queue.Record, position int64, now time.Time) Convers
 		v.AssignedTo = &agent
 	}
 	v.User.Name = displayName(ch, rec)
+	windowView(&v, ch, rec, now)
 	return v
 }
 

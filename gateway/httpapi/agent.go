@@ -35,6 +35,7 @@ func (s *Server) registerAgentAPI(e *echo.Echo) {
 	g.PUT("/agents/me/presence", s.presence)
 	g.GET("/events", s.events)
 	g.GET("/media/:id/:media", s.media)
+	s.registerWindowAPI(g)
 }
 
 func (s *Server) listQueue(c echo.Context) error {

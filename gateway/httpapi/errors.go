@@ -49,6 +49,10 @@ var statusOf = map[engine.Code]int{
 	engine.CodeInvalidConfig: http.StatusBadRequest,
 	engine.CodeMediaFailed:   http.StatusBadGateway,
 	engine.CodeNoUserMessage: http.StatusUnprocessableEntity,
+	// The messaging window (window.go).
+	engine.CodeTemplateRefused: http.StatusUnprocessableEntity,
+	engine.CodeSendFailed:      http.StatusBadGateway,
+	engine.CodeNotBot:          http.StatusConflict,
 }
 
 // classify maps an error to its HTTP status, code and message: the one

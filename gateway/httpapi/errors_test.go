@@ -41,6 +41,8 @@ func TestClassify(t *testing.T) {
 		{channels.ErrWindowClosed, http.StatusUnprocessableEntity, "window_closed"},
 		{queue.ErrBusy, http.StatusConflict, "busy"},
 		{engine.ErrNoUserMessage, http.StatusUnprocessableEntity, "no_user_message"},
+		{routing.ErrNotTakeable, http.StatusConflict, "not_bot"},
+		{&engine.Error{Code: engine.CodeTemplateRefused, Message: "template refused"}, http.StatusUnprocessableEntity, "template_refused"},
 		{errors.New("boom"), http.StatusInternalServerError, "internal"},
 		{&engine.Error{Code: "made_up", Message: "secret detail"}, http.StatusInternalServerError, "internal"},
 	}
@@ -60,7 +62,8 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 	codes := []engine.Code{engine.CodeInternal, engine.CodeBadRequest, engine.CodeNotFound, engine.CodeForbidden,
 		engine.CodeAtCapacity, engine.CodeNotWaiting, engine.CodeNotAssigned, engine.CodeNotYours, engine.CodeNotEnded,
 		engine.CodeBusy, engine.CodeWindowClosed, engine.CodeUnavailable, engine.CodeInvalidConfig,
-		engine.CodeNoConfigFile, engine.CodeMediaFailed, engine.CodeNoUserMessage}
+		engine.CodeNoConfigFile, engine.CodeMediaFailed, engine.CodeNoUserMessage,
+		engine.CodeTemplateRefused, engine.CodeSendFailed, engine.CodeNotBot}
 	for _, c := range codes {
 		if _, ok := statusOf[c]; !ok {
 			t.Errorf("engine code %q has no HTTP status", c)

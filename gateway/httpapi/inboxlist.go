@@ -22,10 +22,14 @@ func (s *Server) registerInbox(g *echo.Group) {
 	g.GET("/agents", s.colleagues)
 }
 
-// listConversations is GET /api/v1/conversations. The former
+// listConversations is GET /api/v1/conversations; state=missed reads the
+// channels' missed lists (with the channel filter only). The former
 // ?status=assigned (the caller's assigned conversations) is kept as an
 // alias of ?state=assigned&assigned_to=me.
 func (s *Server) listConversations(c echo.Context) error {
+	if c.QueryParam("state") == "missed" {
+		return s.listMissed(c) // its own list, by expiry time (window.go)
+	}
 	qp := c.QueryParams()
 	q := engine.ListQuery{State: qp.Get("state"), Channel: qp.Get("channel"), AssignedTo: qp.Get("assigned_to"),
 		Label: qp.Get("label"), Q: qp.Get("q"), Cursor: qp.Get("cursor")}

@@ -67,6 +67,7 @@ The clock stands still between commands; move it with /at and /advance.
   agent commands (the first agent of the channel, through the agent API):
   /queue  /claim  /reply TEXT  /note TEXT  /close  /release  /handback
   /online  /offline
+  /missed  /template NAME  /takeover   the missed list; re-engage by template; take from the bot
   /help  /quit           (end of input quits too)
 The gateway's logs are not shown here.
 `
@@ -318,6 +319,9 @@ func (s *trySession) handle(ctx context.Context, line string) (bool, error) {
 		}
 		fmt.Fprintf(s.out, "-- %s is %s\n", s.agent.ID, cmd[1:])
 		return false, s.settle(ctx)
+	}
+	if ok, err := s.windowCommand(ctx, cmd, arg); ok {
+		return false, err
 	}
 	return false, fmt.Errorf("unknown command %s; /help lists them", cmd)
 }

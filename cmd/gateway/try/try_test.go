@@ -70,7 +70,8 @@ func TestTryAfterHours(t *testing.T) {
 			assertInOrder(t, out,
 				"-- clock: Sat 2026-11-21 22:00 -03; closed now, opens in 1d11h (Mon 2026-11-23 09:00)\n",
 				"you> agent\n",
-				"bot> Our team is offline right now. Do you want to wait for an agent?\n     [1] Wait  [2] No, thanks\n",
+				// Monday's opening is past the user's 24 h window: the offer says so.
+				"bot> Our team is back Monday 09:00. If you wait, we will write to you then.\n     [1] Wait  [2] No, thanks\n",
 				"-- conversation: (none) → asking\n",
 				"you> 1\n",
 				"bot> You are in line. An agent will answer as soon as one is available.\n",
@@ -103,14 +104,15 @@ func TestTryAfterHours(t *testing.T) {
 
 // TestTryOpeningAndQuickReplies plays a Messenger channel (quick replies
 // instead of buttons, a choice picked by its title) and the opening of
-// business hours announced by the sweep when the clock moves.
+// business hours announced by the sweep when the clock moves, to a user
+// who joined the line while an agent was online.
 func TestTryOpeningAndQuickReplies(t *testing.T) {
 	cfg := exampleConfig(t, false)
 	ch, _ := cfg.Channel("fb-page")
 	ch.Derivation.AfterHours = config.AfterHoursAsk
 	ch.Derivation.Direct = false
 	out := runTry(t, cfg, "fb-page", "2026-11-22 12:00", strings.Join([]string{
-		"human", "wait", "/at 08:00", "/at 2026-11-23 07:00", "/quit", "never read",
+		"/online", "human", "wait", "/at 08:00", "/at 2026-11-23 07:00", "/quit", "never read",
 	}, "\n"))
 	assertInOrder(t, out,
 		"-- clock: Sun 2026-11-22 12:00 CET; closed now, opens in 20h (Mon 2026-11-23 08:00)\n",
