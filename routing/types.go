@@ -275,7 +275,7 @@ const (
 	// OutcomeFirstResponse: an agent's first reply in its session; the
 	// session (the assignment) began at Since.
 	OutcomeFirstResponse Outcome = "first_response"
-	OutcomeMissed         Outcome = "missed"          // expired while waiting: kept in the missed list
+	OutcomeMissed        Outcome = "missed" // expired while waiting: kept in the missed list
 )
 
 // Author is who a message in the transcript is from.
