@@ -122,7 +122,7 @@ func TestDefaults(t *testing.T) {
 		Listen:          ":8080",
 		ShutdownTimeout: 10 * time.Second,
 		Log:             Log{Level: "info", Format: "json"},
-		Redis:           Redis{Prefix: "gw:"},
+		Redis:           Redis{Prefix: "gw:", WaitTimeout: time.Second},
 		Meta:            Meta{GraphURL: "https://graph.facebook.com/v24.0", RateLimit: 80, SendTimeout: 10 * time.Second},
 		Engine:          Engine{Workers: 20, SweepInterval: time.Minute, DedupeTTL: 48 * time.Hour, RetryBase: time.Second, SendAttempts: 10},
 		AdminToken:      "admin-secret",
