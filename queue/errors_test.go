@@ -66,7 +66,7 @@ func TestIsUnavailable(t *testing.T) {
 // wraps ErrUnavailable. Both against the Redis the tests run on.
 func TestCommandErrorIsNotUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
-	r, err := queue.Open(context.Background(), queue.Options{URL: srv.URL, Prefix: "t:"})
+	r, err := queue.Open(context.Background(), optionsFor(srv, queue.Options{Prefix: "t:"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,16 +148,18 @@ func (s *Store) Presences(ctx context.Context, agents []string) (map[string]Pres
 	if len(agents) == 0 {
 		return ps, since, nil
 	}
-	ks := make([]string, len(agents))
+	// One GET per agent, pipelined: the agents' keys live in different
+	// cluster slots, where one MGET would be refused.
+	p := s.rdb.Pipeline()
+	gets := make([]*redis.StringCmd, len(agents))
 	for i, a := range agents {
-		ks[i] = s.keys.presence(a)
+		gets[i] = p.Get(ctx, s.keys.presence(a))
 	}
-	vals, err := s.rdb.MGet(ctx, ks...).Result()
-	if err != nil {
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, nil, unavailable(err)
 	}
-	for i, v := range vals {
-		str, _ := v.(string)
+	for i, get := range gets {
+		str := get.Val()
 		state, at, _ := strings.Cut(str, "|")
 		if state == "" {
 			state = string(Offline)

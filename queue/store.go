@@ -182,12 +182,13 @@ type Commit struct {
 
 // Store keeps conversations, transcripts, lines and inboxes.
 type Store struct {
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	keys keys
+	wait replicaWait
 }
 
 // Store returns the conversation store on this Redis.
-func (r *Redis) Store() *Store { return &Store{rdb: r.rdb, keys: r.keys} }
+func (r *Redis) Store() *Store { return &Store{rdb: r.rdb, keys: r.keys, wait: r.wait} }
 
 // Accepted says what Accept did with an event.
 type Accepted int
@@ -201,16 +202,28 @@ const (
 
 // Accept makes an inbound event durable in its conversation's inbox, unless
 // its id was seen within dedupeTTL. Errors wrap ErrUnavailable when Redis
-// cannot be reached.
+// cannot be reached. With Options.WaitReplicas it returns only once the
+// event (new, or still pending from an earlier delivery) reached that many
+// replicas, else an error wrapping ErrNotReplicated.
 func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (Accepted, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return 0, err
 	}
 	ch := ev.Channel
-	res, err := acceptScript.Run(ctx, s.rdb,
-		[]string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch)},
-		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli()).Int()
+	keys := []string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch)}
+	var cmd *redis.Cmd
+	if s.wait.replicas > 0 {
+		cmd, err = s.wait.evalReplicated(ctx, s.rdb, acceptScript, keys,
+			ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli(), "1")
+		if err != nil {
+			return 0, err
+		}
+	} else {
+		cmd = acceptScript.Run(ctx, s.rdb, keys,
+			ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli(), "0")
+	}
+	res, err := cmd.Int()
 	if err != nil {
 		return 0, unavailable(err)
 	}

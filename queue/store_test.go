@@ -23,10 +23,24 @@ func openStore(t *testing.T) (*queue.Redis, *queue.Store) {
 }
 
 // openRedis starts a Redis for t and connects to it.
+// optionsFor returns o set to connect to srv: its URL, or its cluster or
+// Sentinels.
+func optionsFor(srv *redistest.Server, o queue.Options) queue.Options {
+	switch srv.Kind {
+	case "cluster":
+		o.Cluster = srv.Cluster
+	case "sentinel":
+		o.SentinelMaster, o.SentinelAddrs = redistest.SentinelMaster, srv.SentinelAddrs
+	default:
+		o.URL = srv.URL
+	}
+	return o
+}
+
 func openRedis(t *testing.T) (*redistest.Server, *queue.Redis) {
 	t.Helper()
 	srv := redistest.Start(t)
-	r, err := queue.Open(context.Background(), queue.Options{URL: srv.URL, Prefix: "t:"})
+	r, err := queue.Open(context.Background(), optionsFor(srv, queue.Options{Prefix: "t:"}))
 	if err != nil {
 		t.Fatal(err)
 	}
