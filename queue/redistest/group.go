@@ -109,7 +109,7 @@ func (g *group) buildCluster(t testing.TB) {
 }
 
 // waitCluster waits until every node says the cluster is ok and knows all
-// six nodes.
+// six nodes, and every replica is in sync with its master.
 func (g *group) waitCluster(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -117,7 +117,9 @@ func (g *group) waitCluster(t testing.TB) {
 		c := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2})
 		for {
 			info, _ := c.ClusterInfo(context.Background()).Result()
-			if strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:6") {
+			repl, _ := c.Info(context.Background(), "replication").Result()
+			if strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:6") &&
+				(strings.Contains(repl, "role:master") || strings.Contains(repl, "master_link_status:up")) {
 				break
 			}
 			if time.Now().After(deadline) {
