@@ -66,7 +66,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		// every stored timestamp is shorter for it.
 		a.now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 	}
-	r, err := queue.Open(ctx, queue.Options{URL: cfg.Redis.URL.Reveal(), Prefix: cfg.Redis.Prefix, Now: a.now})
+	rc := cfg.Redis
+	r, err := queue.Open(ctx, queue.Options{URL: rc.URL.Reveal(), Cluster: rc.Cluster,
+		SentinelMaster: rc.Sentinel.Master, SentinelAddrs: rc.Sentinel.Addrs,
+		Username: rc.Username, Password: rc.Password.Reveal(), TLS: rc.TLS,
+		WaitReplicas: rc.WaitReplicas, WaitTimeout: rc.WaitTimeout, Prefix: rc.Prefix, Now: a.now})
 	if err != nil {
 		return nil, err
 	}

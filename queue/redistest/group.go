@@ -153,32 +153,39 @@ func (g *group) buildSentinel(t testing.TB) {
 	g.waitSentinel(t, 1)
 }
 
-// waitSentinel waits until every Sentinel knows the master and replicas
-// healthy replicas, and the master's replicas are in sync.
+// waitSentinel waits until every Sentinel names the same master and that
+// master has replicas replicas online.
 func (g *group) waitSentinel(t testing.TB, replicas int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, s := range g.sents {
-		c := redis.NewSentinelClient(&redis.Options{Addr: s.addr, Protocol: 2})
-		for {
-			got, _ := c.Replicas(context.Background(), SentinelMaster).Result()
-			ok := 0
-			for _, r := range got {
-				if !strings.Contains(r["flags"], "down") && r["master-link-status"] == "ok" {
-					ok++
-				}
-			}
-			if ok >= replicas {
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		master, agreed := "", true
+		for _, s := range g.sents {
+			c := redis.NewSentinelClient(&redis.Options{Addr: s.addr, Protocol: 2})
+			addr, err := c.GetMasterAddrByName(ctx, SentinelMaster).Result()
+			c.Close()
+			if err != nil || (master != "" && master != net.JoinHostPort(addr[0], addr[1])) {
+				agreed = false
 				break
 			}
-			if time.Now().After(deadline) {
-				c.Close()
-				g.kill()
-				t.Fatalf("redistest: sentinel %s sees %d healthy replicas, want %d", s.addr, ok, replicas)
-			}
-			time.Sleep(20 * time.Millisecond) // waiting for the Sentinels to converge, not for time to pass
+			master = net.JoinHostPort(addr[0], addr[1])
 		}
-		c.Close()
+		online := 0
+		if agreed {
+			c := redis.NewClient(&redis.Options{Addr: master, Protocol: 2})
+			info, _ := c.Info(ctx, "replication").Result()
+			c.Close()
+			online = strings.Count(info, "state=online")
+		}
+		if online >= replicas {
+			return
+		}
+		if time.Now().After(deadline) {
+			g.kill()
+			t.Fatalf("redistest: the Sentinels' master %q has %d replicas online, want %d", master, online, replicas)
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for the Sentinels to converge, not for time to pass
 	}
 }
 
@@ -325,9 +332,11 @@ func (g *group) restart(t testing.TB) {
 // Failover replaces a master by its replica under load, as an operator or
 // a crash would: on a cluster, the master that holds key is handed over to
 // its replica (CLUSTER FAILOVER on the replica) and then killed; on a
-// Sentinel set the master is killed and Failover returns once the Sentinels
-// promoted the replica. It fails the test on another kind. The group is
-// rebuilt for the next test.
+// Sentinel set the master is killed and the Sentinels promote the replica.
+// The old master then comes back, empty, as the new master's replica, as
+// an orchestrator would restart it; Failover returns once it is in sync.
+// It fails the test on another kind. The group is rebuilt for the next
+// test.
 func (s *Server) Failover(key string) {
 	s.t.Helper()
 	if s.grp == nil {
@@ -367,6 +376,8 @@ func (s *Server) Failover(key string) {
 			time.Sleep(50 * time.Millisecond) // waiting for the Sentinels' election, not for time to pass
 		}
 	}
+	s.grp.restart(s.t)
+	s.grp.dead = true
 }
 
 // replicaOf returns the address of a replica of the master at addr.

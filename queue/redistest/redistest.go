@@ -51,7 +51,22 @@ type Server struct {
 // Start starts a Redis for t and stops it when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, Kind: mode(t)}
+	return StartKind(t, mode(t))
+}
+
+// StartKind is Start with the kind chosen by the test, whatever
+// SWITCHBOARD_TEST_REDIS says: "server", "embedded", "cluster" or
+// "sentinel".
+func StartKind(t testing.TB, kind string) *Server {
+	t.Helper()
+	if kind != "embedded" {
+		for _, bin := range []string{"redis-server", "redis-cli"} {
+			if _, err := exec.LookPath(bin); err != nil {
+				t.Fatalf("redistest: a %s Redis needs %s on PATH", kind, bin)
+			}
+		}
+	}
+	s := &Server{t: t, Kind: kind}
 	if s.Kind == "cluster" || s.Kind == "sentinel" {
 		s.grp = startGroup(t, s.Kind)
 		s.setAddr(s.grp.masters(t)[0])
