@@ -25,6 +25,8 @@ import (
 type Config struct {
 	// Listen is the HTTP server's host:port. Default ":8080".
 	Listen string `yaml:"listen"`
+	// TLS, when set, makes the gateway serve HTTPS itself on Listen.
+	TLS TLS `yaml:"tls"`
 	// ShutdownTimeout bounds a graceful shutdown. Default 10s; 1s to 1h.
 	//
 	// Every duration and count has bounds (bounds.go); a value outside is
@@ -42,6 +44,15 @@ type Config struct {
 	// Channels are the accounts the gateway serves; at least one.
 	Channels []Channel `yaml:"channels"`
 	Debug    Debug     `yaml:"debug"`
+}
+
+// TLS is the server's certificate: both files or neither (then plain HTTP,
+// such as behind a reverse proxy that terminates TLS).
+type TLS struct {
+	// CertFile is a PEM certificate chain, the server's first.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is its PEM private key.
+	KeyFile string `yaml:"key_file"`
 }
 
 // Debug holds diagnostics that are off by default.

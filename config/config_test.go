@@ -165,9 +165,9 @@ func TestProblems(t *testing.T) {
 	}{{
 		file: "unknown_keys.yaml",
 		want: []string{
-			`testdata/unknown_keys.yaml:3: listn: unknown key (known keys: listen, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug)`,
+			`testdata/unknown_keys.yaml:3: listn: unknown key (known keys: listen, tls, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug)`,
 			`testdata/unknown_keys.yaml:6: log.colour: unknown key (known keys: level, format)`,
-			`testdata/unknown_keys.yaml:7: x-derivation: unknown key (known keys: listen, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug)`,
+			`testdata/unknown_keys.yaml:7: x-derivation: unknown key (known keys: listen, tls, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug)`,
 			`testdata/unknown_keys.yaml:19: channels[0].hours.weekly.monday: unknown key (known keys: mon, tue, wed, thu, fri, sat, sun)`,
 			`testdata/unknown_keys.yaml:22: channels[0].derivation.messages.welcome: unknown key (known keys: offer, yes, no, attention, declined, transferred, already_waiting, agent_available, off_hours, kept_for_agent, assigned, closed, handed_back)`,
 			`testdata/unknown_keys.yaml:29: channels[1].access_token: duplicate key (first at line 28)`,

@@ -16,6 +16,7 @@ func RestartRequired(running, next *Config) []string {
 		}
 	}
 	check("listen", running.Listen != next.Listen)
+	check("tls", running.TLS != next.TLS)
 	check("shutdown_timeout", running.ShutdownTimeout != next.ShutdownTimeout)
 	check("log.format", running.Log.Format != next.Log.Format)
 	check("redis.url", running.Redis.URL != next.Redis.URL)

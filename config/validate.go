@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/mail"
@@ -60,6 +61,7 @@ func (v *validator) config(c *Config) {
 		v.report("log.format", "%q is not json or text", c.Log.Format)
 	}
 	v.redis(c.Redis)
+	v.tls(c.TLS)
 	v.httpURL("meta.graph_url", c.Meta.GraphURL)
 	within(v, "meta.rate_limit", c.Meta.RateLimit, rateLimitBounds)
 	within(v, "meta.send_timeout", c.Meta.SendTimeout, timeoutBounds)
@@ -74,6 +76,22 @@ func (v *validator) config(c *Config) {
 	v.agents(c)
 	if !c.Redis.Embedded() {
 		v.production(c)
+	}
+}
+
+// tls checks that the certificate and its key are both set or both not,
+// and that they load.
+func (v *validator) tls(t TLS) {
+	switch {
+	case t.CertFile == "" && t.KeyFile == "":
+	case t.CertFile == "":
+		v.report("tls.cert_file", "missing: tls.key_file is set, and a key needs its certificate")
+	case t.KeyFile == "":
+		v.report("tls.key_file", "missing: tls.cert_file is set, and a certificate needs its key")
+	default:
+		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+			v.report("tls.cert_file", "cannot load the certificate and key: %v", err)
+		}
 	}
 }
 

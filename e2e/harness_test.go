@@ -11,6 +11,7 @@ package e2e
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -132,6 +133,8 @@ type options struct {
 	Redis *redistest.Server
 	// WaitReplicas is redis.wait_replicas.
 	WaitReplicas int
+	// TLS serves HTTPS with a self-signed certificate the test trusts.
+	TLS bool
 	// Inactivity is every channel's inactivity_timeout; default 24h.
 	Inactivity time.Duration
 	// LogLevel defaults to info.
@@ -166,16 +169,23 @@ func startGateway(t *testing.T, opts options) *Gateway {
 	secrets := newSecrets()
 	g := &Gateway{Graph: newGraph(t, secrets), Secrets: secrets, http: &http.Client{Timeout: waitFor}}
 	redisExtra := redisYAML(t, &opts)
+	scheme, tlsFiles := "http", any(nil)
+	if opts.TLS {
+		cert, key, pool := selfSigned(t)
+		scheme, tlsFiles = "https", map[string]string{"Cert": cert, "Key": key}
+		g.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
 	// The free port may be taken between the probe and the gateway's
 	// listen; try a few.
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
-		g.URL = "http://" + net.JoinHostPort("127.0.0.1", port)
+		g.URL = scheme + "://" + net.JoinHostPort("127.0.0.1", port)
 		g.Config = writeConfig(t, map[string]any{
 			"Listen":     net.JoinHostPort("127.0.0.1", port),
 			"GraphURL":   g.Graph.URL + "/v24.0",
 			"RedisURL":   opts.RedisURL,
 			"RedisExtra": redisExtra,
+			"TLS":        tlsFiles,
 			"Inactivity": opts.Inactivity.String(),
 			"LogLevel":   opts.LogLevel,
 			"Secrets":    g.Secrets,

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -162,6 +163,14 @@ func (a *App) Start(ctx context.Context) error {
 	l, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if c := a.cfg.TLS; c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	a.listener = l
 	if err := a.tasks.Start(queue.Handlers{Process: a.engine.Process, Send: a.engine.Send, Notify: a.engine.Notify, Call: a.engine.Call}); err != nil {
