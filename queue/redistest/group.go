@@ -32,6 +32,8 @@ type group struct {
 	nodes []*proc // redis-servers; for a cluster, masters first as created
 	sents []*proc // Sentinels
 	dead  bool    // stopped or failed over: the next Start builds a new one
+	// holder is the test that holds the lease (guarded by groupsMu).
+	holder testing.TB
 }
 
 // proc is one redis-server under its watchdog shell.
@@ -57,9 +59,22 @@ func startGroup(t testing.TB, kind string) *group {
 		g = &group{kind: kind}
 		groups[kind] = g
 	}
+	mine := g.holder == t
 	groupsMu.Unlock()
+	if mine {
+		// Waiting for the lease would wait for this very test.
+		t.Fatalf("redistest: this test holds the %s already; share its Server", kind)
+	}
 	g.lease.Lock()
-	t.Cleanup(g.lease.Unlock)
+	groupsMu.Lock()
+	g.holder = t
+	groupsMu.Unlock()
+	t.Cleanup(func() {
+		groupsMu.Lock()
+		g.holder = nil
+		groupsMu.Unlock()
+		g.lease.Unlock()
+	})
 	if g.dead || g.nodes == nil {
 		g.kill()
 		g.dead = false

@@ -4,7 +4,9 @@
 // (server fails the test when the binary is missing); =cluster gives a
 // Redis Cluster of three masters with one replica each, =sentinel a master
 // with one replica watched by three Sentinels, both shared by the tests of
-// one binary one at a time and flushed for each.
+// one binary one at a time and flushed for each: a test and its subtests
+// start at most one of each kind (a second Start waits for the first test
+// to end).
 //
 // It is test support only: it imports miniredis, go-redis and the standard
 // library, nothing of this module.
