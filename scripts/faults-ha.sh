@@ -48,6 +48,7 @@ trap cleanup EXIT
 log() { printf '\n### %s\n' "$*" >&2; }
 
 source scripts/ports.sh
+source scripts/ha-config.sh
 
 GW=${GATEWAY_BIN:-}
 LT=${LOADTEST_BIN:-}
@@ -61,13 +62,7 @@ GRAPH_PORT=$(freeport)
 # cluster's or Sentinels', with wait_replicas WAIT; sets GW_PID.
 start_gateway() {
 	local name=$1 port=$2 wait=$3
-	if [[ ! -f $WORK/$name.yaml ]]; then
-		# The load tool writes a config for one server; its redis url line
-		# becomes the cluster's or Sentinels' lines.
-		"$LT" config --redis redis://127.0.0.1:1/0 --listen "127.0.0.1:$port" --graph "127.0.0.1:$GRAPH_PORT" |
-			awk -v extra="$(tail -n +2 "$WORK/redis.yaml"; echo "  wait_replicas: $wait")" \
-				'/^  url: "redis:/ {print extra; next} {print}' >"$WORK/$name.yaml"
-	fi
+	[[ -f $WORK/$name.yaml ]] || ha_config "$port" "$GRAPH_PORT" "$wait" >"$WORK/$name.yaml"
 	"$GW" serve --config "$WORK/$name.yaml" >>"$WORK/$name.log" 2>&1 &
 	GW_PID=$!
 	PIDS+=("$GW_PID")
