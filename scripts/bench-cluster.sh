@@ -43,6 +43,15 @@ gateways() { # gateways N: N fresh gateways on a flushed cluster; sets TARGETS
 	done
 }
 
+# redis_cpu ROLE: the CPU seconds (user + system) the cluster's nodes of
+# ROLE (master or slave) have used so far.
+redis_cpu() {
+	while read -r a; do
+		redis-cli -u "redis://$a" info 2>/dev/null | tr -d '\r' |
+			awk -v want="$1" -F: '$1=="role"{r=$2} $1=="used_cpu_user"||$1=="used_cpu_sys"{c+=$2} END{if (r==want) print c; else print 0}'
+	done <"$WORK/redis/nodes" | awk '{s+=$1} END{printf "%.3f", s}'
+}
+
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(go version | cut -d' ' -f3), $(redis-server --version | cut -d' ' -f3), Redis Cluster 3 masters + 3 replicas (appendonly everysec)"
 rc=0
 declare -A INGEST E2E
@@ -54,8 +63,12 @@ for n in 1 2 3; do
 	INGEST[$n]=$(awk '/^load:/ {for (i = 1; i <= NF; i++) if ($i ~ /answered/) {v = $(i - 1); sub("/s", "", v); print v}}' "$WORK/ingest$n.out")
 	gateways "$n"
 	echo "## end to end at ${E2E_RATE}/s, $n gateway(s)"
+	m0=$(redis_cpu master) r0=$(redis_cpu slave)
 	"$LT" run --config "$WORK/gw0.yaml" --target "$TARGETS" --users 10000 --rate "$E2E_RATE" --concurrency 256 --duration "${SECS}s" --drain 120s \
 		2>/dev/null | tee "$WORK/e2e$n.out" || rc=1
+	msgs=$(awk '/^replies at the fake Graph API:/ {print $7}' "$WORK/e2e$n.out")
+	awk -v m="$(redis_cpu master)" -v m0="$m0" -v r="$(redis_cpu slave)" -v r0="$r0" -v n="$msgs" \
+		'BEGIN{if (n > 0) printf "Redis CPU per message: %.3f ms on the masters, %.3f ms on the replicas (%d messages)\n", (m - m0) * 1000 / n, (r - r0) * 1000 / n, n}'
 	E2E[$n]=$(awk '/^end to end/ {for (i = 1; i <= NF; i++) if ($i ~ /^p50=/) {v = $i; sub("p50=", "", v); print v}}' "$WORK/e2e$n.out")
 done
 echo "## ratios to one gateway"
