@@ -140,3 +140,17 @@ func TestRestartRequiredRedis(t *testing.T) {
 		t.Errorf("RestartRequired (-want +got):\n%s", diff)
 	}
 }
+
+func TestTLSFiles(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"tls:\n  cert_file: /x/cert.pem\n", "redis.yaml:1: tls.key_file: missing: tls.cert_file is set, and a certificate needs its key"},
+		{"tls:\n  key_file: /x/key.pem\n", "redis.yaml:1: tls.cert_file: missing: tls.key_file is set, and a key needs its certificate"},
+		{"tls:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n", "redis.yaml:2: tls.cert_file: cannot load the certificate and key: open /nonexistent/cert.pem: no such file or directory"},
+	}
+	for _, tt := range tests {
+		_, err := Parse("redis.yaml", []byte(tt.yaml+redisBase), nil)
+		if diff := cmp.Diff([]string{tt.want}, problemLines(t, err)); diff != "" {
+			t.Errorf("problems (-want +got):\n%s", diff)
+		}
+	}
+}
