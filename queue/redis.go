@@ -101,6 +101,10 @@ func Open(ctx context.Context, o Options) (*Redis, error) {
 			MasterName: o.SentinelMaster, SentinelAddrs: o.SentinelAddrs,
 			Username: o.Username, Password: o.Password, TLSConfig: tlsConfig,
 			PoolSize: 64, Protocol: 2, ReadTimeout: readTimeout,
+			// Each command asks the Sentinels in turn when the master is
+			// unknown: with go-redis' five dial attempts each, a webhook
+			// would wait longer than Meta does for a 503 while Redis is down.
+			DialerRetries: 1, DialTimeout: time.Second,
 		})
 	default:
 		setting = "redis.url"

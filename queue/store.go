@@ -204,7 +204,8 @@ const (
 // its id was seen within dedupeTTL. Errors wrap ErrUnavailable when Redis
 // cannot be reached. With Options.WaitReplicas it returns only once the
 // event (new, or still pending from an earlier delivery) reached that many
-// replicas, else an error wrapping ErrNotReplicated.
+// replicas, else an error wrapping ErrNotReplicated; Commit waits the same
+// way, so that a failover cannot bring back an event already handled.
 func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (Accepted, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -212,16 +213,14 @@ func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, d
 	}
 	ch := ev.Channel
 	keys := []string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch)}
-	var cmd *redis.Cmd
+	waiting := "0"
 	if s.wait.replicas > 0 {
-		cmd, err = s.wait.evalReplicated(ctx, s.rdb, acceptScript, keys,
-			ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli(), "1")
-		if err != nil {
-			return 0, err
-		}
-	} else {
-		cmd = acceptScript.Run(ctx, s.rdb, keys,
-			ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli(), "0")
+		waiting = "1"
+	}
+	cmd, err := s.eval(ctx, acceptScript, keys,
+		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli(), waiting)
+	if err != nil {
+		return 0, err
 	}
 	res, err := cmd.Int()
 	if err != nil {
@@ -409,7 +408,11 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		s.keys.sessions(ch), s.keys.events(ch), s.keys.assigned(ch), s.keys.held(ch), s.keys.state(ch, id),
 		s.keys.lock(ch, id),
 	}
-	v, err := commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg), c.Token).Int64()
+	cmd, err := s.eval(ctx, commitScript, keys, rec.Version, mustJSON(arg), c.Token)
+	if err != nil {
+		return err
+	}
+	v, err := cmd.Int64()
 	if err != nil {
 		return unavailable(err)
 	}

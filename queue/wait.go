@@ -45,16 +45,54 @@ func (w replicaWait) evalReplicated(ctx context.Context, rdb redis.UniversalClie
 		return nil, unavailable(err)
 	}
 	res := script.Eval(ctx, pipe, keys, args...)
+	if err := w.exec(ctx, pipe); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// exec runs pipe followed by a WAIT for w.replicas.
+func (w replicaWait) exec(ctx context.Context, pipe redis.Pipeliner) error {
 	acked := pipe.Do(ctx, "WAIT", w.replicas, w.timeout.Milliseconds())
 	start := time.Now()
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, unavailable(err)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable(err)
 	}
 	if w.observe != nil {
 		w.observe(time.Since(start))
 	}
 	if n, _ := acked.Int64(); n < int64(w.replicas) {
-		return nil, fmt.Errorf("%w: %w: %d of %d replicas within %v", ErrUnavailable, ErrNotReplicated, n, w.replicas, w.timeout)
+		return fmt.Errorf("%w: %w: %d of %d replicas within %v", ErrUnavailable, ErrNotReplicated, n, w.replicas, w.timeout)
 	}
-	return res, nil
+	return nil
+}
+
+// eval runs one of the store's scripts; with Options.WaitReplicas, it
+// returns once the script's writes reached the replicas (evalReplicated).
+// The error wraps ErrUnavailable when Redis cannot serve.
+func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
+	if s.wait.replicas > 0 {
+		return s.wait.evalReplicated(ctx, s.rdb, script, keys, args...)
+	}
+	cmd := script.Run(ctx, s.rdb, keys, args...)
+	if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	return cmd, nil
+}
+
+// pipelined runs fn's commands in one pipeline; with Options.WaitReplicas,
+// on the master that holds key, followed by a WAIT, so that it returns once
+// they reached the replicas. Every command must live in key's slot.
+func (s *Store) pipelined(ctx context.Context, key string, fn func(redis.Pipeliner)) error {
+	if s.wait.replicas == 0 {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { fn(p); return nil })
+		return unavailable(err)
+	}
+	pipe, err := pipelineFor(ctx, s.rdb, key)
+	if err != nil {
+		return unavailable(err)
+	}
+	fn(pipe)
+	return s.wait.exec(ctx, pipe)
 }
