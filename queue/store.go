@@ -204,8 +204,10 @@ const (
 // its id was seen within dedupeTTL. Errors wrap ErrUnavailable when Redis
 // cannot be reached. With Options.WaitReplicas it returns only once the
 // event (new, or still pending from an earlier delivery) reached that many
-// replicas, else an error wrapping ErrNotReplicated; Commit waits the same
-// way, so that a failover cannot bring back an event already handled.
+// replicas, else an error wrapping ErrNotReplicated. Only the accept
+// waits: a write whose WAIT times out was still made, and for a decision
+// or a send record, reporting it failed would make the caller repeat a
+// reply.
 func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (Accepted, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -408,11 +410,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		s.keys.sessions(ch), s.keys.events(ch), s.keys.assigned(ch), s.keys.held(ch), s.keys.state(ch, id),
 		s.keys.lock(ch, id),
 	}
-	cmd, err := s.eval(ctx, commitScript, keys, rec.Version, mustJSON(arg), c.Token)
-	if err != nil {
-		return err
-	}
-	v, err := cmd.Int64()
+	v, err := commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg), c.Token).Int64()
 	if err != nil {
 		return unavailable(err)
 	}

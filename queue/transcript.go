@@ -65,11 +65,8 @@ func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) err
 // Sent records that one part of a job reached the platform: its platform
 // ids map back to the entry, for status webhooks. finished also removes the
 // job from the outbox (its last part was sent).
-//
-// With Options.WaitReplicas it returns once this reached the replicas, so
-// that a failover cannot make the part look unsent.
 func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformIDs []string, finished bool) error {
-	return s.pipelined(ctx, s.keys.conv(job.Channel, job.Conversation), func(p redis.Pipeliner) {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if finished {
 			p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
 		}
@@ -82,7 +79,9 @@ func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformID
 		// The first status of a part: set only if a status webhook did not
 		// come first (statuses never move back).
 		p.HSetNX(ctx, s.keys.conv(job.Channel, job.Conversation), deliveryField(part.Entry), rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|")
+		return nil
 	})
+	return unavailable(err)
 }
 
 // SendFailed records that a part will never be delivered.

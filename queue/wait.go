@@ -80,19 +80,3 @@ func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, a
 	}
 	return cmd, nil
 }
-
-// pipelined runs fn's commands in one pipeline; with Options.WaitReplicas,
-// on the master that holds key, followed by a WAIT, so that it returns once
-// they reached the replicas. Every command must live in key's slot.
-func (s *Store) pipelined(ctx context.Context, key string, fn func(redis.Pipeliner)) error {
-	if s.wait.replicas == 0 {
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { fn(p); return nil })
-		return unavailable(err)
-	}
-	pipe, err := pipelineFor(ctx, s.rdb, key)
-	if err != nil {
-		return unavailable(err)
-	}
-	fn(pipe)
-	return s.wait.exec(ctx, pipe)
-}
