@@ -27,10 +27,10 @@ func TestAcceptWaitsForReplicas(t *testing.T) {
 	ev := func(id string) *channels.Event {
 		return &channels.Event{ID: id, Channel: "wa", User: channels.User{ID: "u1"}, Kind: channels.KindText, Timestamp: t0}
 	}
-	open := func(want int) (*queue.Store, *[]time.Duration) {
+	open := func(want int, timeout time.Duration) (*queue.Store, *[]time.Duration) {
 		var mu sync.Mutex
 		waits := &[]time.Duration{}
-		r, err := queue.Open(ctx, optionsFor(srv, queue.Options{Prefix: "t:", WaitReplicas: want, WaitTimeout: 100 * time.Millisecond,
+		r, err := queue.Open(ctx, optionsFor(srv, queue.Options{Prefix: "t:", WaitReplicas: want, WaitTimeout: timeout,
 			ObserveWait: func(d time.Duration) { mu.Lock(); *waits = append(*waits, d); mu.Unlock() }}))
 		if err != nil {
 			t.Fatal(err)
@@ -40,7 +40,9 @@ func TestAcceptWaitsForReplicas(t *testing.T) {
 	}
 
 	if replicas > 0 {
-		st, waits := open(replicas)
+		// A replica acknowledges within milliseconds; the timeout leaves
+		// room for a busy machine.
+		st, waits := open(replicas, 5*time.Second)
 		if res, err := st.Accept(ctx, ev("wamid.W1"), conv, time.Hour, t0); err != nil || res != queue.AcceptedNew {
 			t.Fatalf("accept with %d replicas = %v, %v", replicas, res, err)
 		}
@@ -52,7 +54,7 @@ func TestAcceptWaitsForReplicas(t *testing.T) {
 		}
 	}
 
-	st, waits := open(replicas + 1)
+	st, waits := open(replicas+1, 100*time.Millisecond)
 	_, err := st.Accept(ctx, ev("wamid.W2"), conv, time.Hour, t0)
 	if !errors.Is(err, queue.ErrNotReplicated) || !queue.IsUnavailable(err) {
 		t.Fatalf("accept wanting %d replicas of %d = %v, want ErrNotReplicated and unavailable", replicas+1, replicas, err)
@@ -65,7 +67,7 @@ func TestAcceptWaitsForReplicas(t *testing.T) {
 	if _, err := st.Accept(ctx, ev("wamid.W2"), conv, time.Hour, t0); !errors.Is(err, queue.ErrNotReplicated) {
 		t.Fatalf("redelivery = %v, want ErrNotReplicated", err)
 	}
-	plain, _ := open(0)
+	plain, _ := open(0, 0)
 	if res, err := plain.Accept(ctx, ev("wamid.W2"), conv, time.Hour, t0); err != nil || res != queue.AcceptedPending {
 		t.Fatalf("accept without waiting = %v, %v, want pending", res, err)
 	}
