@@ -27,6 +27,9 @@ var (
 	retryBaseBounds  = bounds[time.Duration]{min: time.Millisecond, max: 5 * time.Minute, why: "a retry waits at most 5m"}
 	inactivityBounds = bounds[time.Duration]{min: time.Second, max: 365 * day}
 	ackBounds        = bounds[time.Duration]{min: time.Second, max: 7 * day}
+	// waitBounds bound the wait for replicas inside a webhook's answer,
+	// which Meta gives a few seconds.
+	waitBounds = bounds[time.Duration]{min: 10 * time.Millisecond, max: 10 * time.Second, why: "a webhook is answered while it waits"}
 
 	workersBounds          = bounds[int]{min: 1, max: 1024, why: "each worker is a goroutine with its own Redis connection"}
 	rateLimitBounds        = bounds[int]{min: 1, max: 1_000_000}
@@ -34,6 +37,7 @@ var (
 	maxTriesBounds         = bounds[int]{min: 1, max: 20}
 	maxConversationsBounds = bounds[int]{min: 1, max: 1_000_000}
 	transcriptBounds       = bounds[int]{min: 1, max: 1000}
+	replicasBounds         = bounds[int]{min: 0, max: 16}
 )
 
 // within reports a value at path outside b, naming the bound it crosses.

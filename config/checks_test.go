@@ -127,8 +127,8 @@ func TestRedisURL(t *testing.T) {
 }
 
 const (
-	publishedProblem = "a development value published in config/example.yaml: with a real Redis (redis.url) use a secret of your own"
-	shortProblem     = "shorter than 16 characters: with a real Redis (redis.url) use a long random value, such as the output of openssl rand -hex 16"
+	publishedProblem = "a development value published in config/example.yaml: with a real Redis (redis.url, redis.cluster or redis.sentinel) use a secret of your own"
+	shortProblem     = "shorter than 16 characters: with a real Redis (redis.url, redis.cluster or redis.sentinel) use a long random value, such as the output of openssl rand -hex 16"
 )
 
 func TestProductionCredentials(t *testing.T) {

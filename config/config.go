@@ -15,6 +15,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	"switchboard/routing"
@@ -25,6 +26,8 @@ import (
 type Config struct {
 	// Listen is the HTTP server's host:port. Default ":8080".
 	Listen string `yaml:"listen"`
+	// TLS, when set, makes the gateway serve HTTPS itself on Listen.
+	TLS TLS `yaml:"tls"`
 	// ShutdownTimeout bounds a graceful shutdown. Default 10s; 1s to 1h.
 	//
 	// Every duration and count has bounds (bounds.go); a value outside is
@@ -48,6 +51,15 @@ type Config struct {
 	Retention       Retention        `yaml:"retention"`
 	// Privacy holds the data-protection settings (loop.go).
 	Privacy Privacy `yaml:"privacy"`
+}
+
+// TLS is the server's certificate: both files or neither (then plain HTTP,
+// such as behind a reverse proxy that terminates TLS).
+type TLS struct {
+	// CertFile is a PEM certificate chain, the server's first.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is its PEM private key.
+	KeyFile string `yaml:"key_file"`
 }
 
 // Debug holds diagnostics that are off by default.
@@ -77,19 +89,63 @@ var logLevels = map[string]slog.Level{
 	"error": slog.LevelError,
 }
 
-// Redis says where conversations, waiting lines and tasks live.
+// Redis says where conversations, waiting lines and tasks live: one server
+// (URL), a Redis Cluster (Cluster) or a master watched by Sentinels
+// (Sentinel), at most one of them. None of them (the default) starts an
+// embedded in-memory Redis for development: nothing survives a restart.
 type Redis struct {
 	// URL is a redis:// or rediss:// URL. It is a Secret because it may
-	// carry a password. Empty (the default) starts an embedded in-memory
-	// Redis for development: nothing survives a restart.
+	// carry a password.
 	URL Secret `yaml:"url"`
+	// Cluster lists host:port seed nodes of a Redis Cluster.
+	Cluster []string `yaml:"cluster"`
+	// Sentinel names the master and the Sentinels that watch it.
+	Sentinel Sentinel `yaml:"sentinel"`
+	// Username and Password authenticate to the cluster's nodes or to the
+	// Sentinel set's master and replicas (a URL carries its own).
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// TLS connects to the cluster or Sentinel set over TLS (a URL says so
+	// with rediss://).
+	TLS bool `yaml:"tls"`
 	// Prefix starts every key. Default "gw:". It may not contain { or },
 	// which the keys use as cluster hash tags.
 	Prefix string `yaml:"prefix"`
+	// WaitReplicas, when above 0, makes a webhook wait until its inbox
+	// write reached this many replicas (WAIT) before it is answered 200,
+	// so that a failover cannot lose an accepted message; when they do not
+	// acknowledge within WaitTimeout the webhook is answered 503 and Meta
+	// delivers it again. Default 0; 0 to 16.
+	WaitReplicas int `yaml:"wait_replicas"`
+	// WaitTimeout bounds that wait. Default 1s; 10ms to 10s.
+	WaitTimeout time.Duration `yaml:"wait_timeout"`
+}
+
+// Sentinel locates a master through Sentinels.
+type Sentinel struct {
+	// Master is the master's name in the Sentinels' configuration.
+	Master string `yaml:"master"`
+	// Addrs lists the Sentinels' host:port.
+	Addrs []string `yaml:"addrs"`
+}
+
+// Kind names the Redis set up: "url", "cluster", "sentinel" or "embedded".
+// With more than one set (a problem validation reports) it is the first of
+// url, cluster, sentinel.
+func (r Redis) Kind() string {
+	switch {
+	case r.URL != "":
+		return "url"
+	case len(r.Cluster) > 0:
+		return "cluster"
+	case r.Sentinel.Master != "" || len(r.Sentinel.Addrs) > 0:
+		return "sentinel"
+	}
+	return "embedded"
 }
 
 // Embedded reports whether the gateway should run its own in-memory Redis.
-func (r Redis) Embedded() bool { return r.URL == "" }
+func (r Redis) Embedded() bool { return r.Kind() == "embedded" }
 
 // Meta configures the calls to Meta's Graph API shared by every channel.
 type Meta struct {
@@ -412,15 +468,22 @@ func (c *Config) AgentByToken(token string) (*Agent, bool) {
 }
 
 // LogValue summarizes the configuration for a startup log line, without
-// secrets: listen address, Redis (embedded, or its URL with the password
-// hidden), bot type, channels and agents.
+// secrets: listen address, Redis (embedded, its URL with the password
+// hidden, or the cluster's or Sentinels' addresses), bot type, channels and agents.
 func (c *Config) LogValue() slog.Value {
-	redis := "embedded"
-	if !c.Redis.Embedded() {
+	var redis string
+	switch c.Redis.Kind() {
+	case "url":
 		redis = redacted
 		if u, err := url.Parse(c.Redis.URL.Reveal()); err == nil {
 			redis = u.Redacted()
 		}
+	case "cluster":
+		redis = "cluster " + strings.Join(c.Redis.Cluster, ",")
+	case "sentinel":
+		redis = "sentinel " + c.Redis.Sentinel.Master + "@" + strings.Join(c.Redis.Sentinel.Addrs, ",")
+	default:
+		redis = "embedded"
 	}
 	channels := make([]string, len(c.Channels))
 	for i, ch := range c.Channels {

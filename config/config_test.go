@@ -122,7 +122,7 @@ func TestDefaults(t *testing.T) {
 		Listen:          ":8080",
 		ShutdownTimeout: 10 * time.Second,
 		Log:             Log{Level: "info", Format: "json"},
-		Redis:           Redis{Prefix: "gw:"},
+		Redis:           Redis{Prefix: "gw:", WaitTimeout: time.Second},
 		Meta:            Meta{GraphURL: "https://graph.facebook.com/v24.0", RateLimit: 80, SendTimeout: 10 * time.Second},
 		Engine:          Engine{Workers: 20, SweepInterval: time.Minute, DedupeTTL: 48 * time.Hour, RetryBase: time.Second, SendAttempts: 10},
 		AdminToken:      "admin-secret",
@@ -169,9 +169,9 @@ func TestProblems(t *testing.T) {
 	}{{
 		file: "unknown_keys.yaml",
 		want: []string{
-			`testdata/unknown_keys.yaml:3: listn: unknown key (known keys: listen, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
+			`testdata/unknown_keys.yaml:3: listn: unknown key (known keys: listen, tls, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
 			`testdata/unknown_keys.yaml:6: log.colour: unknown key (known keys: level, format)`,
-			`testdata/unknown_keys.yaml:7: x-derivation: unknown key (known keys: listen, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
+			`testdata/unknown_keys.yaml:7: x-derivation: unknown key (known keys: listen, tls, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
 			`testdata/unknown_keys.yaml:19: channels[0].hours.weekly.monday: unknown key (known keys: mon, tue, wed, thu, fri, sat, sun)`,
 			`testdata/unknown_keys.yaml:22: channels[0].derivation.messages.welcome: unknown key (known keys: offer, yes, no, attention, declined, transferred, already_waiting, agent_available, off_hours, kept_for_agent, assigned, closed, handed_back, left_line, back_to_bot, thanks_csat, erase_confirm, erase_yes, erase_no, erased, offer_beyond_window)`,
 			`testdata/unknown_keys.yaml:29: channels[1].access_token: duplicate key (first at line 28)`,

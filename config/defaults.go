@@ -9,6 +9,7 @@ const (
 	defaultLogLevel          = "info"
 	defaultLogFormat         = "json"
 	defaultRedisPrefix       = "gw:"
+	defaultRedisWaitTimeout  = time.Second
 	defaultGraphURL          = "https://graph.facebook.com/v24.0"
 	defaultRateLimit         = 80
 	defaultSendTimeout       = 10 * time.Second
@@ -84,6 +85,7 @@ func (c *Config) applyDefaults() {
 	orDefault(&c.Log.Level, defaultLogLevel)
 	orDefault(&c.Log.Format, defaultLogFormat)
 	orDefault(&c.Redis.Prefix, defaultRedisPrefix)
+	orDefault(&c.Redis.WaitTimeout, defaultRedisWaitTimeout)
 	orDefault(&c.Meta.GraphURL, defaultGraphURL)
 	orDefault(&c.Meta.RateLimit, defaultRateLimit)
 	orDefault(&c.Meta.SendTimeout, defaultSendTimeout)

@@ -81,9 +81,9 @@ func (v *validator) production(c *Config) {
 		case cred.value == "":
 			// reported as missing
 		case publishedCredentials()[cred.value]:
-			v.report(cred.path, "a development value published in config/example.yaml: with a real Redis (redis.url) use a secret of your own%s", v.setBy(cred.path))
+			v.report(cred.path, "a development value published in config/example.yaml: with a real Redis (redis.url, redis.cluster or redis.sentinel) use a secret of your own%s", v.setBy(cred.path))
 		case len(cred.value) < minCredentialLength:
-			v.report(cred.path, "shorter than %d characters: with a real Redis (redis.url) use a long random value, such as the output of openssl rand -hex 16%s", minCredentialLength, v.setBy(cred.path))
+			v.report(cred.path, "shorter than %d characters: with a real Redis (redis.url, redis.cluster or redis.sentinel) use a long random value, such as the output of openssl rand -hex 16%s", minCredentialLength, v.setBy(cred.path))
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/mail"
@@ -60,6 +61,7 @@ func (v *validator) config(c *Config) {
 		v.report("log.format", "%q is not json or text", c.Log.Format)
 	}
 	v.redis(c.Redis)
+	v.tls(c.TLS)
 	v.httpURL("meta.graph_url", c.Meta.GraphURL)
 	within(v, "meta.rate_limit", c.Meta.RateLimit, rateLimitBounds)
 	within(v, "meta.send_timeout", c.Meta.SendTimeout, timeoutBounds)
@@ -76,6 +78,22 @@ func (v *validator) config(c *Config) {
 	v.inbox(c)
 	if !c.Redis.Embedded() {
 		v.production(c)
+	}
+}
+
+// tls checks that the certificate and its key are both set or both not,
+// and that they load.
+func (v *validator) tls(t TLS) {
+	switch {
+	case t.CertFile == "" && t.KeyFile == "":
+	case t.CertFile == "":
+		v.report("tls.cert_file", "missing: tls.key_file is set, and a key needs its certificate")
+	case t.KeyFile == "":
+		v.report("tls.key_file", "missing: tls.cert_file is set, and a certificate needs its key")
+	default:
+		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+			v.report("tls.cert_file", "cannot load the certificate and key: %v", err)
+		}
 	}
 }
 
@@ -104,21 +122,96 @@ func (v *validator) listen(listen string) {
 }
 
 func (v *validator) redis(r Redis) {
-	if !r.Embedded() {
-		u, err := url.Parse(r.URL.Reveal())
-		switch {
-		case err != nil:
-			// url.Parse's error quotes the URL, which may hold a password.
-			v.report("redis.url", "not a valid URL")
-		case u.Scheme != "redis" && u.Scheme != "rediss":
-			v.report("redis.url", "%q is not a redis:// or rediss:// URL", u.Redacted())
-		default:
-			v.redisDatabase(u)
+	var kinds []string
+	if r.URL != "" {
+		kinds = append(kinds, "redis.url")
+	}
+	if len(r.Cluster) > 0 {
+		kinds = append(kinds, "redis.cluster")
+	}
+	if r.Sentinel.Master != "" || len(r.Sentinel.Addrs) > 0 {
+		kinds = append(kinds, "redis.sentinel")
+	}
+	if len(kinds) > 1 {
+		v.report(kinds[1], "set only one of redis.url, redis.cluster and redis.sentinel (%s is set too)", kinds[0])
+	}
+	switch r.Kind() {
+	case "url":
+		v.redisURL(r.URL)
+		for _, path := range r.credentials() {
+			v.report(path, "the URL carries its own credentials and TLS (rediss://): set it there, or use redis.cluster or redis.sentinel")
+		}
+	case "cluster":
+		for i, addr := range r.Cluster {
+			if !isHostPort(addr) {
+				v.reportItem("redis.cluster", i, "%q is not host:port (such as 10.0.0.1:7000)", addr)
+			}
+		}
+	case "sentinel":
+		if r.Sentinel.Master == "" {
+			v.report("redis.sentinel.master", "missing: the master's name in the Sentinels' configuration")
+		}
+		if len(r.Sentinel.Addrs) == 0 {
+			v.report("redis.sentinel.addrs", "missing: at least one Sentinel's host:port")
+		}
+		for i, addr := range r.Sentinel.Addrs {
+			if !isHostPort(addr) {
+				v.reportItem("redis.sentinel.addrs", i, "%q is not host:port (such as 10.0.0.1:26379)", addr)
+			}
+		}
+	default:
+		for _, path := range r.credentials() {
+			v.report(path, "set for no Redis: set redis.cluster or redis.sentinel too (or leave it out for the embedded Redis)")
+		}
+		if r.WaitReplicas > 0 {
+			v.report("redis.wait_replicas", "the embedded Redis has no replicas: set redis.url, redis.cluster or redis.sentinel, or leave it at 0")
 		}
 	}
 	if strings.ContainsAny(r.Prefix, "{}") {
 		v.report("redis.prefix", "%q may not contain { or }: keys use them as cluster hash tags", r.Prefix)
 	}
+	within(v, "redis.wait_replicas", r.WaitReplicas, replicasBounds)
+	within(v, "redis.wait_timeout", r.WaitTimeout, waitBounds)
+}
+
+// credentials lists the paths of the credentials and TLS setting that are
+// set, which only a cluster or a Sentinel set uses.
+func (r Redis) credentials() []string {
+	var paths []string
+	if r.Username != "" {
+		paths = append(paths, "redis.username")
+	}
+	if r.Password != "" {
+		paths = append(paths, "redis.password")
+	}
+	if r.TLS {
+		paths = append(paths, "redis.tls")
+	}
+	return paths
+}
+
+func (v *validator) redisURL(s Secret) {
+	u, err := url.Parse(s.Reveal())
+	switch {
+	case err != nil:
+		// url.Parse's error quotes the URL, which may hold a password.
+		v.report("redis.url", "not a valid URL")
+	case u.Scheme != "redis" && u.Scheme != "rediss":
+		v.report("redis.url", "%q is not a redis:// or rediss:// URL", u.Redacted())
+	default:
+		v.redisDatabase(u)
+	}
+}
+
+// isHostPort reports whether addr is host:port with a non-empty host and a
+// port from 1 to 65535.
+func isHostPort(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n > 0
 }
 
 // redisDatabase checks the database number, the URL's path: none, / or

@@ -180,7 +180,7 @@ func TestRedisOutage(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	t.Logf("using %s", r)
-	g := startGateway(t, options{RedisURL: r.URL})
+	g := startGateway(t, options{Redis: r})
 	u := g.newUser(chOpen)
 	u.Says(t, "hello")
 	u.Receives(t, txtGreeting)

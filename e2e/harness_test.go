@@ -11,6 +11,7 @@ package e2e
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,7 @@ import (
 	"switchboard/channels/meta"
 	"switchboard/internal/testkit"
 	"switchboard/queue"
+	"switchboard/queue/redistest"
 
 	"go.uber.org/goleak"
 )
@@ -133,8 +135,16 @@ var waitChoices = []channels.Choice{{ID: choiceWait, Title: txtYes}, {ID: choice
 
 // options vary the gateway's configuration.
 type options struct {
-	// RedisURL is empty for the embedded Redis.
+	// RedisURL is empty for the embedded Redis, or, with
+	// SWITCHBOARD_TEST_REDIS=cluster or =sentinel, for a test cluster or
+	// Sentinel set (queue/redistest), unless Redis is set.
 	RedisURL string
+	// Redis, when set, is the cluster or Sentinel set to use.
+	Redis *redistest.Server
+	// WaitReplicas is redis.wait_replicas.
+	WaitReplicas int
+	// TLS serves HTTPS with a self-signed certificate the test trusts.
+	TLS bool
 	// Inactivity is every channel's inactivity_timeout; default 24h.
 	Inactivity time.Duration
 	// LogLevel defaults to info.
@@ -168,15 +178,24 @@ func startGateway(t *testing.T, opts options) *Gateway {
 	}
 	secrets := newSecrets()
 	g := &Gateway{Graph: newGraph(t, secrets), Secrets: secrets, http: &http.Client{Timeout: waitFor}}
+	redisExtra := redisYAML(t, &opts)
+	scheme, tlsFiles := "http", any(nil)
+	if opts.TLS {
+		cert, key, pool := selfSigned(t)
+		scheme, tlsFiles = "https", map[string]string{"Cert": cert, "Key": key}
+		g.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
 	// The free port may be taken between the probe and the gateway's
 	// listen; try a few.
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
-		g.URL = "http://" + net.JoinHostPort("127.0.0.1", port)
+		g.URL = scheme + "://" + net.JoinHostPort("127.0.0.1", port)
 		g.Config = writeConfig(t, map[string]any{
 			"Listen":     net.JoinHostPort("127.0.0.1", port),
 			"GraphURL":   g.Graph.URL + "/v24.0",
 			"RedisURL":   opts.RedisURL,
+			"RedisExtra": redisExtra,
+			"TLS":        tlsFiles,
 			"Inactivity": opts.Inactivity.String(),
 			"LogLevel":   opts.LogLevel,
 			"Secrets":    g.Secrets,
@@ -319,6 +338,42 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
+}
+
+// redisYAML returns the lines of the redis section that point the gateway
+// at opts.Redis, or, when the environment asks for a cluster or a Sentinel
+// set and opts names no Redis, at a new one of those; "" for a URL or the
+// embedded Redis.
+func redisYAML(t *testing.T, opts *options) string {
+	t.Helper()
+	if opts.Redis == nil && opts.RedisURL == "" {
+		if m := os.Getenv(redistest.EnvMode); m == "cluster" || m == "sentinel" {
+			opts.Redis = redistest.Start(t)
+		}
+	}
+	var lines []string
+	if s := opts.Redis; s != nil {
+		switch s.Kind {
+		case "cluster":
+			lines = append(lines, fmt.Sprintf("  cluster: [%s]", quoteAll(s.Cluster)))
+		case "sentinel":
+			lines = append(lines, fmt.Sprintf("  sentinel: {master: %q, addrs: [%s]}", redistest.SentinelMaster, quoteAll(s.SentinelAddrs)))
+		default:
+			opts.RedisURL = s.URL
+		}
+	}
+	if opts.WaitReplicas > 0 {
+		lines = append(lines, fmt.Sprintf("  wait_replicas: %d", opts.WaitReplicas))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 var configTemplate = template.Must(template.ParseFiles("testdata/gateway.yaml.tmpl"))

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,7 +83,16 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		// every stored timestamp is shorter for it.
 		a.now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 	}
-	r, err := queue.Open(ctx, queue.Options{URL: cfg.Redis.URL.Reveal(), Prefix: cfg.Redis.Prefix, Now: a.now, Logger: a.log})
+	rc := cfg.Redis
+	// How long webhooks wait for their inbox write to reach replicas
+	// (redis.wait_replicas).
+	replicaWait := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "switchboard_redis_wait_seconds",
+		Help:    "Time a webhook's inbox write waited for redis.wait_replicas replicas (WAIT).",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}})
+	r, err := queue.Open(ctx, queue.Options{ObserveWait: func(d time.Duration) { replicaWait.Observe(d.Seconds()) },URL: rc.URL.Reveal(), Cluster: rc.Cluster,
+		SentinelMaster: rc.Sentinel.Master, SentinelAddrs: rc.Sentinel.Addrs,
+		Username: rc.Username, Password: rc.Password.Reveal(), TLS: rc.TLS,
+		WaitReplicas: rc.WaitReplicas, WaitTimeout: rc.WaitTimeout, Prefix: rc.Prefix, Now: a.now, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +103,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	a.tasks = r.Tasks(queue.TaskConfig{Concurrency: cfg.Engine.Workers, ShutdownTimeout: cfg.ShutdownTimeout, RetryBase: cfg.Engine.RetryBase, MaxSendAttempts: cfg.Engine.SendAttempts, Logger: a.log})
 	// One registry per App, so two gateways in one test process do not collide.
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), replicaWait)
 	a.engine, err = engine.New(cfg, engine.Options{
 		Inbox: a.store, Conversations: a.store, Line: a.store, Outbox: a.store, Presence: a.store,
 		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, DeadLetters: a.store, EraseTasks: r.EraseTasks, Inboxes: a.store,
@@ -121,6 +131,14 @@ func (a *App) Start(ctx context.Context) error {
 	l, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if c := a.cfg.TLS; c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	a.listener = l
 	if err := a.tasks.Start(a.engine.Handlers()); err != nil {

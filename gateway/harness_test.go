@@ -534,7 +534,7 @@ func (h *harness) resolutions(convID string) []string {
 // notices reads every notice published on a channel so far.
 func (h *harness) notices(channel string) []queue.Notice {
 	h.t.Helper()
-	got, err := h.app.store.ReadEvents(context.Background(), []string{channel}, queue.Cursor{channel: "0-0"}, time.Millisecond)
+	got, err := h.app.store.ReadStream(context.Background(), channel, "0-0", -1, 1000)
 	if err != nil {
 		h.t.Fatalf("notices of %s: %v", channel, err)
 	}

@@ -108,7 +108,7 @@ func snapshot(t *testing.T, st *queue.Store, user string) stored {
 			s.Sessions++
 		}
 	}
-	notices, _ := st.ReadEvents(ctx, []string{"wa"}, queue.Cursor{"wa": "0-0"}, 0)
+	notices, _ := st.ReadStream(ctx, "wa", "0-0", -1, 100)
 	for _, n := range notices {
 		if n.Conversation == conv {
 			s.Notices++

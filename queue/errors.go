@@ -18,7 +18,9 @@ var ErrUnavailable = errors.New("redis unavailable")
 // connection (refused, reset, closed, a dial or read that timed out, a full
 // pool, authentication failing when connecting), or a server that answers
 // but cannot serve for now (LOADING, BUSY, CLUSTERDOWN, MASTERDOWN,
-// TRYAGAIN, READONLY, NOREPLICAS, OOM, MISCONF, too many clients). A
+// TRYAGAIN, READONLY, NOREPLICAS, OOM, MISCONF, too many clients, and
+// MOVED or ASK, which a cluster node answers a write sent to it directly
+// while a failover or resharding moves the slot). A
 // command or script that Redis rejected (a wrong argument such as "invalid
 // expire time", a Lua error) is not: retrying it fails the same way.
 // A cancelled context is not either. Every error this package returns for
@@ -35,7 +37,8 @@ func IsUnavailable(err error) bool {
 		return redis.IsLoadingError(err) || redis.IsClusterDownError(err) || redis.IsMasterDownError(err) ||
 			redis.IsTryAgainError(err) || redis.IsReadOnlyError(err) || redis.IsNoReplicasError(err) ||
 			redis.IsMaxClientsError(err) || redis.IsOOMError(err) || redis.IsAuthError(err) ||
-			redis.HasErrorPrefix(err, "BUSY") || redis.HasErrorPrefix(err, "MISCONF")
+			redis.HasErrorPrefix(err, "BUSY") || redis.HasErrorPrefix(err, "MISCONF") ||
+			redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")
 	}
 	if errors.Is(err, context.Canceled) {
 		return false

@@ -44,6 +44,8 @@ func TestIsUnavailable(t *testing.T) {
 		{"busy script", serverError("BUSY Redis is busy running a script"), true},
 		{"cluster down", serverError("CLUSTERDOWN The cluster is down"), true},
 		{"master down", serverError("MASTERDOWN Link with MASTER is down"), true},
+		{"slot moved", serverError("MOVED 3999 127.0.0.1:6381"), true},
+		{"slot migrating", serverError("ASK 3999 127.0.0.1:6381"), true},
 		{"try again", serverError("TRYAGAIN Multiple keys request during rehashing of slot"), true},
 		{"read-only replica", serverError("READONLY You can't write against a read only replica."), true},
 		{"out of memory", serverError("OOM command not allowed when used memory > 'maxmemory'."), true},
@@ -66,7 +68,7 @@ func TestIsUnavailable(t *testing.T) {
 // wraps ErrUnavailable. Both against the Redis the tests run on.
 func TestCommandErrorIsNotUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
-	r, err := queue.Open(context.Background(), queue.Options{URL: srv.URL, Prefix: "t:"})
+	r, err := queue.Open(context.Background(), optionsFor(srv, queue.Options{Prefix: "t:"}))
 	if err != nil {
 		t.Fatal(err)
 	}

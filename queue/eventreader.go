@@ -17,10 +17,7 @@ import (
 // connections (blocking stream reads, readiness checks). Closing it leaves
 // r open; close it before r.
 func (r *Redis) Side(conns int) *Redis {
-	opt := *r.opt
-	opt.PoolSize = max(conns, 1)
-	opt.MinIdleConns = 0
-	return &Redis{rdb: redis.NewClient(&opt), opt: &opt, keys: r.keys}
+	return &Redis{rdb: r.client(max(conns, 1)), client: r.client, keys: r.keys, now: r.now, wait: r.wait}
 }
 
 // ReadStream reads up to count notices of one channel published after the

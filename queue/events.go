@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -68,46 +67,6 @@ func (s *Store) PinCursor(ctx context.Context, chans []string, cur Cursor) error
 	return nil
 }
 
-// ReadEvents blocks up to block for notices of the given channels after the
-// cursor (channels missing from it start where PinCursor puts them: after
-// the last notice published before the call), advancing the cursor. It
-// returns no notices and no error when nothing came.
-func (s *Store) ReadEvents(ctx context.Context, chans []string, cur Cursor, block time.Duration) ([]Notice, error) {
-	if cur == nil {
-		cur = Cursor{}
-	}
-	if err := s.PinCursor(ctx, chans, cur); err != nil {
-		return nil, err
-	}
-	streams := make([]string, 0, 2*len(chans))
-	for _, ch := range chans {
-		streams = append(streams, s.keys.events(ch))
-	}
-	for _, ch := range chans {
-		streams = append(streams, cur[ch])
-	}
-	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: streams, Block: block, Count: 100}).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	var out []Notice
-	for _, st := range res {
-		ch := strings.TrimSuffix(strings.TrimPrefix(st.Stream, s.keys.prefix+"{"), "}:events")
-		for _, m := range st.Messages {
-			cur[ch] = m.ID
-			var n Notice
-			if data, ok := m.Values["data"].(string); ok && json.Unmarshal([]byte(data), &n) == nil {
-				n.ID = m.ID
-				out = append(out, n)
-			}
-		}
-	}
-	return out, nil
-}
-
 func (s *Store) lastEventID(ctx context.Context, channel string) (string, error) {
 	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.events(channel), "+", "-", 1).Result()
 	if err != nil {
@@ -148,16 +107,18 @@ func (s *Store) Presences(ctx context.Context, agents []string) (map[string]Pres
 	if len(agents) == 0 {
 		return ps, since, nil
 	}
-	ks := make([]string, len(agents))
+	// One GET per agent, pipelined: the agents' keys live in different
+	// cluster slots, where one MGET would be refused.
+	p := s.rdb.Pipeline()
+	gets := make([]*redis.StringCmd, len(agents))
 	for i, a := range agents {
-		ks[i] = s.keys.presence(a)
+		gets[i] = p.Get(ctx, s.keys.presence(a))
 	}
-	vals, err := s.rdb.MGet(ctx, ks...).Result()
-	if err != nil {
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, nil, unavailable(err)
 	}
-	for i, v := range vals {
-		str, _ := v.(string)
+	for i, get := range gets {
+		str := get.Val()
 		state, at, _ := strings.Cut(str, "|")
 		if state == "" {
 			state = string(Offline)

@@ -78,6 +78,8 @@ func (c *clock) Add(d time.Duration) {
 
 // While Redis is down go-redis logs every failed dial; the gateway's log
 // gets each line once per 10 s, then with the number of copies dropped.
+// The client speaks to one server (srv.URL, a master of a cluster too), so
+// that every failed dial logs the same line.
 func TestRedisClientLogsAreRateLimited(t *testing.T) {
 	srv := redistest.Start(t)
 	rec, clk := &recorder{}, &clock{t: t0}
@@ -111,7 +113,8 @@ func TestRedisClientLogsAreRateLimited(t *testing.T) {
 	}
 }
 
-// asynq's workers report every failed poll; the same limit applies.
+// asynq's workers report every failed poll; the same limit applies. As
+// above, the client speaks to one server.
 func TestTaskLogsAreRateLimited(t *testing.T) {
 	srv := redistest.Start(t)
 	rec, clk := &recorder{}, &clock{t: t0}

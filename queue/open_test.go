@@ -8,6 +8,7 @@ import (
 
 	"switchboard/channels"
 	"switchboard/queue"
+	"switchboard/queue/redistest"
 )
 
 func TestOpenRejectsBadURLsWithoutTheirPassword(t *testing.T) {
@@ -30,9 +31,16 @@ func TestOpenRejectsBadURLsWithoutTheirPassword(t *testing.T) {
 func TestOpenFailsWhenRedisDoesNotAnswer(t *testing.T) {
 	srv, _ := openRedis(t)
 	srv.Stop()
-	_, err := queue.Open(context.Background(), queue.Options{URL: srv.URL})
-	if err == nil || !strings.Contains(err.Error(), "redis.url: cannot reach "+srv.Addr) {
-		t.Fatalf("Open of a stopped Redis = %v, want an error naming redis.url and the address", err)
+	_, err := queue.Open(context.Background(), optionsFor(srv, queue.Options{}))
+	want := "redis.url: cannot reach " + srv.Addr
+	switch srv.Kind {
+	case "cluster":
+		want = "redis.cluster: cannot reach " + strings.Join(srv.Cluster, ",")
+	case "sentinel":
+		want = "redis.sentinel: cannot reach " + redistest.SentinelMaster + "@" + strings.Join(srv.SentinelAddrs, ",")
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Open of a stopped Redis = %v, want an error containing %q", err, want)
 	}
 }
 

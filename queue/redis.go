@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -14,13 +15,31 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Options say which Redis to use.
+// Options say which Redis to use: at most one of URL, Cluster and
+// SentinelMaster; none starts an embedded, in-memory Redis (development
+// only: nothing survives a restart).
 type Options struct {
-	// URL is a redis:// or rediss:// URL; empty starts an embedded,
-	// in-memory Redis (development only: nothing survives a restart).
+	// URL is a redis:// or rediss:// URL of one server.
 	URL string
+	// Cluster lists host:port seed nodes of a Redis Cluster.
+	Cluster []string
+	// SentinelMaster and SentinelAddrs locate a master through Sentinels.
+	SentinelMaster string
+	SentinelAddrs  []string
+	// Username, Password and TLS are the cluster's or Sentinel set's
+	// credentials (a URL carries its own).
+	Username, Password string
+	TLS                bool
 	// Prefix starts every key; default "gw:".
 	Prefix string
+	// WaitReplicas, when above 0, makes Accept wait until its write reached
+	// that many replicas (WAIT), for at most WaitTimeout (default 1s); when
+	// they do not acknowledge in time Accept returns an error that wraps
+	// ErrNotReplicated and ErrUnavailable.
+	WaitReplicas int
+	WaitTimeout  time.Duration
+	// ObserveWait, when set, receives how long each WAIT took.
+	ObserveWait func(time.Duration)
 	// Now is the clock of the embedded Redis' TTLs and of the logs' rate
 	// limit; default time.Now. Tests that move the gateway's clock pass the
 	// same function.
@@ -35,59 +54,105 @@ type Options struct {
 // Redis is the gateway's connection to Redis: the store, the waiting lines
 // and the asynq client all use it.
 type Redis struct {
-	rdb      *redis.Client
-	opt      *redis.Options
+	rdb redis.UniversalClient
+	// client makes a client of the same Redis with a pool of its own of
+	// at most the given size (Side).
+	client   func(poolSize int) redis.UniversalClient
 	embedded *miniredis.Miniredis
 	keys     keys
 	now      func() time.Time
+	wait     replicaWait
 }
 
 // Open connects to Redis, or starts the embedded one, and checks that it
-// answers. Errors name the setting (redis.url) that is wrong.
+// answers. Errors name the setting (redis.url, redis.cluster,
+// redis.sentinel) that is wrong.
 func Open(ctx context.Context, o Options) (*Redis, error) {
-	r := &Redis{keys: keys{prefix: o.Prefix}, now: o.Now}
+	r := &Redis{keys: keys{prefix: o.Prefix}, now: o.Now,
+		wait: replicaWait{replicas: o.WaitReplicas, timeout: o.WaitTimeout, observe: o.ObserveWait}}
 	if r.keys.prefix == "" {
 		r.keys.prefix = "gw:"
 	}
 	if r.now == nil {
 		r.now = time.Now
 	}
+	if r.wait.timeout <= 0 {
+		r.wait.timeout = time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	redis.SetLogger(redisLog{newLimitedLog(o.Logger, "go-redis", r.now)})
-	if o.URL == "" {
-		m := miniredis.NewMiniRedis()
-		m.ClockTTL(true)
-		if o.Now != nil {
-			m.SetTime(o.Now())
-		}
-		if err := m.StartAddr("127.0.0.1:0"); err != nil {
-			return nil, fmt.Errorf("redis.url is empty and the embedded Redis did not start: %w", err)
-		}
-		r.embedded = m
-		r.opt = &redis.Options{Addr: m.Addr()}
-	} else {
-		u, err := url.Parse(o.URL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			return nil, fmt.Errorf("redis.url: %q is not a redis:// or rediss:// URL", redactURL(o.URL))
-		}
-		opt, err := redis.ParseURL(o.URL)
-		if err != nil {
-			return nil, fmt.Errorf("redis.url: %v", err)
-		}
-		r.opt = opt
+	// A WAIT blocks its connection for up to its timeout: reads must
+	// outlast it.
+	readTimeout := max(3*time.Second, r.wait.timeout+time.Second)
+	var tlsConfig *tls.Config
+	if o.TLS {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	r.opt.PoolSize = 64
-	// RESP2: the gateway uses no push notifications, and RESP3 clients check
-	// for them on every read.
-	r.opt.Protocol = 2
-	r.rdb = redis.NewClient(r.opt)
+	var setting, where string
+	switch {
+	case len(o.Cluster) > 0:
+		setting, where = "redis.cluster", strings.Join(o.Cluster, ",")
+		r.client = func(pool int) redis.UniversalClient {
+			return redis.NewClusterClient(&redis.ClusterOptions{
+				Addrs: o.Cluster, Username: o.Username, Password: o.Password, TLSConfig: tlsConfig,
+				PoolSize: pool, Protocol: 2, ReadTimeout: readTimeout,
+			})
+		}
+	case o.SentinelMaster != "":
+		setting, where = "redis.sentinel", o.SentinelMaster+"@"+strings.Join(o.SentinelAddrs, ",")
+		r.client = func(pool int) redis.UniversalClient {
+			return redis.NewFailoverClient(&redis.FailoverOptions{
+				MasterName: o.SentinelMaster, SentinelAddrs: o.SentinelAddrs,
+				Username: o.Username, Password: o.Password, TLSConfig: tlsConfig,
+				PoolSize: pool, Protocol: 2, ReadTimeout: readTimeout,
+				// Each command asks the Sentinels in turn when the master is
+				// unknown: with go-redis' five dial attempts each, a webhook
+				// would wait longer than Meta does for a 503 while Redis is down.
+				DialerRetries: 1, DialTimeout: time.Second,
+			})
+		}
+	default:
+		setting = "redis.url"
+		var opt *redis.Options
+		if o.URL == "" {
+			m := miniredis.NewMiniRedis()
+			m.ClockTTL(true)
+			if o.Now != nil {
+				m.SetTime(o.Now())
+			}
+			if err := m.StartAddr("127.0.0.1:0"); err != nil {
+				return nil, fmt.Errorf("redis.url is empty and the embedded Redis did not start: %w", err)
+			}
+			r.embedded = m
+			opt = &redis.Options{Addr: m.Addr()}
+		} else {
+			u, err := url.Parse(o.URL)
+			if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+				return nil, fmt.Errorf("redis.url: %q is not a redis:// or rediss:// URL", redactURL(o.URL))
+			}
+			if opt, err = redis.ParseURL(o.URL); err != nil {
+				return nil, fmt.Errorf("redis.url: %v", err)
+			}
+		}
+		where = opt.Addr
+		// RESP2: the gateway uses no push notifications, and RESP3 clients
+		// check for them on every read.
+		opt.Protocol = 2
+		opt.ReadTimeout = readTimeout
+		r.client = func(pool int) redis.UniversalClient {
+			o := *opt
+			o.PoolSize = pool
+			return redis.NewClient(&o)
+		}
+	}
+	r.rdb = r.client(64)
 	pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if err := r.rdb.Ping(pingCtx).Err(); err != nil {
 		r.Close()
-		return nil, fmt.Errorf("redis.url: cannot reach %s: %w", r.opt.Addr, err)
+		return nil, fmt.Errorf("%s: cannot reach %s: %w", setting, where, err)
 	}
 	return r, nil
 }

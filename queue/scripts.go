@@ -10,7 +10,10 @@ import "github.com/redis/go-redis/v9"
 // ties in arrival order), KEYS[5] the channel's pending set (conversation ->
 // when its inbox last went from empty to not empty).
 // ARGV[1] event id, ARGV[2] event time in ms, ARGV[3] payload, ARGV[4] dedupe
-// TTL in ms, ARGV[5] conversation id, ARGV[6] now in ms.
+// TTL in ms, ARGV[5] conversation id, ARGV[6] now in ms, ARGV[7] "1" when a
+// WAIT follows: a duplicate still waiting then renews its marker, a write
+// that makes the WAIT cover the earlier delivery's writes too (replication
+// is in order).
 // Returns 1 (new), 2 (duplicate still waiting in the inbox), 0 (duplicate, done).
 var acceptScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
@@ -20,7 +23,10 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
   redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[5])
   return 1
 end
-if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 2 end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  if ARGV[7] == '1' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+  return 2
+end
 return 0
 `)
 

@@ -196,12 +196,13 @@ type Commit struct {
 
 // Store keeps conversations, transcripts, lines and inboxes.
 type Store struct {
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	keys keys
+	wait replicaWait
 }
 
 // Store returns the conversation store on this Redis.
-func (r *Redis) Store() *Store { return &Store{rdb: r.rdb, keys: r.keys} }
+func (r *Redis) Store() *Store { return &Store{rdb: r.rdb, keys: r.keys, wait: r.wait} }
 
 // Accepted says what Accept did with an event.
 type Accepted int
@@ -215,16 +216,29 @@ const (
 
 // Accept makes an inbound event durable in its conversation's inbox, unless
 // its id was seen within dedupeTTL. Errors wrap ErrUnavailable when Redis
-// cannot be reached.
+// cannot be reached. With Options.WaitReplicas it returns only once the
+// event (new, or still pending from an earlier delivery) reached that many
+// replicas, else an error wrapping ErrNotReplicated. Only the accept
+// waits: a write whose WAIT times out was still made, and for a decision
+// or a send record, reporting it failed would make the caller repeat a
+// reply.
 func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (Accepted, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return 0, err
 	}
 	ch := ev.Channel
-	res, err := acceptScript.Run(ctx, s.rdb,
-		[]string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch)},
-		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli()).Int()
+	keys := []string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch)}
+	waiting := "0"
+	if s.wait.replicas > 0 {
+		waiting = "1"
+	}
+	cmd, err := s.eval(ctx, acceptScript, keys,
+		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli(), waiting)
+	if err != nil {
+		return 0, err
+	}
+	res, err := cmd.Int()
 	if err != nil {
 		return 0, unavailable(err)
 	}

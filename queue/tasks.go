@@ -65,7 +65,7 @@ type Tasks struct {
 	client    *asynq.Client
 	server    *asynq.Server
 	inspector *asynq.Inspector
-	rdb       *redis.Client
+	rdb       redis.UniversalClient
 	keys      keys
 	log       *limitedLog // asynq's
 }

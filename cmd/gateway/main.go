@@ -6,6 +6,7 @@
 //	                                             chat as a user of a channel, in-process
 //	gateway hours --config F [--channel ID] [--week 2026-12-21]
 //	                                             print a week of business hours
+//	gateway version                              print the version stamp
 //
 // main only parses flags, reads the config, handles signals and hands off to
 // the gateway package.
@@ -20,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -48,7 +50,12 @@ commands:
           print each channel's week (Monday to Sunday, default this week)
           in its zone and the local one, with holidays, special dates and
           whether it is open now
+  version print the version the binary was built as (go build
+          -ldflags "-X main.version=v1.2.3"), else its commit, if known
 `
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -64,6 +71,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "version":
+		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0
 	case "serve", "check", "try", "hours":
 	default:
@@ -134,6 +144,23 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	default: // hours
 		return printHours(*path, channel, week, stdout, stderr)
 	}
+}
+
+// versionString is the stamped version, or "dev" with the commit the Go
+// toolchain recorded (a build from a git checkout), and the Go version.
+func versionString() string {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "dev" {
+			for _, s := range info.Settings {
+				if s.Key == "vcs.revision" {
+					v += " " + s.Value
+				}
+			}
+		}
+		v += " " + info.GoVersion
+	}
+	return v
 }
 
 // serve runs the gateway until SIGINT or SIGTERM, then shuts it down in order.

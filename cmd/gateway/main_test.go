@@ -125,3 +125,13 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// The version a build was stamped with is what gateway version prints.
+func TestVersion(t *testing.T) {
+	defer func(v string) { version = v }(version)
+	version = "v1.2.3"
+	code, stdout, stderr := runMain("version")
+	if code != 0 || !strings.HasPrefix(stdout, "gateway v1.2.3 go") || stderr != "" {
+		t.Errorf("version: exit %d, stdout %q, stderr %q; want 0 and gateway v1.2.3 with the Go version", code, stdout, stderr)
+	}
+}

@@ -1,10 +1,15 @@
 // Package redistest gives tests a Redis of their own: a real redis-server
 // started on a free loopback port when the binary is on PATH, else an
 // embedded miniredis. SWITCHBOARD_TEST_REDIS=server or =embedded forces one
-// (server fails the test when the binary is missing).
+// (server fails the test when the binary is missing); =cluster gives a
+// Redis Cluster of three masters with one replica each, =sentinel a master
+// with one replica watched by three Sentinels, both shared by the tests of
+// one binary one at a time and flushed for each: a test and its subtests
+// start at most one of each kind (a second Start waits for the first test
+// to end).
 //
-// It is test support only: it imports miniredis and the standard library,
-// nothing of this module.
+// It is test support only: it imports miniredis, go-redis and the standard
+// library, nothing of this module.
 package redistest
 
 import (
@@ -26,21 +31,54 @@ const EnvMode = "SWITCHBOARD_TEST_REDIS"
 
 // Server is a Redis that lives as long as the test.
 type Server struct {
-	// Addr is host:port; URL is the same as a redis:// URL.
+	// Addr is host:port; URL is the same as a redis:// URL. For a cluster
+	// or a Sentinel set they name a master, which is not how a client
+	// should connect: use Cluster or SentinelAddrs.
 	Addr, URL string
-	// Kind is "server" or "embedded".
+	// Kind is "server", "embedded", "cluster" or "sentinel".
 	Kind string
+	// Cluster lists the cluster's nodes (Kind "cluster").
+	Cluster []string
+	// SentinelAddrs lists the Sentinels (Kind "sentinel"), which know the
+	// master as SentinelMaster.
+	SentinelAddrs []string
 
 	t    testing.TB
 	port int
 	cmd  *exec.Cmd
 	mini *miniredis.Miniredis
+	grp  *group
 }
 
 // Start starts a Redis for t and stops it when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, Kind: mode(t)}
+	return StartKind(t, mode(t))
+}
+
+// StartKind is Start with the kind chosen by the test, whatever
+// SWITCHBOARD_TEST_REDIS says: "server", "embedded", "cluster" or
+// "sentinel".
+func StartKind(t testing.TB, kind string) *Server {
+	t.Helper()
+	if kind != "embedded" {
+		for _, bin := range []string{"redis-server", "redis-cli"} {
+			if _, err := exec.LookPath(bin); err != nil {
+				t.Fatalf("redistest: a %s Redis needs %s on PATH", kind, bin)
+			}
+		}
+	}
+	s := &Server{t: t, Kind: kind}
+	if s.Kind == "cluster" || s.Kind == "sentinel" {
+		s.grp = startGroup(t, s.Kind)
+		s.setAddr(s.grp.masters(t)[0])
+		if s.Kind == "cluster" {
+			s.Cluster = s.grp.addrs(s.grp.nodes)
+		} else {
+			s.SentinelAddrs = s.grp.addrs(s.grp.sents)
+		}
+		return s
+	}
 	if s.Kind == "embedded" {
 		s.mini = miniredis.NewMiniRedis()
 		if err := s.mini.StartAddr("127.0.0.1:0"); err != nil {
@@ -56,9 +94,17 @@ func Start(t testing.TB) *Server {
 
 func mode(t testing.TB) string {
 	_, err := exec.LookPath("redis-server")
-	switch os.Getenv(EnvMode) {
+	switch m := os.Getenv(EnvMode); m {
 	case "embedded":
 		return "embedded"
+	case "cluster", "sentinel":
+		if err != nil {
+			t.Fatalf("redistest: %s=%s but redis-server is not on PATH", EnvMode, m)
+		}
+		if _, err := exec.LookPath("redis-cli"); err != nil && m == "cluster" {
+			t.Fatalf("redistest: %s=cluster but redis-cli is not on PATH", EnvMode)
+		}
+		return m
 	case "server":
 		if err != nil {
 			t.Fatalf("redistest: %s=server but redis-server is not on PATH", EnvMode)
@@ -111,6 +157,10 @@ func (s *Server) startServer() {
 // Stop stops the Redis (as if it crashed); Restart brings it back, empty,
 // on the same address.
 func (s *Server) Stop() {
+	if s.grp != nil {
+		s.grp.stop()
+		return
+	}
 	if s.mini != nil {
 		s.mini.Close()
 		return
@@ -125,6 +175,10 @@ func (s *Server) Stop() {
 // Restart starts a stopped Redis again on the same address.
 func (s *Server) Restart() {
 	s.t.Helper()
+	if s.grp != nil {
+		s.grp.restart(s.t)
+		return
+	}
 	if s.mini != nil {
 		if err := s.mini.Restart(); err != nil {
 			s.t.Fatalf("redistest: restart miniredis: %v", err)
@@ -145,16 +199,27 @@ func (s *Server) FastForward(d time.Duration) {
 		s.mini.FastForward(d)
 		return
 	}
-	if err := s.eval(fastForwardScript, strconv.FormatInt(d.Milliseconds(), 10)); err != nil {
-		s.t.Fatalf("redistest: fast-forward: %v", err)
+	script, dbs, addrs := fastForwardScript, "15", []string{s.Addr}
+	if s.grp != nil {
+		addrs = s.grp.masters(s.t)
+		if s.Kind == "cluster" {
+			// A cluster has database 0 only, and a script that touches
+			// keys of several slots must say so.
+			script, dbs = "#!lua flags=allow-cross-slot-keys\n"+script, "0"
+		}
+	}
+	for _, addr := range addrs {
+		if err := eval(addr, script, strconv.FormatInt(d.Milliseconds(), 10), dbs); err != nil {
+			s.t.Fatalf("redistest: fast-forward: %v", err)
+		}
 	}
 }
 
-// fastForwardScript shrinks every key's TTL by ARGV[1] ms, in every
-// database. It returns nothing.
+// fastForwardScript shrinks every key's TTL by ARGV[1] ms, in databases 0
+// to ARGV[2]. It returns nothing.
 const fastForwardScript = `
 local d = tonumber(ARGV[1])
-for db = 0, 15 do
+for db = 0, tonumber(ARGV[2]) do
   redis.call('SELECT', db)
   local cursor = '0'
   repeat
@@ -170,11 +235,11 @@ for db = 0, 15 do
 end
 `
 
-// eval runs a script with no keys on the real server over a connection of
-// its own (this package speaks just enough of the protocol for it) and
-// returns the error it answered, if any.
-func (s *Server) eval(script string, args ...string) error {
-	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+// eval runs a script with no keys on the real server at addr over a
+// connection of its own (this package speaks just enough of the protocol
+// for it) and returns the error it answered, if any.
+func eval(addr, script string, args ...string) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return err
 	}
