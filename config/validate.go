@@ -72,6 +72,7 @@ func (v *validator) config(c *Config) {
 	v.bot(&c.Bot)
 	v.channels(c)
 	v.agents(c)
+	v.people(c)
 	if !c.Redis.Embedded() {
 		v.production(c)
 	}

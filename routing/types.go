@@ -138,6 +138,12 @@ const (
 	InAgentAvailable InputKind = "agent_available" // hours opened, or the channel's first agent came online
 	InExpire         InputKind = "expire"          // the inactivity sweep found it idle past its deadline
 	InCallResult     InputKind = "call_result"     // the call provider answered the request Call.Key
+	// InAgentTransfer: Agent (the holder, or a supervisor) hands an
+	// assigned conversation to Target (transfer.go).
+	InAgentTransfer InputKind = "agent_transfer"
+	// InAgentAssign: Agent, a supervisor, gives a waiting or assigned
+	// conversation to Target (transfer.go).
+	InAgentAssign InputKind = "agent_assign"
 )
 
 // Input is one thing that happened; which fields are set depends on Kind.
@@ -148,6 +154,11 @@ type Input struct {
 	Agent     string          // agent inputs: the agent's id
 	AgentName string          // InAgentClaim: shown to the user when the channel says so
 	Call      *CallResult     // InCallResult
+	// Supervisor: Agent is a supervisor of the channel, who may close,
+	// release and transfer a conversation another agent holds, and assign.
+	Supervisor bool
+	// Target: the agent of InAgentTransfer and InAgentAssign.
+	Target *Target
 }
 
 // BotReply is what the bot answered to one user message.
@@ -192,8 +203,11 @@ type Effect struct {
 	Session    *Session
 	Resolution Resolution
 	At         time.Time
-	// Notify: what agents are told about (waiting, claimed, ended, message...).
-	Notice NoticeKind
+	// Notify: what agents are told about (waiting, claimed, ended, message...);
+	// PrevAgent is the agent who held the conversation before
+	// (NoticeTransferred).
+	Notice    NoticeKind
+	PrevAgent string
 	// RequestCall: the call to request from the provider.
 	Call *CallRequest
 	// Outcome: what the decision amounts to (OutcomeClaimed: the wait
@@ -285,6 +299,9 @@ type Messages struct {
 	Assigned       string `yaml:"assigned"`        // an agent took it; "{agent}" is replaced by the agent's name
 	Closed         string `yaml:"closed"`          // an agent closed it
 	HandedBack     string `yaml:"handed_back"`     // an agent handed it back to the bot
+	// TransferredTo: another agent took the conversation over; "{agent}"
+	// is replaced by that agent's name. Empty (the default) says nothing.
+	TransferredTo string `yaml:"transferred_to"`
 }
 
 // Choice ids the gateway itself puts on buttons; a tap comes back as the

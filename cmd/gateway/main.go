@@ -6,6 +6,7 @@
 //	                                             chat as a user of a channel, in-process
 //	gateway hours --config F [--channel ID] [--week 2026-12-21]
 //	                                             print a week of business hours
+//	gateway passwd < password                    print a password's bcrypt hash
 //
 // main only parses flags, reads the config, handles signals and hands off to
 // the gateway package.
@@ -48,6 +49,8 @@ commands:
           print each channel's week (Monday to Sunday, default this week)
           in its zone and the local one, with holidays, special dates and
           whether it is open now
+  passwd  read one line (a password) on standard input and print its
+          bcrypt hash, for an agent's password_hash
 `
 
 func main() {
@@ -65,6 +68,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "passwd":
+		return passwd(args, stdin, stdout, stderr)
 	case "serve", "check", "try", "hours":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
