@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.engine, err = engine.New(cfg, engine.Options{
 		Inbox: a.store, Conversations: a.store, Line: a.store, Outbox: a.store, Presence: a.store,
-		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, EraseTasks: r.EraseTasks,
+		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, EraseTasks: r.EraseTasks, Sessions: a.store,
 		Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
 		Now:      a.now, Log: a.log, Registry: registry,
 	})

@@ -199,6 +199,10 @@ type harnessOptions struct {
 	start time.Time // the clock's start; default insideHours
 	// botURL, when set, replaces the keywords bot by an http bot there.
 	botURL string
+	// graphURL, when set, replaces the fake Graph API's URL (another fake).
+	graphURL string
+	// config, when set, edits the test configuration's YAML.
+	config func(string) string
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -210,7 +214,13 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	h.redis = redistest.Start(t)
 	h.graph = channeltest.NewFakeGraph(t)
 	env := map[string]string{"REDIS_URL": h.redis.URL, "GRAPH_URL": h.graph.URL}
+	if opts.graphURL != "" {
+		env["GRAPH_URL"] = opts.graphURL
+	}
 	yaml := testConfig
+	if opts.config != nil {
+		yaml = opts.config(yaml)
+	}
 	if opts.botURL != "" {
 		start, end := strings.Index(yaml, "bot:\n"), strings.Index(yaml, "channels:\n")
 		yaml = yaml[:start] + "bot:\n  type: http\n  url: ${BOT_URL}\n  secret: bot-secret-test-0123456789\n  handoff_keywords: [agent, human]\n" + yaml[end:]

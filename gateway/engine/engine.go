@@ -43,6 +43,8 @@ type Engine struct {
 	waiters *waiters
 	// assigner runs automatic assignment when decisions call for it.
 	assigner *assigner
+	// sessions keeps the console's sign-in sessions and rate counters (people.go).
+	sessions WebSessions
 }
 
 // Options are what New needs besides the configuration.
@@ -58,6 +60,8 @@ type Options struct {
 	Stats         Stats
 	Calls         Calls
 	Tasks         Tasks
+	// Sessions keeps console sessions and rate counters (*queue.Store).
+	Sessions WebSessions
 	// EraseTasks removes the queued tasks of a conversation (its erasure).
 	EraseTasks func(ctx context.Context, convID string) (int, error)
 	// Notifier delivers notifications; nil drops them (logged).
@@ -88,7 +92,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
 		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, now: o.Now, log: o.Log, notifier: o.Notifier,
-		eraseTasks: o.EraseTasks, metrics: newMetrics(o.Registry), waiters: newWaiters()}
+		eraseTasks: o.EraseTasks, metrics: newMetrics(o.Registry), waiters: newWaiters(), sessions: o.Sessions}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
 	}, e.log)

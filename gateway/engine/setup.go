@@ -36,6 +36,10 @@ type Agent struct {
 	ID, Name         string
 	Channels         []string
 	MaxConversations int
+	Role             config.Role
+	// passwordHash is the bcrypt hash of the console password ("" for
+	// none); fingerprint digests the agent's configuration (people.go).
+	passwordHash, fingerprint string
 }
 
 // Serves reports whether the agent serves a channel.
@@ -69,7 +73,8 @@ func newSetup(cfg *config.Config, now func() time.Time) (*setup, error) {
 		s.secrets[ch.platform] = append(s.secrets[ch.platform], ch.cfg.AppSecret.Reveal())
 	}
 	for _, ac := range cfg.Agents {
-		s.agents[ac.ID] = &Agent{ID: ac.ID, Name: ac.Name, Channels: ac.Channels, MaxConversations: ac.MaxConversations}
+		s.agents[ac.ID] = &Agent{ID: ac.ID, Name: ac.Name, Channels: ac.Channels, MaxConversations: ac.MaxConversations,
+			Role: ac.Role, passwordHash: ac.PasswordHash.Reveal(), fingerprint: fingerprint(ac)}
 		s.tokens[ac.ID] = ac.Token.Reveal()
 	}
 	bot, err := newBot(cfg, now)

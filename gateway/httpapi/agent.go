@@ -23,7 +23,7 @@ const sseHeartbeat = 15 * time.Second
 
 // registerAgentAPI adds the agent routes.
 func (s *Server) registerAgentAPI(e *echo.Echo) {
-	g := e.Group("/api/v1", bearer(s.agentToken))
+	g := e.Group("/api/v1", s.agentAuth)
 	g.GET("/queue", s.listQueue)
 	g.POST("/queue/claim", s.claim)
 	g.GET("/conversations", s.listConversations)
@@ -37,6 +37,7 @@ func (s *Server) registerAgentAPI(e *echo.Echo) {
 	g.PUT("/agents/me/presence", s.presence)
 	g.GET("/events", s.events)
 	g.GET("/media/:id/:media", s.media)
+	s.registerPeople(e, g)
 }
 
 func (s *Server) listQueue(c echo.Context) error {

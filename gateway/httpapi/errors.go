@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,7 +27,7 @@ var (
 	errBadSignature    = &apiError{http.StatusUnauthorized, "bad_signature", "X-Hub-Signature-256 is missing or does not match"}
 	errUnavailable     = &apiError{http.StatusServiceUnavailable, "unavailable", "storage is unavailable; retry later"}
 	errInternal        = &apiError{http.StatusInternalServerError, "internal", "internal error"}
-	errUnauthorized    = &apiError{http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token"}
+	errUnauthorized    = &apiError{http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token or session"}
 )
 
 func errBadRequest(msg string) *apiError { return &apiError{http.StatusBadRequest, "bad_request", msg} }
@@ -48,6 +49,13 @@ var statusOf = map[engine.Code]int{
 	engine.CodeUnavailable:   http.StatusServiceUnavailable,
 	engine.CodeInvalidConfig: http.StatusBadRequest,
 	engine.CodeMediaFailed:   http.StatusBadGateway,
+
+	engine.CodeUnauthorized:     http.StatusUnauthorized,
+	engine.CodeRateLimited:      http.StatusTooManyRequests,
+	engine.CodeNotServing:       http.StatusConflict,
+	engine.CodeAlreadyHolds:     http.StatusConflict,
+	engine.CodeTooLarge:         http.StatusRequestEntityTooLarge,
+	engine.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
 }
 
 // classify maps an error to its HTTP status, code and message: the one
@@ -103,6 +111,10 @@ func (s *Server) httpError(err error, c echo.Context) {
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
+	}
+	var limited *engine.RateLimited
+	if errors.As(err, &limited) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter)))
 	}
 	body := errorBody(code, msg)
 	if problems := errorProblems(err); problems != nil {

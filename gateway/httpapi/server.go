@@ -44,13 +44,14 @@ type Server struct {
 	now         func() time.Time
 	log         *slog.Logger
 	metrics     *metrics
+	people      *people // sign-in and failed authentications (people.go)
 	echo        *echo.Echo
 	unknownSeen sync.Map // platform/account pairs already logged
 }
 
 // New builds the server with every route.
 func New(o Options) *Server {
-	s := &Server{engine: o.Engine, ready: o.Ready, reloadFn: o.Reload, now: o.Now, log: o.Log, metrics: newMetrics(o.Registry)}
+	s := &Server{engine: o.Engine, ready: o.Ready, reloadFn: o.Reload, now: o.Now, log: o.Log, metrics: newMetrics(o.Registry), people: newPeople(o.Registry)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.httpError
