@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/config"
 	"switchboard/gateway/engine"
 	"switchboard/internal/testkit"
 	"switchboard/queue"
@@ -466,4 +467,33 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestPeopleSessionsAfterReload: a reload that changes an agent's password
+// or removes the agent ends its sessions; others' go on.
+func TestPeopleSessionsAfterReload(t *testing.T) {
+	h := newHarness(t, harnessOptions{config: peopleConfig})
+	spec := openAPIOf(t, h)
+	anaC, brunoC, sueC := newClient(t, h, spec), newClient(t, h, spec), newClient(t, h, spec)
+	anaC.signIn("ana", anaPassword)
+	brunoC.signIn("bruno", brunoPassword)
+	sueC.signIn("sue", "sue-password")
+
+	yaml := peopleConfig(testConfig)
+	// bruno gets sue's password hash; sue is removed.
+	yaml = strings.Replace(yaml, "$2a$04$KQhILXfXvXUoyfK.FdI/suqOmfNFPbPZhDMI14/E8TYL.9MPe1c7y", "$2a$04$4.FET96iMUjB3GfbeZnxquhCgm/dtexmVUOfTDq0wFujsR5NOv8C2", 1)
+	start, end := strings.Index(yaml, "  - id: sue\n"), strings.Index(yaml, "  - id: dora\n")
+	yaml = yaml[:start] + yaml[end:]
+	env := map[string]string{"REDIS_URL": h.redis.URL, "GRAPH_URL": h.graph.URL}
+	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	anaC.want(anaC.do(http.MethodGet, "/api/v1/agents/me", nil), http.StatusOK, "")
+	brunoC.want(brunoC.do(http.MethodGet, "/api/v1/agents/me", nil), http.StatusUnauthorized, "unauthorized")
+	sueC.want(sueC.do(http.MethodGet, "/api/v1/agents/me", nil), http.StatusUnauthorized, "unauthorized")
+	brunoC.signIn("bruno", "sue-password")
 }
