@@ -435,7 +435,10 @@ func TestPeopleUpload(t *testing.T) {
 		t.Fatalf("%d uploads reached the platform before a good one", n)
 	}
 
-	c.want(c.do(http.MethodPost, path, upload(t, "image/jpeg", photo, "your receipt"), "Bearer", anaToken), http.StatusAccepted, "")
+	// From the console: signed in, with the session's CSRF token.
+	c.signIn("ana", anaPassword)
+	c.want(c.do(http.MethodPost, path, upload(t, "image/jpeg", photo, "your receipt")), http.StatusForbidden, "forbidden")
+	c.want(c.do(http.MethodPost, path, upload(t, "image/jpeg", photo, "your receipt"), "X-CSRF-Token", c.csrf), http.StatusAccepted, "")
 	ups := graph.Uploads()
 	if len(ups) != 1 || ups[0].Type != "image/jpeg" || !bytes.Equal(ups[0].Data, photo) {
 		t.Fatalf("uploads = %d, want the photo as image/jpeg", len(ups))

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -205,8 +204,11 @@ func (e *Engine) SessionByToken(ctx context.Context, token string) (Session, err
 		return Session{}, ErrNoSession
 	}
 	ws, ok, err := e.sessions.Session(ctx, token)
-	if err != nil || !ok {
-		return Session{}, errors.Join(err, errOr(ok, ErrNoSession))
+	if err != nil {
+		return Session{}, err
+	}
+	if !ok {
+		return Session{}, ErrNoSession
 	}
 	s, now := e.setup.Load(), e.now()
 	a, known := s.agents[ws.Agent]
@@ -226,14 +228,6 @@ func (e *Engine) SessionByToken(ctx context.Context, token string) (Session, err
 		}
 	}
 	return Session{Token: token, CSRF: ws.CSRF, Agent: *a}, nil
-}
-
-// errOr is nil when ok, else err.
-func errOr(ok bool, err error) error {
-	if ok {
-		return nil
-	}
-	return err
 }
 
 // SignOut ends a console session at once.

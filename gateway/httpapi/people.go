@@ -87,8 +87,8 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// limitFailures counts the 401s of the bearer check after it as failed
-// authentications of kind, and refuses (429) an address that failed more
+// limitFailures counts the 401s of the bearer check after it to a
+// request with an Authorization header as failed authentications of kind, and refuses (429) an address that failed more
 // than engine.AuthFailuresPerAddress times in a window, whatever it sends,
 // until the window ends.
 func (s *Server) limitFailures(kind string) echo.MiddlewareFunc {
@@ -99,7 +99,9 @@ func (s *Server) limitFailures(kind string) echo.MiddlewareFunc {
 				return &engine.RateLimited{What: "failed authentications", RetryAfter: wait}
 			}
 			err := next(c)
-			if !errors.Is(err, errUnauthorized) {
+			// A request without a token guesses nothing: only a token
+			// presented and refused counts.
+			if !errors.Is(err, errUnauthorized) || c.Request().Header.Get("Authorization") == "" {
 				return err
 			}
 			s.people.failures.WithLabelValues(kind).Inc()
