@@ -19,8 +19,9 @@
 // Files: engine.go (Engine, New, Start, Stop), store.go (what it needs of
 // Redis), inbox.go (Ingest, Process), decide.go (apply: load, decide,
 // commit), carryout.go (carryOut), send.go, notifications.go, call.go,
-// processor.go, assign.go, sweep.go; agents.go, view.go, media.go and
-// waiters.go (the agent API's operations), admin.go (stats, report,
+// processor.go, assign.go, sweep.go; agents.go, view.go, media.go,
+// waiters.go, people.go (transfers, assignments, sign-in sessions) and
+// upload.go (the agent API's operations), admin.go (stats, report,
 // erasure), inspect.go; setup.go and channels.go (the runtime
 // configuration), reload.go; errors.go, metrics.go, logctx.go.
 package engine
