@@ -505,3 +505,51 @@ func TestPeopleSessionsAfterReload(t *testing.T) {
 	sueC.want(sueC.do(http.MethodGet, "/api/v1/agents/me", nil), http.StatusUnauthorized, "unauthorized")
 	brunoC.signIn("bruno", "sue-password")
 }
+
+// TestPeopleConcurrentTransfers: two transfers of one conversation at the
+// same instant: one wins, the other finds it no longer the holder's, and
+// the conversation is held by one agent, counted once.
+func TestPeopleConcurrentTransfers(t *testing.T) {
+	h := newHarness(t, harnessOptions{config: peopleConfig})
+	c := newClient(t, h, openAPIOf(t, h))
+	join(t, h, ana, "wamid.CT1", insideHours)
+	c.want(c.do(http.MethodPost, "/api/v1/queue/claim", nil, "Bearer", anaToken), http.StatusOK, "")
+	path := "/api/v1/conversations/" + ana.conv() + "/transfer"
+	targets := []string{"bruno", "sue"}
+	answers := make(chan response, len(targets))
+	for _, to := range targets {
+		go func() { answers <- c.do(http.MethodPost, path, map[string]string{"agent": to}, "Bearer", anaToken) }()
+	}
+	var winner string
+	for range targets {
+		r := <-answers
+		switch r.status {
+		case http.StatusOK:
+			if winner != "" {
+				t.Fatalf("two transfers won: %s and %s", winner, r.body)
+			}
+			winner = *conversationOf(t, r).AssignedTo
+		case http.StatusConflict:
+			if r.code() != "not_yours" {
+				t.Errorf("the losing transfer: %s, want not_yours", r.body)
+			}
+		default:
+			t.Fatalf("transfer: %d %s", r.status, r.body)
+		}
+	}
+	if winner == "" {
+		t.Fatal("no transfer won")
+	}
+	if got := h.record(ana.conv()).AssignedTo; got != winner {
+		t.Errorf("held by %q, the winning answer said %q", got, winner)
+	}
+	for _, agent := range []string{"ana", "bruno", "sue"} {
+		want := 0
+		if agent == winner {
+			want = 1
+		}
+		if got := heldBy(t, h, agent); got != want {
+			t.Errorf("%s holds %d, want %d", agent, got, want)
+		}
+	}
+}
