@@ -44,8 +44,8 @@ func (k keys) rate(name string, window int64) string {
 // so that a slow clock never ends a session early.
 const sessionKeyGrace = time.Minute
 
-// SaveSession stores (or extends) the session of token until ws.Expires.
-func (s *Store) SaveSession(ctx context.Context, token string, ws WebSession, now time.Time) error {
+// SaveWebSession stores (or extends) the session of token until ws.Expires.
+func (s *Store) SaveWebSession(ctx context.Context, token string, ws WebSession, now time.Time) error {
 	data, err := json.Marshal(ws)
 	if err != nil {
 		return err
@@ -53,8 +53,8 @@ func (s *Store) SaveSession(ctx context.Context, token string, ws WebSession, no
 	return unavailable(s.rdb.Set(ctx, s.keys.webSession(token), data, ws.Expires.Sub(now)+sessionKeyGrace).Err())
 }
 
-// Session returns the session of token; false when there is none.
-func (s *Store) Session(ctx context.Context, token string) (WebSession, bool, error) {
+// WebSession returns the session of token; false when there is none.
+func (s *Store) WebSession(ctx context.Context, token string) (WebSession, bool, error) {
 	var ws WebSession
 	data, err := s.rdb.Get(ctx, s.keys.webSession(token)).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -69,8 +69,8 @@ func (s *Store) Session(ctx context.Context, token string) (WebSession, bool, er
 	return ws, true, nil
 }
 
-// DeleteSession ends the session of token at once.
-func (s *Store) DeleteSession(ctx context.Context, token string) error {
+// DeleteWebSession ends the session of token at once.
+func (s *Store) DeleteWebSession(ctx context.Context, token string) error {
 	return unavailable(s.rdb.Del(ctx, s.keys.webSession(token)).Err())
 }
 

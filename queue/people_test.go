@@ -17,10 +17,10 @@ func TestWebSessions(t *testing.T) {
 	st := r.Store()
 	ctx := context.Background()
 	ws := queue.WebSession{Agent: "ana", CSRF: "csrf", Fingerprint: "fp", Expires: t0.Add(time.Hour)}
-	if err := st.SaveSession(ctx, "token-1", ws, t0); err != nil {
+	if err := st.SaveWebSession(ctx, "token-1", ws, t0); err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := st.Session(ctx, "token-1")
+	got, ok, err := st.WebSession(ctx, "token-1")
 	if err != nil || !ok {
 		t.Fatalf("Session = %v, %v", ok, err)
 	}
@@ -43,14 +43,14 @@ func TestWebSessions(t *testing.T) {
 			t.Errorf("key %q holds the token", k)
 		}
 	}
-	if _, ok, _ := st.Session(ctx, "token-2"); ok {
+	if _, ok, _ := st.WebSession(ctx, "token-2"); ok {
 		t.Error("an unknown token has a session")
 	}
-	if err := st.DeleteSession(ctx, "token-1"); err != nil {
+	if err := st.DeleteWebSession(ctx, "token-1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := st.Session(ctx, "token-1"); ok {
-		t.Error("the session outlived DeleteSession")
+	if _, ok, _ := st.WebSession(ctx, "token-1"); ok {
+		t.Error("the session outlived DeleteWebSession")
 	}
 }
 

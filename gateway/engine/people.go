@@ -25,9 +25,9 @@ import (
 // WebSessions keeps console sessions and the counters that rate-limit
 // sign-in and failed authentication.
 type WebSessions interface {
-	SaveSession(ctx context.Context, token string, ws queue.WebSession, now time.Time) error
-	Session(ctx context.Context, token string) (queue.WebSession, bool, error)
-	DeleteSession(ctx context.Context, token string) error
+	SaveWebSession(ctx context.Context, token string, ws queue.WebSession, now time.Time) error
+	WebSession(ctx context.Context, token string) (queue.WebSession, bool, error)
+	DeleteWebSession(ctx context.Context, token string) error
 	Hit(ctx context.Context, name string, window time.Duration, now time.Time) (int64, time.Duration, error)
 }
 
@@ -126,8 +126,8 @@ func (e *Engine) handOver(ctx context.Context, a Agent, convID, to string, kind 
 	return view(s.channels[rec.Channel], rec, 0, e.now()), nil
 }
 
-// Session is a signed-in console session as the API shows it.
-type Session struct {
+// ConsoleSession is a signed-in console session as the API shows it.
+type ConsoleSession struct {
 	Token string // the cookie's value; only its hash is stored
 	CSRF  string
 	Agent Agent
@@ -155,7 +155,7 @@ func dummyHash(cost int) []byte {
 // password is checked; a wrong agent and a wrong password get the same
 // answer, ErrBadCredentials, in about the same time. It returns
 // *RateLimited past the limits.
-func (e *Engine) SignIn(ctx context.Context, agentID, password, addr string) (Session, error) {
+func (e *Engine) SignIn(ctx context.Context, agentID, password, addr string) (ConsoleSession, error) {
 	now := e.now()
 	for _, l := range []struct {
 		name string
@@ -163,10 +163,10 @@ func (e *Engine) SignIn(ctx context.Context, agentID, password, addr string) (Se
 	}{{"signin:agent:" + agentID, signInsPerAgent}, {"signin:addr:" + addr, signInsPerAddress}} {
 		n, retry, err := e.sessions.Hit(ctx, l.name, signInWindow, now)
 		if err != nil {
-			return Session{}, err
+			return ConsoleSession{}, err
 		}
 		if n > l.max {
-			return Session{}, &RateLimited{What: "sign-in attempts", RetryAfter: retry}
+			return ConsoleSession{}, &RateLimited{What: "sign-in attempts", RetryAfter: retry}
 		}
 	}
 	s := e.setup.Load()
@@ -185,12 +185,12 @@ func (e *Engine) SignIn(ctx context.Context, agentID, password, addr string) (Se
 		hash, known = dummyHash(cost), false
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !known {
-		return Session{}, ErrBadCredentials
+		return ConsoleSession{}, ErrBadCredentials
 	}
-	ses := Session{Token: randomToken(), CSRF: randomToken(), Agent: *a}
+	ses := ConsoleSession{Token: randomToken(), CSRF: randomToken(), Agent: *a}
 	ws := queue.WebSession{Agent: a.ID, CSRF: ses.CSRF, Fingerprint: a.fingerprint, Expires: now.Add(s.cfg.Sessions.TTL)}
-	if err := e.sessions.SaveSession(ctx, ses.Token, ws, now); err != nil {
-		return Session{}, err
+	if err := e.sessions.SaveWebSession(ctx, ses.Token, ws, now); err != nil {
+		return ConsoleSession{}, err
 	}
 	e.log.InfoContext(ctx, "agent signed in", "agent", a.ID)
 	return ses, nil
@@ -199,40 +199,40 @@ func (e *Engine) SignIn(ctx context.Context, agentID, password, addr string) (Se
 // SessionByToken returns the live session of a cookie's token and extends
 // it (a sliding expiry). A session that expired, or whose agent a reload
 // removed or changed, is ended: ErrNoSession.
-func (e *Engine) SessionByToken(ctx context.Context, token string) (Session, error) {
+func (e *Engine) SessionByToken(ctx context.Context, token string) (ConsoleSession, error) {
 	if token == "" {
-		return Session{}, ErrNoSession
+		return ConsoleSession{}, ErrNoSession
 	}
-	ws, ok, err := e.sessions.Session(ctx, token)
+	ws, ok, err := e.sessions.WebSession(ctx, token)
 	if err != nil {
-		return Session{}, err
+		return ConsoleSession{}, err
 	}
 	if !ok {
-		return Session{}, ErrNoSession
+		return ConsoleSession{}, ErrNoSession
 	}
 	s, now := e.setup.Load(), e.now()
 	a, known := s.agents[ws.Agent]
 	if !known || subtle.ConstantTimeCompare([]byte(a.fingerprint), []byte(ws.Fingerprint)) != 1 || !now.Before(ws.Expires) {
-		if err := e.sessions.DeleteSession(ctx, token); err != nil {
-			return Session{}, err
+		if err := e.sessions.DeleteWebSession(ctx, token); err != nil {
+			return ConsoleSession{}, err
 		}
-		return Session{}, ErrNoSession
+		return ConsoleSession{}, ErrNoSession
 	}
 	// Extended at most once a minute: a busy console does not write on
 	// every request.
 	ttl := s.cfg.Sessions.TTL
 	if ws.Expires.Sub(now) < ttl-time.Minute {
 		ws.Expires = now.Add(ttl)
-		if err := e.sessions.SaveSession(ctx, token, ws, now); err != nil {
-			return Session{}, err
+		if err := e.sessions.SaveWebSession(ctx, token, ws, now); err != nil {
+			return ConsoleSession{}, err
 		}
 	}
-	return Session{Token: token, CSRF: ws.CSRF, Agent: *a}, nil
+	return ConsoleSession{Token: token, CSRF: ws.CSRF, Agent: *a}, nil
 }
 
 // SignOut ends a console session at once.
 func (e *Engine) SignOut(ctx context.Context, token string) error {
-	return e.sessions.DeleteSession(ctx, token)
+	return e.sessions.DeleteWebSession(ctx, token)
 }
 
 // AuthFailed counts a failed authentication from a client address and

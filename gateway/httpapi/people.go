@@ -198,7 +198,7 @@ func (s *Server) meOf(c echo.Context, a engine.Agent, csrf string) error {
 
 func (s *Server) me(c echo.Context) error {
 	csrf := ""
-	if ses, ok := c.Get("session").(engine.Session); ok {
+	if ses, ok := c.Get("session").(engine.ConsoleSession); ok {
 		csrf = ses.CSRF
 	}
 	return s.meOf(c, agentOf(c), csrf)
@@ -229,7 +229,7 @@ func (s *Server) signIn(c echo.Context) error {
 // signOut is DELETE /api/v1/session: the session ends at once (a bearer
 // token has none to end).
 func (s *Server) signOut(c echo.Context) error {
-	if ses, ok := c.Get("session").(engine.Session); ok {
+	if ses, ok := c.Get("session").(engine.ConsoleSession); ok {
 		if err := s.engine.SignOut(c.Request().Context(), ses.Token); err != nil {
 			return err
 		}
