@@ -273,6 +273,8 @@ func TestPeopleSignIn(t *testing.T) {
 		t.Errorf("a wrong password answers %s, an unknown agent %s: they must not differ", wrong.body, unknown.body)
 	}
 	c.want(c.do(http.MethodPost, "/api/v1/session", map[string]string{"agent": "ana"}), http.StatusBadRequest, "bad_request")
+	c.want(c.do(http.MethodPost, "/api/v1/session", map[string]string{"agent": "ana", "password": anaPassword}, "Sec-Fetch-Site", "cross-site"), http.StatusForbidden, "forbidden")
+	c.want(c.do(http.MethodPost, "/api/v1/session", map[string]string{"agent": "ana", "password": anaPassword}, "Origin", "https://evil.example"), http.StatusForbidden, "forbidden")
 
 	r := c.want(c.do(http.MethodPost, "/api/v1/session", map[string]string{"agent": "ana", "password": anaPassword}), http.StatusOK, "")
 	cookie := r.header.Get("Set-Cookie")

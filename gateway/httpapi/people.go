@@ -150,6 +150,18 @@ func checkSameSite(r *http.Request, csrf string) error {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return nil
 	}
+	if err := checkOrigin(r); err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), []byte(csrf)) != 1 {
+		return errForbidden("X-CSRF-Token is missing or wrong: send the csrf_token of GET /api/v1/agents/me")
+	}
+	return nil
+}
+
+// checkOrigin refuses (403) a request a browser says comes from another
+// site: Sec-Fetch-Site cross-site, or an Origin other than this host.
+func checkOrigin(r *http.Request) error {
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		return errForbidden("a cross-site request (Sec-Fetch-Site: cross-site) may not change anything")
 	}
@@ -158,9 +170,6 @@ func checkSameSite(r *http.Request, csrf string) error {
 		if err != nil || !strings.EqualFold(u.Host, r.Host) {
 			return errForbidden("Origin is not this site: a request from another origin may not change anything")
 		}
-	}
-	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), []byte(csrf)) != 1 {
-		return errForbidden("X-CSRF-Token is missing or wrong: send the csrf_token of GET /api/v1/agents/me")
 	}
 	return nil
 }
@@ -205,7 +214,8 @@ func (s *Server) me(c echo.Context) error {
 }
 
 // signIn is POST /api/v1/session {"agent", "password"}: a session cookie
-// and who signed in; 401 for a wrong agent or password alike.
+// and who signed in; 401 for a wrong agent or password alike, 403 from
+// another site.
 func (s *Server) signIn(c echo.Context) error {
 	var b struct {
 		Agent    string `json:"agent"`
@@ -215,6 +225,10 @@ func (s *Server) signIn(c echo.Context) error {
 		return errBadRequest(`body must be JSON {"agent": "...", "password": "..."}`)
 	}
 	r := c.Request()
+	// Another site may not sign a browser in (to an account of its choice).
+	if err := checkOrigin(r); err != nil {
+		return err
+	}
 	ses, err := s.engine.SignIn(r.Context(), b.Agent, b.Password, clientAddr(r))
 	if errors.Is(err, engine.ErrBadCredentials) {
 		s.people.failures.WithLabelValues("password").Inc()

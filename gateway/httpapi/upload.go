@@ -27,10 +27,10 @@ const (
 	uploadMargin = 1 << 20
 	// maxCaption bounds the caption part.
 	maxCaption = 4 << 10
-	// UploadBodyDeadline is how long an upload's body may take to arrive:
+	// uploadBodyDeadline is how long an upload's body may take to arrive:
 	// 100 MB from a slow connection takes minutes, so this route's body
 	// deadline is this rather than the JSON routes' few seconds.
-	UploadBodyDeadline = 10 * time.Minute
+	uploadBodyDeadline = 10 * time.Minute
 )
 
 func (s *Server) registerUploads(g *echo.Group) {
@@ -53,7 +53,7 @@ func (s *Server) upload(c echo.Context) error {
 	}
 	// Errors are ignored: a connection that cannot take a deadline keeps
 	// the server's own.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(UploadBodyDeadline))
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadBodyDeadline))
 	r.Body = http.MaxBytesReader(w, r.Body, limit+uploadMargin)
 	mr, err := r.MultipartReader()
 	if err != nil {
