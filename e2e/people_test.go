@@ -19,6 +19,7 @@ func TestConsoleDay(t *testing.T) {
 	g := startGateway(t, options{})
 	u := g.newUser(chOpen)
 	u.Says(t, "agent")
+	u.Receives(t, txtTransferred)
 	g.waitState(t, u.ConversationID(), "waiting")
 
 	status, body, header := g.console(t, http.MethodPost, "/api/v1/session", nil, "application/json", []byte(`{"agent":"ana","password":"ana-e2e-password"}`))
