@@ -138,16 +138,26 @@ type ConsoleSession struct {
 // the answer then takes as long as for a known agent.
 var dummyHashes sync.Map // cost -> []byte
 
-func dummyHash(cost int) []byte {
-	if h, ok := dummyHashes.Load(cost); ok {
-		return h.([]byte)
+// dummyHashFor returns the dummy hash of the cost of the configuration's
+// password hashes (the first one's), made once per cost, so that no
+// sign-in pays for making it; nil when no agent has a password.
+func dummyHashFor(cfg *config.Config) []byte {
+	for _, a := range cfg.Agents {
+		cost, err := bcrypt.Cost([]byte(a.PasswordHash.Reveal()))
+		if err != nil {
+			continue
+		}
+		if h, ok := dummyHashes.Load(cost); ok {
+			return h.([]byte)
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte("no one's password"), cost)
+		if err != nil {
+			return nil
+		}
+		dummyHashes.Store(cost, h)
+		return h
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte("no one's password"), cost)
-	if err != nil {
-		h, _ = bcrypt.GenerateFromPassword([]byte("no one's password"), bcrypt.DefaultCost)
-	}
-	dummyHashes.Store(cost, h)
-	return h
+	return nil
 }
 
 // SignIn checks an agent's password and opens a console session. Attempts
@@ -171,18 +181,14 @@ func (e *Engine) SignIn(ctx context.Context, agentID, password, addr string) (Co
 	}
 	s := e.setup.Load()
 	a, known := s.agents[agentID]
-	hash := []byte(nil)
+	hash := s.dummyHash
 	if known && a.passwordHash != "" {
 		hash = []byte(a.passwordHash)
 	} else {
-		cost := bcrypt.DefaultCost
-		for _, other := range s.agents { // as costly as a real check
-			if c, err := bcrypt.Cost([]byte(other.passwordHash)); err == nil {
-				cost = c
-				break
-			}
-		}
-		hash, known = dummyHash(cost), false
+		known = false
+	}
+	if hash == nil { // no agent has a password: no sign-in at all
+		return ConsoleSession{}, ErrBadCredentials
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !known {
 		return ConsoleSession{}, ErrBadCredentials

@@ -29,6 +29,9 @@ type setup struct {
 	cfg     *config.Config
 	bot     bots.Bot
 	botName string
+	// dummyHash is what a sign-in of an unknown agent is checked against
+	// (people.go); nil when no agent has a password.
+	dummyHash []byte
 }
 
 // Agent is a configured agent.
@@ -77,6 +80,7 @@ func newSetup(cfg *config.Config, now func() time.Time) (*setup, error) {
 			Role: ac.Role, passwordHash: ac.PasswordHash.Reveal(), fingerprint: fingerprint(ac)}
 		s.tokens[ac.ID] = ac.Token.Reveal()
 	}
+	s.dummyHash = dummyHashFor(cfg)
 	bot, err := newBot(cfg, now)
 	if err != nil {
 		return nil, err
