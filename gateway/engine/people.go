@@ -63,7 +63,13 @@ type RateLimited struct {
 }
 
 func (e *RateLimited) Error() string {
-	return fmt.Sprintf("too many %s: retry in %d s", e.What, int(e.RetryAfter.Round(time.Second)/time.Second))
+	return fmt.Sprintf("too many %s: retry in %d s", e.What, e.Seconds())
+}
+
+// Seconds is RetryAfter in whole seconds, rounded up, at least 1 (a
+// Retry-After header's value).
+func (e *RateLimited) Seconds() int {
+	return max(1, int((e.RetryAfter+time.Second-1)/time.Second))
 }
 
 // IsSupervisor reports whether the agent is a supervisor of its channels.

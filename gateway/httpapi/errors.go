@@ -114,7 +114,7 @@ func (s *Server) httpError(err error, c echo.Context) {
 	}
 	var limited *engine.RateLimited
 	if errors.As(err, &limited) {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter)))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(limited.Seconds()))
 	}
 	body := errorBody(code, msg)
 	if problems := errorProblems(err); problems != nil {

@@ -268,8 +268,3 @@ func (s *Server) handOver(do func(ctx context.Context, a engine.Agent, convID, t
 		return c.JSON(http.StatusOK, conv)
 	}
 }
-
-// retryAfterSeconds is a Retry-After value: whole seconds, at least 1.
-func retryAfterSeconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
-}
