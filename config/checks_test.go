@@ -160,7 +160,7 @@ func TestDevelopmentCredentials(t *testing.T) {
 func TestExampleWithRealRedis(t *testing.T) {
 	_, err := Load("example.yaml", env(map[string]string{"REDIS_URL": "redis://cache:6379/0"}))
 	lines := problemLines(t, err)
-	paths := []string{"admin_token", "agents[0].token", "agents[1].token"}
+	paths := []string{"admin_token", "agents[0].token", "agents[0].password_hash", "agents[1].token", "agents[1].password_hash"}
 	for _, ch := range []string{"channels[0]", "channels[1]", "channels[2]"} {
 		paths = append(paths, ch+".app_secret", ch+".verify_token", ch+".access_token")
 	}

@@ -39,6 +39,8 @@ type Config struct {
 	Engine          Engine        `yaml:"engine"`
 	// Agents are the human agents and the channels each one serves.
 	Agents []Agent `yaml:"agents"`
+	// Sessions are the console's sign-in sessions (people.go).
+	Sessions Sessions `yaml:"sessions"`
 	// AdminToken authenticates the admin API (Authorization: Bearer). Required.
 	AdminToken Secret `yaml:"admin_token"`
 	Bot        Bot    `yaml:"bot"`
@@ -194,6 +196,11 @@ type Agent struct {
 	// MaxConversations is how many conversations the agent holds at once
 	// under automatic assignment. Default 5.
 	MaxConversations int `yaml:"max_conversations"`
+	// Role is agent (the default) or supervisor (people.go).
+	Role Role `yaml:"role"`
+	// PasswordHash is the bcrypt hash of the agent's console password
+	// (`gateway passwd` makes one); empty: no console sign-in.
+	PasswordHash Secret `yaml:"password_hash"`
 }
 
 // Serves reports whether the agent works on channel id.

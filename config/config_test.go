@@ -94,6 +94,9 @@ func productionEnv() map[string]string {
 		"FB_ACCESS_TOKEN", "IG_APP_SECRET", "IG_VERIFY_TOKEN", "IG_ACCESS_TOKEN"} {
 		m[name] = strings.ToLower(name) + "-0123456789abcdef"
 	}
+	// bcrypt hashes of passwords of this test's own (cost 4).
+	m["AGENT_ANA_PASSWORD_HASH"] = "$2a$04$6EbK.BoPW4B0yoFBf5Z4N.mbJa7Cy6DeliXPhm1zbXdlD/ZfgJeG."
+	m["AGENT_BRUNO_PASSWORD_HASH"] = "$2a$04$6EbK.BoPW4B0yoFBf5Z4N.mbJa7Cy6DeliXPhm1zbXdlD/ZfgJeG."
 	return m
 }
 
@@ -125,6 +128,7 @@ func TestDefaults(t *testing.T) {
 		Redis:           Redis{Prefix: "gw:", WaitTimeout: time.Second},
 		Meta:            Meta{GraphURL: "https://graph.facebook.com/v24.0", RateLimit: 80, SendTimeout: 10 * time.Second},
 		Engine:          Engine{Workers: 20, SweepInterval: time.Minute, DedupeTTL: 48 * time.Hour, RetryBase: time.Second, SendAttempts: 10},
+		Sessions:        Sessions{TTL: 12 * time.Hour},
 		AdminToken:      "admin-secret",
 		Bot: Bot{
 			Type:            BotKeywords,
@@ -169,11 +173,11 @@ func TestProblems(t *testing.T) {
 	}{{
 		file: "unknown_keys.yaml",
 		want: []string{
-			`testdata/unknown_keys.yaml:3: listn: unknown key (known keys: listen, tls, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
+			`testdata/unknown_keys.yaml:3: listn: unknown key (known keys: listen, tls, shutdown_timeout, log, redis, meta, engine, agents, sessions, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
 			`testdata/unknown_keys.yaml:6: log.colour: unknown key (known keys: level, format)`,
-			`testdata/unknown_keys.yaml:7: x-derivation: unknown key (known keys: listen, tls, shutdown_timeout, log, redis, meta, engine, agents, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
+			`testdata/unknown_keys.yaml:7: x-derivation: unknown key (known keys: listen, tls, shutdown_timeout, log, redis, meta, engine, agents, sessions, admin_token, bot, channels, debug, labels, canned_responses, retention, privacy)`,
 			`testdata/unknown_keys.yaml:19: channels[0].hours.weekly.monday: unknown key (known keys: mon, tue, wed, thu, fri, sat, sun)`,
-			`testdata/unknown_keys.yaml:22: channels[0].derivation.messages.welcome: unknown key (known keys: offer, yes, no, attention, declined, transferred, already_waiting, agent_available, off_hours, kept_for_agent, assigned, closed, handed_back, left_line, back_to_bot, thanks_csat, erase_confirm, erase_yes, erase_no, erased, offer_beyond_window)`,
+			`testdata/unknown_keys.yaml:22: channels[0].derivation.messages.welcome: unknown key (known keys: offer, yes, no, attention, declined, transferred, already_waiting, agent_available, off_hours, kept_for_agent, assigned, closed, handed_back, left_line, back_to_bot, thanks_csat, erase_confirm, erase_yes, erase_no, erased, offer_beyond_window, transferred_to)`,
 			`testdata/unknown_keys.yaml:29: channels[1].access_token: duplicate key (first at line 28)`,
 			`testdata/unknown_keys.yaml:31: channels[1].derivation.<<: merge keys are not supported: use an alias (*name) for the whole value`,
 		},

@@ -95,6 +95,7 @@ func (c *Config) applyDefaults() {
 	orDefault(&c.Engine.RetryBase, defaultRetryBase)
 	orDefault(&c.Engine.SendAttempts, defaultSendAttempts)
 
+	c.applyPeopleDefaults()
 	for i := range c.Agents {
 		a := &c.Agents[i]
 		orDefault(&a.Name, a.ID)

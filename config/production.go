@@ -25,7 +25,8 @@ type credential struct {
 }
 
 // credentials returns the tokens and secrets of c that the operator
-// chooses or Meta issues: the admin and agent tokens, the channels' app
+// chooses or Meta issues: the admin and agent tokens, the agents' password
+// hashes, the channels' app
 // secrets, verify and access tokens, the http bot's and the notification
 // webhook's signing secrets. An SMTP password and call provider headers
 // are set by others and are not listed.
@@ -33,6 +34,9 @@ func (c *Config) credentials() []credential {
 	list := []credential{{"admin_token", c.AdminToken}}
 	for i, a := range c.Agents {
 		list = append(list, credential{fmt.Sprintf("agents[%d].token", i), a.Token})
+		if a.PasswordHash != "" {
+			list = append(list, credential{fmt.Sprintf("agents[%d].password_hash", i), a.PasswordHash})
+		}
 	}
 	if c.Bot.Type == BotHTTP {
 		list = append(list, credential{"bot.secret", c.Bot.Secret})

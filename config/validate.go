@@ -76,6 +76,7 @@ func (v *validator) config(c *Config) {
 	v.privacy(c.Privacy)
 	v.agents(c)
 	v.inbox(c)
+	v.people(c)
 	if !c.Redis.Embedded() {
 		v.production(c)
 	}

@@ -270,8 +270,14 @@ type sseEvent struct{ id, event, data string }
 // returns once the stream said it is connected.
 func openSSE(t *testing.T, h *harness, ctx context.Context, lastEventID string) <-chan sseEvent {
 	t.Helper()
+	return openSSEAs(t, h, ctx, lastEventID, anaToken)
+}
+
+// openSSEAs is openSSE with an agent's token.
+func openSSEAs(t *testing.T, h *harness, ctx context.Context, lastEventID, token string) <-chan sseEvent {
+	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/api/v1/events", nil)
-	req.Header.Set("Authorization", "Bearer "+anaToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}

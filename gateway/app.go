@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	replicaWait := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "switchboard_redis_wait_seconds",
 		Help:    "Time a webhook's inbox write waited for redis.wait_replicas replicas (WAIT).",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}})
-	r, err := queue.Open(ctx, queue.Options{ObserveWait: func(d time.Duration) { replicaWait.Observe(d.Seconds()) },URL: rc.URL.Reveal(), Cluster: rc.Cluster,
+	r, err := queue.Open(ctx, queue.Options{ObserveWait: func(d time.Duration) { replicaWait.Observe(d.Seconds()) }, URL: rc.URL.Reveal(), Cluster: rc.Cluster,
 		SentinelMaster: rc.Sentinel.Master, SentinelAddrs: rc.Sentinel.Addrs,
 		Username: rc.Username, Password: rc.Password.Reveal(), TLS: rc.TLS,
 		WaitReplicas: rc.WaitReplicas, WaitTimeout: rc.WaitTimeout, Prefix: rc.Prefix, Now: a.now, Logger: a.log})
@@ -108,7 +108,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		Inbox: a.store, Conversations: a.store, Line: a.store, Outbox: a.store, Presence: a.store,
 		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, DeadLetters: a.store, EraseTasks: r.EraseTasks, Inboxes: a.store,
 		Bot: opts.Bot, LockTTL: opts.LockTTL, Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
-		Now: a.now, Log: a.log, Registry: registry, FollowUps: a.store,
+		Now: a.now, Log: a.log, Registry: registry, FollowUps: a.store, Sessions: a.store,
 	})
 	if err != nil {
 		r.Close()

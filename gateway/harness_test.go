@@ -200,6 +200,8 @@ type harnessOptions struct {
 	lockTTL time.Duration
 	// yaml, when set, rewrites the configuration (env: its variables).
 	yaml func(yaml string, env map[string]string) string
+	// graphURL, when set, replaces the fake Graph API's URL (another fake).
+	graphURL string
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -211,6 +213,9 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	h.redis = redistest.Start(t)
 	h.graph = testkit.NewGraph(t)
 	env := map[string]string{"REDIS_URL": h.redis.URL, "GRAPH_URL": h.graph.URL}
+	if opts.graphURL != "" {
+		env["GRAPH_URL"] = opts.graphURL
+	}
 	yaml := testConfig
 	if opts.botURL != "" {
 		start, end := strings.Index(yaml, "bot:\n"), strings.Index(yaml, "channels:\n")

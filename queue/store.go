@@ -160,6 +160,8 @@ type Notice struct {
 	At           time.Time          `json:"at"`
 	Agent        string             `json:"agent,omitempty"`
 	Text         string             `json:"text,omitempty"`
+	// From is the agent who held the conversation before a transfer.
+	From string `json:"from,omitempty"`
 }
 
 // LineOp changes a conversation's place in the waiting line.

@@ -33,7 +33,9 @@ const (
 // (a field the kind needs is missing, or the event is not a user message),
 // ErrNoBotSession (a late bot reply), ErrNotWaiting (a claim),
 // ErrNotAssigned or ErrNotYours (another agent command), ErrNotEnded,
-// ErrNotYours or channels.ErrWindowClosed (a reopen). Inputs that are
+// ErrNotYours or channels.ErrWindowClosed (a reopen), and for a transfer
+// or an assignment ErrNotSupervisor, ErrAlreadyHolds, ErrNotServing or
+// ErrAtCapacity (transfer.go). Inputs that are
 // broadcast or swept (InAgentAvailable, InExpire) always apply, possibly
 // as no-ops.
 func (r *Rules) CanApply(c Conversation, in Input, now time.Time) error {
@@ -56,8 +58,15 @@ func (r *Rules) CanApply(c Conversation, in Input, now time.Time) error {
 		if c.State != StateWaiting {
 			return ErrNotWaiting
 		}
-	case InAgentMessage, InAgentClose, InAgentRelease, InAgentHandback:
+	case InAgentClose, InAgentRelease:
+		if in.Supervisor && in.Agent != "" && c.State == StateAssigned {
+			return nil // a supervisor acts on any conversation of its channels
+		}
 		return heldBy(c, in.Agent)
+	case InAgentMessage, InAgentHandback:
+		return heldBy(c, in.Agent)
+	case InAgentTransfer, InAgentAssign:
+		return canTransfer(c, in, in.Kind == InAgentAssign)
 	case InAgentReopen:
 		return canReopen(c, in.Agent, now)
 	case InCallResult:
@@ -159,6 +168,8 @@ func (r *Rules) Decide(c Conversation, in Input, now time.Time) (Conversation, [
 		d.template(in.Agent, false)
 	case InAgentTakeover:
 		d.takeover(in.Agent, in.AgentName)
+	case InAgentTransfer, InAgentAssign:
+		d.handOver(in.Target)
 	}
 	return d.c, slices.Concat(d.said, d.ends, d.line, d.notices, d.outcomes)
 }

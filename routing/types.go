@@ -157,6 +157,12 @@ const (
 	InAgentTemplate  InputKind = "agent_template"  // Agent sent a template: assigned to Agent (window.go)
 	InAgentTakeover  InputKind = "agent_takeover"  // Agent takes a bot conversation (window.go)
 	InAgentReengage  InputKind = "agent_reengage"  // Agent replies to a missed conversation: assigned to Agent (window.go)
+	// InAgentTransfer: Agent (the holder, or a supervisor) hands an
+	// assigned conversation to Target (transfer.go).
+	InAgentTransfer InputKind = "agent_transfer"
+	// InAgentAssign: Agent, a supervisor, gives a waiting or assigned
+	// conversation to Target (transfer.go).
+	InAgentAssign InputKind = "agent_assign"
 )
 
 // Input is one thing that happened; which fields are set depends on Kind.
@@ -173,6 +179,11 @@ type Input struct {
 	// AgentsOnline: an agent of the channel is online (presence online and
 	// seen recently), as the engine found it when the input arrived.
 	AgentsOnline bool
+	// Supervisor: Agent is a supervisor of the channel, who may close,
+	// release and transfer a conversation another agent holds, and assign.
+	Supervisor bool
+	// Target: the agent of InAgentTransfer and InAgentAssign.
+	Target *Target
 }
 
 // BotReply is what the bot answered to one user message.
@@ -220,8 +231,11 @@ type Effect struct {
 	Session    *Session
 	Resolution Resolution
 	At         time.Time
-	// Notify: what agents are told about (waiting, claimed, ended, message...).
-	Notice NoticeKind
+	// Notify: what agents are told about (waiting, claimed, ended, message...);
+	// PrevAgent is the agent who held the conversation before
+	// (NoticeTransferred).
+	Notice    NoticeKind
+	PrevAgent string
 	// RequestCall: the call to request from the provider.
 	Call *CallRequest
 	// Outcome: what the decision amounts to (OutcomeClaimed: the wait
@@ -338,6 +352,9 @@ type Messages struct {
 	// OfferBeyondWindow replaces Offer when the next opening is after the
 	// end of the user's messaging window; "{opens}" names the opening.
 	OfferBeyondWindow string `yaml:"offer_beyond_window"`
+	// TransferredTo: another agent took the conversation over; "{agent}"
+	// is replaced by that agent's name. Empty (the default) says nothing.
+	TransferredTo string `yaml:"transferred_to"`
 }
 
 // Choice ids the gateway itself puts on buttons; a tap comes back as the

@@ -7,6 +7,7 @@
 //	gateway hours --config F [--channel ID] [--week 2026-12-21]
 //	                                             print a week of business hours
 //	gateway version                              print the version stamp
+//	gateway passwd < password                    print a password's bcrypt hash
 //
 // main only parses flags, reads the config, handles signals and hands off to
 // the gateway package.
@@ -52,6 +53,8 @@ commands:
           whether it is open now
   version print the version the binary was built as (go build
           -ldflags "-X main.version=v1.2.3"), else its commit, if known
+  passwd  read one line (a password) on standard input and print its
+          bcrypt hash, for an agent's password_hash
 `
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -75,6 +78,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0
+	case "passwd":
+		return passwd(args, stdin, stdout, stderr)
 	case "serve", "check", "try", "hours":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)

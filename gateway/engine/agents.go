@@ -215,7 +215,8 @@ func (e *Engine) AddNote(ctx context.Context, a Agent, convID, text string) (que
 }
 
 // Act runs an agent's action on a conversation the agent holds (close,
-// release, handback) or held (reopen) and returns it as it stands after.
+// release, handback) or held (reopen) and returns it as it stands after;
+// a supervisor may close or release any conversation of its channels.
 // It returns the routing error when the action does not apply
 // (routing.ErrNotAssigned, ErrNotYours, ErrNotEnded) and
 // channels.ErrWindowClosed for a reopen after the messaging window.
@@ -229,7 +230,7 @@ func (e *Engine) Act(ctx context.Context, a Agent, convID string, kind routing.I
 		return ConversationView{}, err
 	}
 	s := e.setup.Load()
-	rec, err := e.apply(ctx, s, convID, routing.Input{Kind: kind, Agent: a.ID, AgentName: a.Name}, "", nil, nil)
+	rec, err := e.apply(ctx, s, convID, routing.Input{Kind: kind, Agent: a.ID, AgentName: a.Name, Supervisor: a.IsSupervisor()}, "", nil, nil)
 	if err != nil {
 		return ConversationView{}, err
 	}

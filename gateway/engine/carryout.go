@@ -35,6 +35,8 @@ func (e *Engine) carryOut(ctx context.Context, d *decision) {
 		if a, ok := d.s.agents[d.in.Agent]; ok {
 			e.assigner.signal(a.Channels...) // the agent has room for one more
 		}
+	case routing.InAgentTransfer, routing.InAgentAssign:
+		e.assigner.signal(d.ch.id) // the previous holder has room for one more
 	}
 	if d.commit.Line == queue.LineJoin {
 		e.assigner.signal(d.ch.id)

@@ -177,7 +177,7 @@ func (e *Engine) decide(ctx context.Context, d *decision, botReplies map[string]
 				Bot: bot, FirstReply: ef.Session.FirstReply,
 			})
 		case routing.EffectNotify:
-			c.Notices = append(c.Notices, queue.Notice{Type: ef.Notice, Channel: ch.id, Conversation: conv.ID, At: now, Agent: conv.AssignedTo})
+			c.Notices = append(c.Notices, queue.Notice{Type: ef.Notice, Channel: ch.id, Conversation: conv.ID, At: now, Agent: conv.AssignedTo, From: ef.PrevAgent})
 		case routing.EffectOutcome, routing.EffectCSAT, routing.EffectErase:
 			d.outcomes = append(d.outcomes, ef)
 		case routing.EffectMissed, routing.EffectUnmissed:

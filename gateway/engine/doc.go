@@ -19,8 +19,9 @@
 // Files: engine.go (Engine, New, Start, Stop), store.go (what it needs of
 // Redis), inbox.go (Ingest, Process), decide.go (apply: load, decide,
 // commit), carryout.go (carryOut), send.go, notifications.go, call.go,
-// processor.go, assign.go, sweep.go; agents.go, view.go, media.go and
-// waiters.go (the agent API's operations), inboxlist.go (the agents'
+// processor.go, assign.go, sweep.go; agents.go, view.go, media.go,
+// waiters.go, people.go (transfers, assignments, sign-in sessions) and
+// upload.go (the agent API's operations), inboxlist.go (the agents'
 // inbox: listing, unread and read receipts, typing, labels, canned
 // responses, colleagues, transcript pages), admin.go (stats, report,
 // erasure), figures.go (the agents' figures), inspect.go; loop.go (leaving

@@ -57,6 +57,8 @@ type Engine struct {
 	backfill backgroundJob
 	// followUps is each channel's missed list (window.go); nil keeps none.
 	followUps FollowUps
+	// sessions keeps the console's sign-in sessions and rate counters (people.go).
+	sessions WebSessions
 }
 
 // Options are what New needs besides the configuration.
@@ -77,6 +79,8 @@ type Options struct {
 	Inboxes Inboxes
 	// FollowUps keeps each channel's missed list; nil keeps none.
 	FollowUps FollowUps
+	// Sessions keeps console sessions and rate counters (*queue.Store).
+	Sessions WebSessions
 	// EraseTasks removes the queued tasks of a conversation (its erasure).
 	EraseTasks func(ctx context.Context, convID string) (int, error)
 	// LockTTL bounds how long a worker that died can keep its
@@ -116,7 +120,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
 		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, deadLetters: o.DeadLetters, inboxes: o.Inboxes, now: o.Now, log: o.Log, notifier: o.Notifier,
-		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, followUps: o.FollowUps, metrics: newMetrics(o.Registry), waiters: newWaiters()}
+		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, followUps: o.FollowUps, metrics: newMetrics(o.Registry), waiters: newWaiters(), sessions: o.Sessions}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
 	}, e.log)

@@ -39,6 +39,13 @@ const (
 	CodeSendFailed Code = "send_failed"
 	// CodeNotBot: a takeover of a conversation the bot does not hold.
 	CodeNotBot Code = "not_bot"
+	// Codes of people.go and upload.go.
+	CodeUnauthorized     Code = "unauthorized"
+	CodeRateLimited      Code = "rate_limited"
+	CodeNotServing       Code = "not_serving"
+	CodeAlreadyHolds     Code = "already_holds"
+	CodeTooLarge         Code = "too_large"
+	CodeUnsupportedMedia Code = "unsupported_media_type"
 )
 
 // Error is an error with its code and a message fit for the API's caller.
@@ -70,11 +77,28 @@ var (
 func ErrorCode(err error) (Code, string) {
 	var e *Error
 	var cfgErr *config.Error
+	var limited *RateLimited
+	var tooLarge *channels.LimitError
+	var unsupported *channels.UnsupportedTypeError
 	switch {
 	case err == nil:
 		return "", ""
 	case errors.As(err, &e):
 		return e.Code, e.Message
+	case errors.As(err, &limited):
+		return CodeRateLimited, limited.Error()
+	case errors.As(err, &tooLarge):
+		return CodeTooLarge, tooLarge.Error()
+	case errors.As(err, &unsupported):
+		return CodeUnsupportedMedia, unsupported.Error()
+	case errors.Is(err, routing.ErrNotServing):
+		return CodeNotServing, err.Error()
+	case errors.Is(err, routing.ErrAtCapacity):
+		return CodeAtCapacity, err.Error()
+	case errors.Is(err, routing.ErrAlreadyHolds):
+		return CodeAlreadyHolds, err.Error()
+	case errors.Is(err, routing.ErrNotSupervisor):
+		return CodeForbidden, err.Error()
 	case errors.Is(err, queue.ErrUnavailable):
 		return CodeUnavailable, "storage is unavailable; retry later"
 	case errors.Is(err, queue.ErrNotFound):

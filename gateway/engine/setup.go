@@ -29,6 +29,9 @@ type setup struct {
 	cfg     *config.Config
 	bot     bots.Bot
 	botName string
+	// dummyHash is what a sign-in of an unknown agent is checked against
+	// (people.go); nil when no agent has a password.
+	dummyHash []byte
 }
 
 // Agent is a configured agent.
@@ -36,6 +39,10 @@ type Agent struct {
 	ID, Name         string
 	Channels         []string
 	MaxConversations int
+	Role             config.Role
+	// passwordHash is the bcrypt hash of the console password ("" for
+	// none); fingerprint digests the agent's configuration (people.go).
+	passwordHash, fingerprint string
 }
 
 // Serves reports whether the agent serves a channel.
@@ -70,9 +77,11 @@ func newSetup(cfg *config.Config, bot bots.Bot, now func() time.Time) (*setup, e
 		s.secrets[ch.platform] = append(s.secrets[ch.platform], ch.cfg.AppSecret.Reveal())
 	}
 	for _, ac := range cfg.Agents {
-		s.agents[ac.ID] = &Agent{ID: ac.ID, Name: ac.Name, Channels: ac.Channels, MaxConversations: ac.MaxConversations}
+		s.agents[ac.ID] = &Agent{ID: ac.ID, Name: ac.Name, Channels: ac.Channels, MaxConversations: ac.MaxConversations,
+			Role: ac.Role, passwordHash: ac.PasswordHash.Reveal(), fingerprint: fingerprint(ac)}
 		s.tokens[ac.ID] = ac.Token.Reveal()
 	}
+	s.dummyHash = dummyHashFor(cfg)
 	if bot == nil {
 		var err error
 		if bot, err = newBot(cfg, now); err != nil {

@@ -18,7 +18,7 @@ import (
 // registerAdminAPI adds the admin routes: reload, stats, the sessions
 // report, releasing any conversation and contact erasure.
 func (s *Server) registerAdminAPI(e *echo.Echo) {
-	g := e.Group("/api/v1/admin", bearer(s.adminToken))
+	g := e.Group("/api/v1/admin", s.limitFailures("admin"), bearer(s.adminToken))
 	g.POST("/reload", s.reload)
 	g.GET("/stats", s.stats)
 	g.GET("/reports/sessions", s.sessionsReport)

@@ -20,7 +20,7 @@ const sseHeartbeat = 15 * time.Second
 
 // registerAgentAPI adds the agent routes.
 func (s *Server) registerAgentAPI(e *echo.Echo) {
-	g := e.Group("/api/v1", bearer(s.agentToken))
+	g := e.Group("/api/v1", s.agentAuth)
 	g.GET("/queue", s.listQueue)
 	g.POST("/queue/claim", s.claim)
 	g.GET("/conversations", s.listConversations)
@@ -36,6 +36,7 @@ func (s *Server) registerAgentAPI(e *echo.Echo) {
 	g.GET("/events", s.events)
 	g.GET("/media/:id/:media", s.media)
 	s.registerWindowAPI(g)
+	s.registerPeople(e, g)
 }
 
 func (s *Server) listQueue(c echo.Context) error {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,7 +27,7 @@ var (
 	errBadSignature    = &apiError{http.StatusUnauthorized, "bad_signature", "X-Hub-Signature-256 is missing or does not match"}
 	errUnavailable     = &apiError{http.StatusServiceUnavailable, "unavailable", "storage is unavailable; retry later"}
 	errInternal        = &apiError{http.StatusInternalServerError, "internal", "internal error"}
-	errUnauthorized    = &apiError{http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token"}
+	errUnauthorized    = &apiError{http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token or session"}
 )
 
 func errBadRequest(msg string) *apiError { return &apiError{http.StatusBadRequest, "bad_request", msg} }
@@ -53,6 +54,13 @@ var statusOf = map[engine.Code]int{
 	engine.CodeTemplateRefused: http.StatusUnprocessableEntity,
 	engine.CodeSendFailed:      http.StatusBadGateway,
 	engine.CodeNotBot:          http.StatusConflict,
+
+	engine.CodeUnauthorized:     http.StatusUnauthorized,
+	engine.CodeRateLimited:      http.StatusTooManyRequests,
+	engine.CodeNotServing:       http.StatusConflict,
+	engine.CodeAlreadyHolds:     http.StatusConflict,
+	engine.CodeTooLarge:         http.StatusRequestEntityTooLarge,
+	engine.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
 }
 
 // classify maps an error to its HTTP status, code and message: the one
@@ -108,6 +116,10 @@ func (s *Server) httpError(err error, c echo.Context) {
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
+	}
+	var limited *engine.RateLimited
+	if errors.As(err, &limited) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(limited.Seconds()))
 	}
 	body := errorBody(code, msg)
 	if problems := errorProblems(err); problems != nil {

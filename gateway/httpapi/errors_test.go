@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -43,6 +44,15 @@ func TestClassify(t *testing.T) {
 		{engine.ErrNoUserMessage, http.StatusUnprocessableEntity, "no_user_message"},
 		{routing.ErrNotTakeable, http.StatusConflict, "not_bot"},
 		{&engine.Error{Code: engine.CodeTemplateRefused, Message: "template refused"}, http.StatusUnprocessableEntity, "template_refused"},
+		{engine.ErrBadCredentials, http.StatusUnauthorized, "unauthorized"},
+		{&engine.RateLimited{What: "sign-in attempts", RetryAfter: time.Second}, http.StatusTooManyRequests, "rate_limited"},
+		{fmt.Errorf("transfer: %w", routing.ErrNotServing), http.StatusConflict, "not_serving"},
+		{routing.ErrAtCapacity, http.StatusConflict, "at_capacity"},
+		{routing.ErrAlreadyHolds, http.StatusConflict, "already_holds"},
+		{routing.ErrNotSupervisor, http.StatusForbidden, "forbidden"},
+		{engine.ErrNotSupervisor, http.StatusForbidden, "forbidden"},
+		{&channels.LimitError{Platform: channels.WhatsApp, Type: channels.MediaImage, Limit: 5_000_000, Size: -1}, http.StatusRequestEntityTooLarge, "too_large"},
+		{fmt.Errorf("upload: %w", &channels.UnsupportedTypeError{Platform: channels.Instagram, Type: channels.MediaDocument}), http.StatusUnsupportedMediaType, "unsupported_media_type"},
 		{errors.New("boom"), http.StatusInternalServerError, "internal"},
 		{&engine.Error{Code: "made_up", Message: "secret detail"}, http.StatusInternalServerError, "internal"},
 	}
@@ -63,7 +73,9 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 		engine.CodeAtCapacity, engine.CodeNotWaiting, engine.CodeNotAssigned, engine.CodeNotYours, engine.CodeNotEnded,
 		engine.CodeBusy, engine.CodeWindowClosed, engine.CodeUnavailable, engine.CodeInvalidConfig,
 		engine.CodeNoConfigFile, engine.CodeMediaFailed, engine.CodeNoUserMessage,
-		engine.CodeTemplateRefused, engine.CodeSendFailed, engine.CodeNotBot}
+		engine.CodeTemplateRefused, engine.CodeSendFailed, engine.CodeNotBot,
+		engine.CodeUnauthorized, engine.CodeRateLimited, engine.CodeNotServing, engine.CodeAlreadyHolds,
+		engine.CodeTooLarge, engine.CodeUnsupportedMedia}
 	for _, c := range codes {
 		if _, ok := statusOf[c]; !ok {
 			t.Errorf("engine code %q has no HTTP status", c)

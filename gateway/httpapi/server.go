@@ -58,6 +58,7 @@ type Server struct {
 	now          func() time.Time
 	log          *slog.Logger
 	metrics      *metrics
+	people       *people // sign-in and failed authentications (people.go)
 	echo         *echo.Echo
 	unknownSeen  sync.Map // platform/account pairs already logged
 }
@@ -65,7 +66,7 @@ type Server struct {
 // New builds the server with every route.
 func New(o Options) *Server {
 	s := &Server{engine: o.Engine, ready: o.Ready, probe: o.Probe, limits: o.Limits, reloadFn: o.Reload, now: o.Now, log: o.Log,
-		metrics: newMetrics(o.Registry), webhookTurns: make(chan struct{}, o.Limits.MaxWebhookBodies)}
+		metrics: newMetrics(o.Registry), webhookTurns: make(chan struct{}, o.Limits.MaxWebhookBodies), people: newPeople(o.Registry)}
 	s.hub = newEventHub(o.Streams, o.Limits, o.Log, o.Registry)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

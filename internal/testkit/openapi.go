@@ -104,11 +104,17 @@ func (c *OpenAPIChecker) check(req *http.Request, reqBody []byte, resp *http.Res
 	return nil
 }
 
-// bearerPresent passes a request that carries a bearer token: whether the
-// token is right is the server's business, the document only says one is
-// needed.
+// bearerPresent passes a request that carries a bearer token, or the
+// cookie of an apiKey-in-cookie scheme: whether it is right is the
+// server's business, the document only says one is needed.
 func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
 	scheme := in.SecurityScheme
+	if scheme != nil && scheme.Type == "apiKey" && scheme.In == "cookie" {
+		if c, err := in.RequestValidationInput.Request.Cookie(scheme.Name); err != nil || c.Value == "" {
+			return fmt.Errorf("no %s cookie", scheme.Name)
+		}
+		return nil
+	}
 	if scheme == nil || scheme.Type != "http" || !strings.EqualFold(scheme.Scheme, "bearer") {
 		return fmt.Errorf("security scheme %q: only http bearer is checked", in.SecuritySchemeName)
 	}
