@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -314,30 +315,65 @@ func (s *Store) BackfillIndexes(ctx context.Context, channel string) (int, error
 	}
 	statePrefix := s.keys.state(channel, "")
 	n := 0
-	iter := s.rdb.Scan(ctx, 0, escapeGlob(statePrefix)+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		id := strings.TrimPrefix(iter.Val(), statePrefix)
+	err = s.scan(ctx, escapeGlob(statePrefix)+"*", func(key string) error {
+		id := strings.TrimPrefix(key, statePrefix)
 		rec, err := s.Load(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
 		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			return n, err
+			return err
 		}
 		if rec.Version == 0 {
-			continue
+			return nil
 		}
 		added, err := backfillScript.Run(ctx, s.rdb, []string{s.keys.conv(channel, id)},
 			s.keys.index(channel), activityScore(rec), string(rec.State), rec.AssignedTo, strings.Join(rec.Labels, ",")).Int()
 		if err != nil {
-			return n, unavailable(err)
+			return unavailable(err)
 		}
 		n += added
-	}
-	if err := iter.Err(); err != nil {
-		return n, unavailable(err)
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
 	return n, unavailable(s.rdb.Set(ctx, s.keys.indexBackfilled(channel), time.Now().UTC().Format(time.RFC3339), 0).Err())
+}
+
+// scan calls fn with every key matching match; on a Redis Cluster it scans
+// every master, since each holds its own slots' keys.
+func (s *Store) scan(ctx context.Context, match string, fn func(key string) error) error {
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		iter := s.rdb.Scan(ctx, 0, match, 1000).Iterator()
+		for iter.Next(ctx) {
+			if err := fn(iter.Val()); err != nil {
+				return err
+			}
+		}
+		return unavailable(iter.Err())
+	}
+	var mu sync.Mutex
+	var keys []string
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, match, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	})
+	if err != nil {
+		return unavailable(err)
+	}
+	for _, k := range keys {
+		if err := fn(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // escapeGlob escapes the characters SCAN's MATCH treats specially.

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"switchboard/channels"
 	"switchboard/queue"
 	"switchboard/routing"
@@ -216,10 +214,10 @@ func TestBackfillIndexes(t *testing.T) {
 	ctx := context.Background()
 	rec := commitConv(t, st, "wa", "u1", routing.StateAssigned, "ana", t0)
 	// Make it look like a conversation stored before the indexes existed.
-	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer raw.Close()
-	keys, _ := raw.Keys(ctx, "t:{wa}:ix:*").Result()
-	raw.Del(ctx, keys...)
+	raw := rawClient(t, srv)
+	for _, k := range keysOf(t, raw, "t:{wa}:ix:*") {
+		raw.Del(ctx, k)
+	}
 	raw.HDel(ctx, "t:{wa}:conv:"+rec.ID, "ix_state", "ix_agent", "ix_labels")
 
 	n, err := st.BackfillIndexes(ctx, "wa")

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/redis/go-redis/v9"
 
 	"switchboard/queue"
 )
@@ -28,15 +27,9 @@ func TestWebSessions(t *testing.T) {
 		t.Errorf("session (-want +got):\n%s", diff)
 	}
 	// Only a hash of the token names the key.
-	opts, err := redis.ParseURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	keys, err := rdb.Keys(ctx, "*").Result()
-	if err != nil || len(keys) != 1 {
-		t.Fatalf("keys %q, %v; want the session's", keys, err)
+	keys := keysOf(t, rawClient(t, srv), "*")
+	if len(keys) != 1 {
+		t.Fatalf("keys %q; want the session's", keys)
 	}
 	for _, k := range keys {
 		if strings.Contains(k, "token-1") {
