@@ -18,11 +18,14 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
+	"image/draw"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -308,7 +311,9 @@ func TestBrowserConsole(t *testing.T) {
 		}
 		return false
 	})
-	b.waitJS("the image in the transcript", `document.querySelector('ol[aria-label=Transcript] img') !== null`, 5*time.Second)
+	b.waitJS("the image shown in the transcript", `[...document.querySelectorAll('ol[aria-label=Transcript] img')].some(i => i.naturalWidth === 160)`, 5*time.Second)
+	b.click("checkbox", "vip")
+	h.eventually("the label is set", func() bool { return slices.Contains(h.record(ana.conv()).Labels, "vip") })
 	if n := h.countSent("call back tomorrow"); n != 0 {
 		t.Errorf("the note was sent to the user %d times", n)
 	}
@@ -348,10 +353,12 @@ func TestBrowserConsole(t *testing.T) {
 	t.Logf("the console's browser test took %v", time.Since(began).Round(time.Millisecond))
 }
 
-// tinyPNG is a 2x2 PNG image.
+// tinyPNG is a 160x100 PNG image of one colour.
 func tinyPNG(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 160, 100))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{R: 0x2a, G: 0x7a, B: 0xc0, A: 0xff}), image.Point{}, draw.Src)
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 2, 2))); err != nil {
+	if err := png.Encode(&buf, img); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
