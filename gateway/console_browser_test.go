@@ -21,6 +21,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -204,6 +205,8 @@ func (b *browser) screenshot(name string) {
 	if os.Getenv("SWITCHBOARD_SCREENSHOTS") != "1" {
 		return
 	}
+	// A passing toast would hide the conversation's heading.
+	b.js(`document.getElementById('toast').hidden = true`)
 	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Fatal(err)
@@ -267,6 +270,12 @@ func TestBrowserConsole(t *testing.T) {
 	b.signIn("ana", anaPassword)
 	b.waitRole("list", "Waiting")
 	b.waitJS("connected", `document.getElementById('connection').dataset.status === 'live'`, 5*time.Second)
+	b.js(`const p = document.getElementById('presence'); p.value = 'online'; p.dispatchEvent(new Event('change'))`)
+	h.eventually("ana is online", func() bool {
+		var me struct{ Presence string }
+		h.apiJSON(http.MethodGet, "/api/v1/agents/me", anaToken, nil, http.StatusOK, &me)
+		return me.Presence == "online"
+	})
 	if title := evalT[string](b, `document.title`); title != "Switchboard" {
 		t.Errorf("title %q with nobody waiting", title)
 	}
