@@ -372,3 +372,42 @@ func tinyPNG(t *testing.T) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestBrowserConsoleKeyboard claims with N, replies with a canned response
+// chosen by its shortcut, opens the shortcuts with ? and transfers to a
+// colleague.
+func TestBrowserConsoleKeyboard(t *testing.T) {
+	h := newHarness(t, harnessOptions{yaml: browserConfig, start: time.Now().Truncate(time.Second)})
+	b := newBrowser(t, 1280, 800)
+	b.run(chromedp.Navigate(h.base + "/console/"))
+	b.signIn("ana", anaPassword)
+	b.waitRole("list", "Waiting")
+	h.postOK("whatsapp", beto.text("wamid.BK1", "agent", h.clock.Now()))
+	b.shows("ul[aria-label=Waiting] li", "Beto Lima")
+
+	b.js(`document.activeElement.blur()`)
+	b.run(chromedp.KeyEvent("n"))
+	b.waitRole("heading", "Beto Lima")
+	h.waitState(beto.conv(), routing.StateAssigned)
+	b.compose("/hel")
+	b.waitRole("listbox", "Canned responses")
+	b.run(chromedp.SendKeys(chromedp.CSS("#composer-text"), "\r"))
+	if text := evalT[string](b, `document.getElementById('composer-text').value`); text != "Hi Beto Lima, Ana here." {
+		t.Errorf("the canned response inserted %q", text)
+	}
+	b.run(chromedp.SendKeys(chromedp.CSS("#composer-text"), "\r"))
+	h.waitSent("Hi Beto Lima, Ana here.", 1)
+
+	b.js(`document.activeElement.blur()`)
+	b.run(chromedp.KeyEvent("?"))
+	b.waitRole("dialog", "Keyboard shortcuts")
+	b.run(chromedp.KeyEvent("\x1b"))
+	b.waitJS("the dialog closed", `document.querySelector('dialog[open]') === null`, 5*time.Second)
+
+	b.click("button", "Transfer")
+	b.waitRole("dialog", "Transfer to a colleague")
+	b.click("button", "Bruno")
+	h.eventually("bruno holds the conversation", func() bool { return h.record(beto.conv()).AssignedTo == "bruno" })
+	b.waitJS("the dialog closed", `document.querySelector('dialog[open]') === null`, 5*time.Second)
+	b.noErrors()
+}
