@@ -1,7 +1,8 @@
 // The agents' console in a real browser (headless Chromium, driven with
 // chromedp) against a real App with the fake Graph API: a wrong password,
 // sign-in, a user appearing live in Waiting, claim, reply, the user's
-// answer, a note, an upload, a supervisor's assignment and sign-out.
+// answer, a note, an upload, a label, a supervisor's assignment, sign-out,
+// the keyboard, canned responses and a transfer.
 // Controls are found by role and accessible name, as assistive technology
 // finds them; any console error (a Content Security Policy or Trusted Types
 // violation included) fails the test.
@@ -225,7 +226,7 @@ func (b *browser) signIn(agent, password string) {
 	b.click("button", "Sign in")
 }
 
-// type writes text into the composer.
+// compose writes text into the composer.
 func (b *browser) compose(text string) {
 	b.t.Helper()
 	b.run(chromedp.SendKeys(chromedp.CSS("#composer-text"), text))
@@ -301,7 +302,7 @@ func TestBrowserConsole(t *testing.T) {
 	b.shows("ol[aria-label=Transcript] li", "call back tomorrow")
 
 	pic := filepath.Join(t.TempDir(), "receipt.png")
-	if err := os.WriteFile(pic, tinyPNG(t), 0o600); err != nil {
+	if err := os.WriteFile(pic, pngImage(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b.run(chromedp.SetUploadFiles(chromedp.CSS(`input[type=file]`), []string{pic}))
@@ -362,8 +363,8 @@ func TestBrowserConsole(t *testing.T) {
 	t.Logf("the console's browser test took %v", time.Since(began).Round(time.Millisecond))
 }
 
-// tinyPNG is a 160x100 PNG image of one colour.
-func tinyPNG(t *testing.T) []byte {
+// pngImage is a 160x100 PNG image of one colour.
+func pngImage(t *testing.T) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 160, 100))
 	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{R: 0x2a, G: 0x7a, B: 0xc0, A: 0xff}), image.Point{}, draw.Src)
 	var buf bytes.Buffer
