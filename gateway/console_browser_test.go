@@ -350,6 +350,9 @@ func TestBrowserConsole(t *testing.T) {
 		r := h.record(ana.conv())
 		return r.AssignedTo == "bruno"
 	})
+	s.waitJS("the list is hidden on a phone", `getComputedStyle(document.getElementById('list-pane')).display === 'none'`, 5*time.Second)
+	s.click("button", "Back to list")
+	s.waitJS("the list is back", `getComputedStyle(document.getElementById('list-pane')).display !== 'none'`, 5*time.Second)
 	s.click("button", "Sign out")
 	s.waitRole("button", "Sign in")
 
