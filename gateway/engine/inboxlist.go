@@ -449,6 +449,11 @@ func (e *Engine) Canned(a Agent) []CannedResponse {
 	return out
 }
 
+// Labels are the configured labels agents may put on conversations.
+func (e *Engine) Labels() []string {
+	return append([]string{}, e.setup.Load().cfg.Labels...)
+}
+
 // Colleague is an agent as its colleagues see it.
 type Colleague struct {
 	ID                string         `json:"id"`

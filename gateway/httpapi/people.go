@@ -187,13 +187,15 @@ func (s *Server) registerPeople(e *echo.Echo, g *echo.Group) {
 	s.registerUploads(g)
 }
 
-// meBody is GET /api/v1/agents/me; csrf_token only for a cookie session.
+// meBody is GET /api/v1/agents/me; csrf_token only for a cookie session;
+// labels are the configured ones (the console's filter and checkboxes).
 type meBody struct {
 	ID        string         `json:"id"`
 	Name      string         `json:"name"`
 	Role      string         `json:"role"`
 	Channels  []string       `json:"channels"`
 	Presence  queue.Presence `json:"presence"`
+	Labels    []string       `json:"labels"`
 	CSRFToken string         `json:"csrf_token,omitempty"`
 }
 
@@ -202,7 +204,7 @@ func (s *Server) meOf(c echo.Context, a engine.Agent, csrf string) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, meBody{ID: a.ID, Name: a.Name, Role: string(a.Role), Channels: a.Channels, Presence: p, CSRFToken: csrf})
+	return c.JSON(http.StatusOK, meBody{ID: a.ID, Name: a.Name, Role: string(a.Role), Channels: a.Channels, Presence: p, Labels: s.engine.Labels(), CSRFToken: csrf})
 }
 
 func (s *Server) me(c echo.Context) error {
