@@ -216,7 +216,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	if opts.graphURL != "" {
 		env["GRAPH_URL"] = opts.graphURL
 	}
-	yaml := testConfig
+	yaml := withRedis(testConfig, h.redis)
 	if opts.botURL != "" {
 		start, end := strings.Index(yaml, "bot:\n"), strings.Index(yaml, "channels:\n")
 		yaml = yaml[:start] + "bot:\n  type: http\n  url: ${BOT_URL}\n  secret: bot-secret-test-0123456789\n  handoff_keywords: [agent, human]\n" + yaml[end:]
@@ -588,4 +588,20 @@ func (u fbUser) conv() string { return queue.ConversationID("fb-page", u.psid) }
 // the payload of a tapped quick reply.
 func (u fbUser) message(mid, text, quickReply string, at time.Time) []byte {
 	return testkit.Message(channels.Messenger, fbPageID, testkit.Inbound{ID: mid, From: u.psid, At: at, Text: text, Choice: quickReply})
+}
+
+// withRedis points a test configuration at srv: by its URL (in the
+// REDIS_URL variable) for one server or the embedded one, else by its
+// Cluster seeds or Sentinels (SWITCHBOARD_TEST_REDIS=cluster|sentinel).
+func withRedis(yaml string, srv *redistest.Server) string {
+	var section string
+	switch srv.Kind {
+	case "cluster":
+		section = fmt.Sprintf("  cluster: [%s]\n", strings.Join(srv.Cluster, ", "))
+	case "sentinel":
+		section = fmt.Sprintf("  sentinel: {master: %s, addrs: [%s]}\n", redistest.SentinelMaster, strings.Join(srv.SentinelAddrs, ", "))
+	default:
+		return yaml
+	}
+	return strings.Replace(yaml, "  url: ${REDIS_URL}\n", section, 1)
 }

@@ -79,7 +79,7 @@ func (o *opsHarness) getenv(k string) string { return o.env[k] }
 func (o *opsHarness) write(yaml, extra string) {
 	o.t.Helper()
 	const anchor = "    access_token: wa-access-test-0123456789\n"
-	yaml = strings.Replace(yaml, anchor, anchor+extra, 1)
+	yaml = withRedis(strings.Replace(yaml, anchor, anchor+extra, 1), o.redis)
 	if err := os.WriteFile(o.path, []byte(yaml), 0o600); err != nil {
 		o.t.Fatal(err)
 	}
