@@ -138,7 +138,7 @@ func TestQueueListingSkipsLineEntryNotWaiting(t *testing.T) {
 	h.settle()
 
 	// A line entry whose conversation is with the bot (a stale entry).
-	rdb := redis.NewClient(&redis.Options{Addr: h.redis.Addr})
+	rdb := h.rawRedis()
 	defer rdb.Close()
 	if err := rdb.ZAdd(context.Background(), "t:{wa-main}:line", redis.Z{Score: float64(insideHours.Add(-time.Hour).UnixMilli()), Member: chatting.conv()}).Err(); err != nil {
 		t.Fatal(err)
@@ -278,12 +278,12 @@ func TestLateEventsRecordedNotRouted(t *testing.T) {
 // expireSeen deletes the dedupe markers, as their expiry would.
 func expireSeen(t *testing.T, h *harness) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: h.redis.Addr})
+	rdb := h.rawRedis()
 	defer rdb.Close()
 	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, "t:{wa-main}:seen:*").Result()
-	if err != nil || len(keys) == 0 {
-		t.Fatalf("dedupe markers: %v %v", keys, err)
+	keys := keysMatching(t, rdb, "t:{wa-main}:seen:*")
+	if len(keys) == 0 {
+		t.Fatalf("dedupe markers: none")
 	}
 	if err := rdb.Del(ctx, keys...).Err(); err != nil {
 		t.Fatal(err)
@@ -363,7 +363,7 @@ func TestAdminReleasesAnyConversation(t *testing.T) {
 func TestWebhookStorageErrorIs500(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	u := waUser{id: "5511966660001", name: "Broken"}
-	rdb := redis.NewClient(&redis.Options{Addr: h.redis.Addr})
+	rdb := h.rawRedis()
 	defer rdb.Close()
 	// The inbox key holds a string: the accept script fails with WRONGTYPE.
 	if err := rdb.Set(context.Background(), "t:{wa-main}:inbox:"+u.conv(), "x", 0).Err(); err != nil {

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"switchboard/gateway/engine"
 	"switchboard/internal/testkit"
 	"switchboard/queue"
@@ -490,7 +488,7 @@ func TestEraseOnRequestLeavesNoKeyOfTheUser(t *testing.T) {
 	h.postOK("messenger", dario.message("m_E4", "Delete", routing.ChoiceEraseYes, insideHours.Add(3*time.Minute)))
 	h.waitSent(msgErased, 2)
 
-	rdb := redis.NewClient(&redis.Options{Addr: h.redis.Addr})
+	rdb := h.rawRedis()
 	defer rdb.Close()
 	forbidden := []string{u.id, u.conv(), "wamid.E1", u.name, dario.psid, dario.conv(), "m_E1"}
 	h.eventually("no key holds the users", func() bool {
