@@ -22,6 +22,8 @@ type setup struct {
 	agents    map[string]*Agent
 	tokens    map[string]string              // agent id -> bearer token
 	secrets   map[channels.Platform][]string // app secrets per platform, for signatures
+	// accounts is what each platform's webhooks need, built once.
+	accounts  map[channels.Platform]Accounts
 	fallback  string
 	dedupeTTL time.Duration
 	// cfg is the configuration this setup was built from; botName is what
@@ -89,6 +91,7 @@ func newSetup(cfg *config.Config, bot bots.Bot, now func() time.Time) (*setup, e
 		}
 	}
 	s.bot = bot
+	s.accounts = s.platformAccounts()
 	return s, nil
 }
 
@@ -165,20 +168,28 @@ func (a Accounts) SignedBy(channel, secret string) bool {
 	return own != "" && subtle.ConstantTimeCompare([]byte(own), []byte(secret)) == 1
 }
 
-// Accounts returns the current configuration of a platform's webhooks.
-func (e *Engine) Accounts(p channels.Platform) Accounts {
-	s := e.setup.Load()
-	a := Accounts{Secrets: s.secrets[p], Channels: map[string]string{}, secretOf: map[string]string{}}
-	for account, ch := range s.byAccount[p] {
-		a.Channels[account] = ch.id
-		a.secretOf[ch.id] = ch.cfg.AppSecret.Reveal()
-	}
-	for _, id := range s.sortedChannels() {
-		if ch := s.channels[id]; ch.platform == p && !ch.retired {
-			a.VerifyTokens = append(a.VerifyTokens, ch.cfg.VerifyToken.Reveal())
+// Accounts returns the current configuration of a platform's webhooks,
+// built once per setup (newSetup), not per request.
+func (e *Engine) Accounts(p channels.Platform) Accounts { return e.setup.Load().accounts[p] }
+
+// platformAccounts builds what each platform's webhooks need: retired
+// channels are not in byAccount and their verify tokens are left out.
+func (s *setup) platformAccounts() map[channels.Platform]Accounts {
+	out := map[channels.Platform]Accounts{}
+	for _, p := range []channels.Platform{channels.WhatsApp, channels.Messenger, channels.Instagram} {
+		a := Accounts{Secrets: s.secrets[p], Channels: map[string]string{}, secretOf: map[string]string{}}
+		for account, ch := range s.byAccount[p] {
+			a.Channels[account] = ch.id
+			a.secretOf[ch.id] = ch.cfg.AppSecret.Reveal()
 		}
+		for _, id := range s.sortedChannels() {
+			if ch := s.channels[id]; ch.platform == p && !ch.retired {
+				a.VerifyTokens = append(a.VerifyTokens, ch.cfg.VerifyToken.Reveal())
+			}
+		}
+		out[p] = a
 	}
-	return a
+	return out
 }
 
 // AgentByToken returns the agent a bearer token belongs to.
