@@ -169,7 +169,29 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}()
 	a.log.Info("gateway started", "listen", l.Addr().String(), "channels", len(a.cfg.Channels), "agents", len(a.cfg.Agents))
+	a.log.Info("agents' console", "url", a.ConsoleURL())
+	for _, s := range a.cfg.DevelopmentSignIns() {
+		// Published development values, refused with a real Redis: a
+		// newcomer signs in with them a minute after the first command.
+		a.log.Info("development sign-in", "agent", s.Agent, "password", s.Password)
+	}
 	return nil
+}
+
+// ConsoleURL is the agents' console's address on this machine.
+func (a *App) ConsoleURL() string {
+	scheme := "http"
+	if a.cfg.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(a.Addr())
+	if err != nil {
+		return scheme + "://" + a.Addr() + "/console/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost" // listening on every address
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/console/"
 }
 
 // Addr is the address the server listens on (useful with listen ":0").
