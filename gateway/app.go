@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,10 @@ type Options struct {
 	// LockTTL is how long a dead worker can keep a conversation's events
 	// waiting (a live one renews its lock); 0: 2 minutes.
 	LockTTL time.Duration
+	// MediaRootCAs, when set, are the only certificate authorities trusted
+	// when fetching Messenger and Instagram attachments from the platform's
+	// CDN for agents (tests' own CDN).
+	MediaRootCAs *x509.CertPool
 }
 
 // App is the running gateway: HTTP server, engine, task workers and the
@@ -109,6 +114,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, DeadLetters: a.store, EraseTasks: r.EraseTasks, Inboxes: a.store,
 		Bot: opts.Bot, LockTTL: opts.LockTTL, Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
 		Now: a.now, Log: a.log, Registry: registry, FollowUps: a.store, Sessions: a.store,
+		MediaRootCAs: opts.MediaRootCAs,
 	})
 	if err != nil {
 		r.Close()

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -204,6 +205,8 @@ type harnessOptions struct {
 	yaml func(yaml string, env map[string]string) string
 	// graphURL, when set, replaces the fake Graph API's URL (another fake).
 	graphURL string
+	// mediaRootCAs are a test CDN's.
+	mediaRootCAs *x509.CertPool
 }
 
 func newHarness(t *testing.T, opts harnessOptions) *harness {
@@ -236,7 +239,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot, Limits: opts.limits, LockTTL: opts.lockTTL})
+	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot, Limits: opts.limits, LockTTL: opts.lockTTL, MediaRootCAs: opts.mediaRootCAs})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
