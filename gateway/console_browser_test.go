@@ -239,11 +239,12 @@ func (b *browser) shows(selector, text string) {
 }
 
 // noErrors fails t on what the browser's console reported, but for the
-// 401 of the first agents/me, before signing in, and the wrong password's.
-func (b *browser) noErrors() {
+// 401 of the first agents/me, before signing in, and the wrong password's,
+// and for what the test expects (a part of the message each).
+func (b *browser) noErrors(expected ...string) {
 	b.t.Helper()
 	for _, e := range b.errors() {
-		if strings.Contains(e, "401 (Unauthorized)") {
+		if strings.Contains(e, "401 (Unauthorized)") || slices.ContainsFunc(expected, func(x string) bool { return strings.Contains(e, x) }) {
 			continue
 		}
 		b.t.Errorf("browser: %s", e)
