@@ -44,7 +44,7 @@ import (
 )
 
 // chromium finds the browser, or ends the test without one.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	name := os.Getenv("SWITCHBOARD_CHROMIUM")
 	if name == "" {
@@ -63,13 +63,13 @@ func chromium(t *testing.T) string {
 
 // browser is one headless tab and the errors its console reported.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	mu   sync.Mutex
 	errs []string
 }
 
-func newBrowser(t *testing.T, width, height int64) *browser {
+func newBrowser(t testing.TB, width, height int64) *browser {
 	// chromedp starts it headless with a fresh user-data-dir of its own,
 	// without background networking, sync or first-run pages.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,

@@ -178,7 +178,7 @@ var (
 // harness is a running App with a test Redis, a fake Graph API and a
 // settable clock.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	app   *App
 	clock *testkit.Clock
 	graph *testkit.Graph
@@ -209,7 +209,7 @@ type harnessOptions struct {
 	mediaRootCAs *x509.CertPool
 }
 
-func newHarness(t *testing.T, opts harnessOptions) *harness {
+func newHarness(t testing.TB, opts harnessOptions) *harness {
 	t.Helper()
 	if opts.start.IsZero() {
 		opts.start = insideHours
@@ -260,12 +260,12 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 
 // openAPIClient is an HTTP client that fails t on any exchange the
 // gateway's OpenAPI document does not describe.
-func openAPIClient(t *testing.T) *http.Client {
+func openAPIClient(t testing.TB) *http.Client {
 	return &http.Client{Transport: testkit.OpenAPI(t, httpapi.OpenAPIDocument()).Transport(t, nil)}
 }
 
 // testWriter sends the App's log lines to the test log (with -v only).
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
