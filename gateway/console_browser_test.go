@@ -362,6 +362,11 @@ func TestBrowserConsole(t *testing.T) {
 	if n := evalT[int](b, `Object.keys(sessionStorage).length`); n != 0 {
 		t.Errorf("%d drafts left after signing out", n)
 	}
+	var me struct{ Presence string }
+	h.apiJSON(http.MethodGet, "/api/v1/agents/me", anaToken, nil, http.StatusOK, &me)
+	if me.Presence != "offline" {
+		t.Errorf("ana is %s after signing out, want offline", me.Presence)
+	}
 	b.noErrors()
 	s.noErrors()
 	t.Logf("the console's browser test took %v", time.Since(began).Round(time.Millisecond))

@@ -371,6 +371,8 @@ async function signIn(e) {
 }
 
 async function signOut() {
+  // An agent who leaves is not handed conversations any more.
+  if (byId("presence").value !== "offline") await api.presence("offline").catch(() => {});
   await api.signOut().catch(() => {});
   app.signedIn = false;
   app.stream?.close();
