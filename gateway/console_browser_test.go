@@ -37,6 +37,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -61,12 +62,14 @@ func chromium(t testing.TB) string {
 	return ""
 }
 
-// browser is one headless tab and the errors its console reported.
+// browser is one headless tab, the errors its console reported and the
+// URLs it requested.
 type browser struct {
 	t    testing.TB
 	ctx  context.Context
 	mu   sync.Mutex
 	errs []string
+	urls []string
 }
 
 func newBrowser(t testing.TB, width, height int64) *browser {
@@ -86,6 +89,8 @@ func newBrowser(t testing.TB, width, height int64) *browser {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			b.urls = append(b.urls, e.Request.URL)
 		case *runtime.EventExceptionThrown:
 			b.errs = append(b.errs, fmt.Sprintf("exception: %s %v", e.ExceptionDetails.Text, e.ExceptionDetails.Exception))
 		case *runtime.EventConsoleAPICalled:
@@ -107,7 +112,26 @@ func newBrowser(t testing.TB, width, height int64) *browser {
 	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
 	return b
+}
+
+// onlyOrigin fails the test unless every request the page made went to
+// origin (data: and blob: URLs stay in the page).
+func (b *browser) onlyOrigin(origin string) {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.urls) == 0 {
+		b.t.Fatal("no request recorded")
+	}
+	for _, u := range b.urls {
+		if !strings.HasPrefix(u, origin+"/") && !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "blob:") {
+			b.t.Errorf("the console contacted another origin: %s", u)
+		}
+	}
 }
 
 func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {
@@ -369,6 +393,8 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	b.noErrors()
 	s.noErrors()
+	b.onlyOrigin(h.base)
+	s.onlyOrigin(h.base)
 	t.Logf("the console's browser test took %v", time.Since(began).Round(time.Millisecond))
 }
 
