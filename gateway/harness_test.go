@@ -360,17 +360,25 @@ func (h *harness) apiJSON(method, path, token string, body any, want int, out an
 	}
 }
 
-// wantError checks an error answer's status and code.
-func (h *harness) wantError(method, path, token string, body any, status int, code string) {
+// wantError calls the API and fails the test unless it answers status
+// with the error code and a message that says each of says; it returns
+// the message.
+func (h *harness) wantError(method, path, token string, body any, status int, code string, says ...string) string {
 	h.t.Helper()
 	got, raw := h.api(method, path, token, body)
 	var e struct {
-		Error struct{ Code string } `json:"error"`
+		Error struct{ Code, Message string } `json:"error"`
 	}
 	_ = json.Unmarshal(raw, &e)
 	if got != status || e.Error.Code != code {
 		h.t.Errorf("%s %s = %d %s, want %d with code %q", method, path, got, raw, status, code)
 	}
+	for _, s := range says {
+		if !strings.Contains(e.Error.Message, s) {
+			h.t.Errorf("%s %s: message %q does not say %q", method, path, e.Error.Message, s)
+		}
+	}
+	return e.Error.Message
 }
 
 // queueView is GET /api/v1/queue as an agent sees it.
