@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -90,5 +92,33 @@ func BenchmarkConsoleInbox(b *testing.B) {
 	b.ReportMetric(scrollMS/float64(b.N), "scroll-1000-ms")
 	b.ReportMetric(frame, "longest-frame-ms")
 	b.ReportMetric(task, "longest-task-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkConsoleLive measures how long a user who asks for an agent
+// takes to show in an open console's Waiting list: from the webhook's 200
+// to the row in the page, with no reload (the event stream, then
+// GET /api/v1/queue). The target is 1 s.
+func BenchmarkConsoleLive(b *testing.B) {
+	h := newHarness(b, harnessOptions{yaml: browserConfig, start: time.Now().Truncate(time.Second)})
+	h.apiJSON(http.MethodPut, "/api/v1/agents/me/presence", anaToken, map[string]string{"status": "online"}, http.StatusOK, nil)
+	br := newBrowser(b, 1280, 800)
+	br.run(chromedp.Navigate(h.base + "/console/"))
+	br.signIn("ana", anaPassword)
+	br.waitRole("list", "Waiting")
+	br.waitJS("connected", `document.getElementById('connection').dataset.status === 'live'`, 5*time.Second)
+	var total, longest time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		u := waUser{id: fmt.Sprintf("55118%08d", i), name: fmt.Sprintf("Live User %d", i)}
+		h.postOK("whatsapp", u.text(fmt.Sprintf("wamid.LIVE%d", i), "agent", h.clock.Now()))
+		posted := time.Now()
+		br.waitJS("the row", fmt.Sprintf(`[...document.querySelectorAll('ul[aria-label=Waiting] li')].some(li => li.textContent.includes(%q))`, u.name), 10*time.Second)
+		took := time.Since(posted)
+		total += took
+		longest = max(longest, took)
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "webhook-to-row-ms")
+	b.ReportMetric(float64(longest.Milliseconds()), "longest-ms")
 	b.ReportMetric(0, "ns/op")
 }
