@@ -61,12 +61,7 @@ type scrollFigures struct {
 // frame and task on the way. Figures per page load; BENCHMARKS.md has
 // them.
 func BenchmarkConsoleInbox(b *testing.B) {
-	h := newHarness(b, harnessOptions{yaml: browserConfig, start: time.Now().Truncate(time.Second)})
-	seedWaiting(b, h, 1000)
-	br := newBrowser(b, 1280, 800)
-	br.run(chromedp.Navigate(h.base + "/console/"))
-	br.signIn("ana", anaPassword)
-	br.waitRole("list", "Waiting")
+	h, br := consoleOnLine(b, 1000)
 	br.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: consoleProbe})
 		return err

@@ -208,6 +208,18 @@ func TestBrowserConsoleTemplate(t *testing.T) {
 	b.noErrors("422 (Unprocessable Entity)") // the refused text
 }
 
+// consoleOnLine starts a gateway with n users waiting on wa-main and a
+// browser signed in as ana on the Waiting list.
+func consoleOnLine(t testing.TB, n int) (*harness, *browser) {
+	h := newHarness(t, harnessOptions{yaml: browserConfig, start: time.Now().Truncate(time.Second)})
+	seedWaiting(t, h, n)
+	b := newBrowser(t, 1280, 800)
+	b.run(chromedp.Navigate(h.base + "/console/"))
+	b.signIn("ana", anaPassword)
+	b.waitRole("list", "Waiting")
+	return h, b
+}
+
 // seedWaiting puts n conversations in wa-main's line, one second of
 // waiting apart, straight into the store.
 func seedWaiting(t testing.TB, h *harness, n int) {
@@ -246,12 +258,7 @@ func (b *browser) scrollToEnd(want int) {
 // TestBrowserConsoleThousand: with 1,000 users waiting, the title counts
 // them and scrolling the Waiting list reaches every one, each once.
 func TestBrowserConsoleThousand(t *testing.T) {
-	h := newHarness(t, harnessOptions{yaml: browserConfig, start: time.Now().Truncate(time.Second)})
-	seedWaiting(t, h, 1000)
-	b := newBrowser(t, 1280, 800)
-	b.run(chromedp.Navigate(h.base + "/console/"))
-	b.signIn("ana", anaPassword)
-	b.waitRole("list", "Waiting")
+	_, b := consoleOnLine(t, 1000)
 	b.waitJS("the title counts 1,000 waiting", `document.title === '(1000) Switchboard'`, 10*time.Second)
 	b.scrollToEnd(1000)
 	rows := evalT[[]string](b, `[...document.querySelectorAll('ul[aria-label=Waiting] li')].map(li => li.textContent.match(/Waiting User \d{4}/)?.[0] || '')`)
