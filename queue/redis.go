@@ -32,10 +32,11 @@ type Options struct {
 	TLS                bool
 	// Prefix starts every key; default "gw:".
 	Prefix string
-	// WaitReplicas, when above 0, makes Accept wait until its write reached
-	// that many replicas (WAIT), for at most WaitTimeout (default 1s); when
-	// they do not acknowledge in time Accept returns an error that wraps
-	// ErrNotReplicated and ErrUnavailable.
+	// WaitReplicas, when above 0, makes Accept, a worker's Commit, Take's
+	// lock and Sent wait until their writes reached that many replicas
+	// (WAIT), for at most WaitTimeout (default 1s); when they do not
+	// acknowledge in time the call returns an error that wraps
+	// ErrNotReplicated and ErrUnavailable (Take goes on with its lock).
 	WaitReplicas int
 	WaitTimeout  time.Duration
 	// ObserveWait, when set, receives how long each WAIT took.
@@ -213,8 +214,9 @@ func (k keys) messageID(ch, mid string) string { return k.tag(ch) + "mid:" + mid
 
 // A conversation is two keys: its state (the routing state as JSON, a
 // string) and a hash with its version ("v"), the delivery status and the
-// platform ids of each sent entry, and the stream ids of its ended sessions
-// (for erasure). The hash's values are short, so Redis keeps it in its
+// platform ids of each sent entry, the stream ids of its ended sessions
+// (for erasure), and the last worker commit applied (so that a retried
+// commit is recognised, see Store.Commit). The hash's values are short, so Redis keeps it in its
 // compact encoding; the state, hundreds of bytes, would not fit in it.
 func (k keys) state(ch, id string) string { return k.tag(ch) + "state:" + id }
 
