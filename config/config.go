@@ -110,7 +110,8 @@ type Redis struct {
 	// TLS connects to the cluster or Sentinel set over TLS (a URL says so
 	// with rediss://).
 	TLS bool `yaml:"tls"`
-	// Prefix starts every key. Default "gw:". It may not contain { or },
+	// Prefix starts every key and names the task queues ("acme:inbound";
+	// the default keeps "inbound"). Default "gw:". It may not contain { or },
 	// which the keys use as cluster hash tags.
 	Prefix string `yaml:"prefix"`
 	// WaitReplicas, when above 0, makes a webhook wait until its inbox

@@ -30,7 +30,7 @@ type Options struct {
 	// credentials (a URL carries its own).
 	Username, Password string
 	TLS                bool
-	// Prefix starts every key; default "gw:".
+	// Prefix starts every key and names the task queues; default "gw:".
 	Prefix string
 	// WaitReplicas, when above 0, makes Accept, a worker's Commit, Take's
 	// lock and Sent wait until their writes reached that many replicas
@@ -72,7 +72,7 @@ func Open(ctx context.Context, o Options) (*Redis, error) {
 	r := &Redis{keys: keys{prefix: o.Prefix}, now: o.Now,
 		wait: replicaWait{replicas: o.WaitReplicas, timeout: o.WaitTimeout, observe: o.ObserveWait}}
 	if r.keys.prefix == "" {
-		r.keys.prefix = "gw:"
+		r.keys.prefix = defaultPrefix
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -200,6 +200,9 @@ func redactURL(s string) string {
 // keys builds every key name. A channel's keys share the hash tag
 // {channel}, so one script can touch its conversations, line and streams.
 type keys struct{ prefix string }
+
+// defaultPrefix starts every key when Options.Prefix is empty.
+const defaultPrefix = "gw:"
 
 func (k keys) tag(channel string) string { return k.prefix + "{" + channel + "}:" }
 
