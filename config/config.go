@@ -130,6 +130,12 @@ type Sentinel struct {
 	Master string `yaml:"master"`
 	// Addrs lists the Sentinels' host:port.
 	Addrs []string `yaml:"addrs"`
+	// Username and Password authenticate to the Sentinels themselves
+	// (their requirepass, or an ACL user of theirs); redis.username and
+	// redis.password are the master's and replicas'. Username needs
+	// Password.
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
 }
 
 // Kind names the Redis set up: "url", "cluster", "sentinel" or "embedded".

@@ -91,6 +91,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}})
 	r, err := queue.Open(ctx, queue.Options{ObserveWait: func(d time.Duration) { replicaWait.Observe(d.Seconds()) }, URL: rc.URL.Reveal(), Cluster: rc.Cluster,
 		SentinelMaster: rc.Sentinel.Master, SentinelAddrs: rc.Sentinel.Addrs,
+		SentinelUsername: rc.Sentinel.Username, SentinelPassword: rc.Sentinel.Password.Reveal(),
 		Username: rc.Username, Password: rc.Password.Reveal(), TLS: rc.TLS,
 		WaitReplicas: rc.WaitReplicas, WaitTimeout: rc.WaitTimeout, Prefix: rc.Prefix, Now: a.now, Logger: a.log})
 	if err != nil {

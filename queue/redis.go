@@ -26,6 +26,9 @@ type Options struct {
 	// SentinelMaster and SentinelAddrs locate a master through Sentinels.
 	SentinelMaster string
 	SentinelAddrs  []string
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels
+	// themselves (Username and Password are the master's and replicas').
+	SentinelUsername, SentinelPassword string
 	// Username, Password and TLS are the cluster's or Sentinel set's
 	// credentials (a URL carries its own).
 	Username, Password string
@@ -106,6 +109,7 @@ func Open(ctx context.Context, o Options) (*Redis, error) {
 		r.client = func(pool int) redis.UniversalClient {
 			return redis.NewFailoverClient(&redis.FailoverOptions{
 				MasterName: o.SentinelMaster, SentinelAddrs: o.SentinelAddrs,
+				SentinelUsername: o.SentinelUsername, SentinelPassword: o.SentinelPassword,
 				Username: o.Username, Password: o.Password, TLSConfig: tlsConfig,
 				PoolSize: pool, Protocol: 2, ReadTimeout: readTimeout,
 				// Each command asks the Sentinels in turn when the master is
