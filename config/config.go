@@ -110,7 +110,8 @@ type Redis struct {
 	// TLS connects to the cluster or Sentinel set over TLS (a URL says so
 	// with rediss://).
 	TLS bool `yaml:"tls"`
-	// Prefix starts every key. Default "gw:". It may not contain { or },
+	// Prefix starts every key and names the task queues ("acme:inbound";
+	// the default keeps "inbound"). Default "gw:". It may not contain { or },
 	// which the keys use as cluster hash tags.
 	Prefix string `yaml:"prefix"`
 	// WaitReplicas, when above 0, makes a webhook wait until its inbox
@@ -129,6 +130,12 @@ type Sentinel struct {
 	Master string `yaml:"master"`
 	// Addrs lists the Sentinels' host:port.
 	Addrs []string `yaml:"addrs"`
+	// Username and Password authenticate to the Sentinels themselves
+	// (their requirepass, or an ACL user of theirs); redis.username and
+	// redis.password are the master's and replicas'. Username needs
+	// Password.
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
 }
 
 // Kind names the Redis set up: "url", "cluster", "sentinel" or "embedded".

@@ -30,6 +30,20 @@ func TestRedisKinds(t *testing.T) {
 		{name: "url", yaml: "redis:\n  url: redis://cache:6379/0\n", kind: "url"},
 		{name: "cluster", yaml: "redis:\n  cluster: [\"10.0.0.1:7000\", \"10.0.0.2:7000\"]\n  password: long-redis-password-0123\n  tls: true\n  wait_replicas: 1\n", kind: "cluster"},
 		{name: "sentinel", yaml: "redis:\n  sentinel:\n    master: gateway\n    addrs: [\"h1:26379\", \"h2:26379\"]\n  username: gw\n", kind: "sentinel"},
+		{name: "sentinel with its own credentials", yaml: "redis:\n  sentinel:\n    master: gateway\n    addrs: [\"h1:26379\"]\n    username: watcher\n    password: long-sentinel-password-0123\n", kind: "sentinel"},
+		{
+			name: "sentinel user without password",
+			yaml: "redis:\n  sentinel:\n    master: gateway\n    addrs: [\"h1:26379\"]\n    username: watcher\n",
+			want: []string{"redis.yaml:5: redis.sentinel.username: needs redis.sentinel.password: the Sentinels take a user with its password"},
+		},
+		{
+			name: "sentinel credentials for a cluster",
+			yaml: "redis:\n  cluster: [\"10.0.0.1:7000\"]\n  sentinel:\n    username: watcher\n    password: long-sentinel-password-0123\n",
+			want: []string{
+				"redis.yaml:4: redis.sentinel.username: set for no Sentinel set: it authenticates to the Sentinels of redis.sentinel.addrs",
+				"redis.yaml:5: redis.sentinel.password: set for no Sentinel set: it authenticates to the Sentinels of redis.sentinel.addrs",
+			},
+		},
 		{
 			name: "two kinds",
 			yaml: "redis:\n  url: redis://cache:6379/0\n  cluster: [\"10.0.0.1:7000\"]\n",
@@ -116,11 +130,11 @@ func TestRedisKinds(t *testing.T) {
 }
 
 func TestRedisSummaryHidesPassword(t *testing.T) {
-	cfg, err := Parse("redis.yaml", []byte("redis:\n  sentinel: {master: gw, addrs: [\"h1:26379\"]}\n  password: long-redis-password-0123\n"+redisBase), nil)
+	cfg, err := Parse("redis.yaml", []byte("redis:\n  sentinel: {master: gw, addrs: [\"h1:26379\"], password: long-sentinel-password-0123}\n  password: long-redis-password-0123\n"+redisBase), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := cfg.LogValue().String(); strings.Contains(s, "long-redis-password") || !strings.Contains(s, "sentinel gw@h1:26379") {
+	if s := cfg.LogValue().String(); strings.Contains(s, "long-redis-password") || strings.Contains(s, "long-sentinel-password") || !strings.Contains(s, "sentinel gw@h1:26379") {
 		t.Errorf("summary = %s", s)
 	}
 }
@@ -138,6 +152,14 @@ func TestRestartRequiredRedis(t *testing.T) {
 	want := []string{"redis.cluster", "redis.sentinel", "redis.username", "redis.password", "redis.tls", "redis.wait_replicas", "redis.wait_timeout"}
 	if diff := cmp.Diff(want, RestartRequired(base, &next)); diff != "" {
 		t.Errorf("RestartRequired (-want +got):\n%s", diff)
+	}
+	// The Sentinels' own credentials too.
+	sentinel := *base
+	sentinel.Redis.Cluster, sentinel.Redis.Sentinel = nil, Sentinel{Master: "m", Addrs: []string{"s:1"}}
+	changed := sentinel
+	changed.Redis.Sentinel.Password = "p"
+	if diff := cmp.Diff([]string{"redis.sentinel"}, RestartRequired(&sentinel, &changed)); diff != "" {
+		t.Errorf("RestartRequired after a new Sentinel password (-want +got):\n%s", diff)
 	}
 }
 

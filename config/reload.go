@@ -22,7 +22,9 @@ func RestartRequired(running, next *Config) []string {
 	check("redis.url", running.Redis.URL != next.Redis.URL)
 	check("redis.cluster", !slices.Equal(running.Redis.Cluster, next.Redis.Cluster))
 	check("redis.sentinel", running.Redis.Sentinel.Master != next.Redis.Sentinel.Master ||
-		!slices.Equal(running.Redis.Sentinel.Addrs, next.Redis.Sentinel.Addrs))
+		!slices.Equal(running.Redis.Sentinel.Addrs, next.Redis.Sentinel.Addrs) ||
+		running.Redis.Sentinel.Username != next.Redis.Sentinel.Username ||
+		running.Redis.Sentinel.Password != next.Redis.Sentinel.Password)
 	check("redis.username", running.Redis.Username != next.Redis.Username)
 	check("redis.password", running.Redis.Password != next.Redis.Password)
 	check("redis.tls", running.Redis.TLS != next.Redis.TLS)

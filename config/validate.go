@@ -160,12 +160,24 @@ func (v *validator) redis(r Redis) {
 				v.reportItem("redis.sentinel.addrs", i, "%q is not host:port (such as 10.0.0.1:26379)", addr)
 			}
 		}
+		if r.Sentinel.Username != "" && r.Sentinel.Password == "" {
+			v.report("redis.sentinel.username", "needs redis.sentinel.password: the Sentinels take a user with its password")
+		}
 	default:
 		for _, path := range r.credentials() {
 			v.report(path, "set for no Redis: set redis.cluster or redis.sentinel too (or leave it out for the embedded Redis)")
 		}
 		if r.WaitReplicas > 0 {
 			v.report("redis.wait_replicas", "the embedded Redis has no replicas: set redis.url, redis.cluster or redis.sentinel, or leave it at 0")
+		}
+	}
+	if r.Kind() != "sentinel" {
+		const why = "set for no Sentinel set: it authenticates to the Sentinels of redis.sentinel.addrs"
+		if r.Sentinel.Username != "" {
+			v.report("redis.sentinel.username", why)
+		}
+		if r.Sentinel.Password != "" {
+			v.report("redis.sentinel.password", why)
 		}
 	}
 	if strings.ContainsAny(r.Prefix, "{}") {

@@ -92,10 +92,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	// How long webhooks wait for their inbox write to reach replicas
 	// (redis.wait_replicas).
 	replicaWait := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "switchboard_redis_wait_seconds",
-		Help:    "Time a webhook's inbox write waited for redis.wait_replicas replicas (WAIT).",
+		Help:    "Time a write waited for redis.wait_replicas replicas (WAIT): a webhook's inbox write, a worker's lock and commit, a send's record.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}})
 	r, err := queue.Open(ctx, queue.Options{ObserveWait: func(d time.Duration) { replicaWait.Observe(d.Seconds()) }, URL: rc.URL.Reveal(), Cluster: rc.Cluster,
 		SentinelMaster: rc.Sentinel.Master, SentinelAddrs: rc.Sentinel.Addrs,
+		SentinelUsername: rc.Sentinel.Username, SentinelPassword: rc.Sentinel.Password.Reveal(),
 		Username: rc.Username, Password: rc.Password.Reveal(), TLS: rc.TLS,
 		WaitReplicas: rc.WaitReplicas, WaitTimeout: rc.WaitTimeout, Prefix: rc.Prefix, Now: a.now, Logger: a.log})
 	if err != nil {
@@ -112,7 +113,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	a.engine, err = engine.New(cfg, engine.Options{
 		Inbox: a.store, Conversations: a.store, Line: a.store, Outbox: a.store, Presence: a.store,
 		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, DeadLetters: a.store, EraseTasks: r.EraseTasks, Inboxes: a.store,
-		Bot: opts.Bot, LockTTL: opts.LockTTL, Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
+		Bot: opts.Bot, LockTTL: opts.LockTTL, Persist: persistFor(rc), Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
 		Now: a.now, Log: a.log, Registry: registry, FollowUps: a.store, Sessions: a.store,
 		MediaRootCAs: opts.MediaRootCAs,
 	})
@@ -251,3 +252,16 @@ type streamReader struct {
 func newStreamReader(r *queue.Redis) streamReader { return streamReader{Store: r.Store(), redis: r} }
 
 func (s streamReader) Close() error { return s.redis.Close() }
+
+// persistFor is how long a worker tries again, through a failover, the
+// commit of its decision and the record of a sent message
+// (engine.Options.Persist): with redis.wait_replicas, longer than a
+// failover (Sentinel's down-after-milliseconds, 30s by default, and the
+// election), shorter than a conversation's processing lock (2m); without
+// it, a failover can lose those writes anyway, and a worker does not wait.
+func persistFor(rc config.Redis) time.Duration {
+	if rc.WaitReplicas > 0 {
+		return time.Minute
+	}
+	return 0
+}

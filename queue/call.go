@@ -85,12 +85,12 @@ func (t *Tasks) EnqueueCall(ctx context.Context, job CallJob, attempts int) erro
 	}
 	for try := 0; ; try++ {
 		_, err = t.client.EnqueueContext(ctx, asynq.NewTask(taskCall, payload),
-			asynq.Queue(queueOutbound), asynq.TaskID(job.ID), asynq.MaxRetry(max(attempts-1, 0)),
+			asynq.Queue(t.keys.taskQueue(queueOutbound)), asynq.TaskID(job.ID), asynq.MaxRetry(max(attempts-1, 0)),
 			asynq.Timeout(time.Minute), asynq.Retention(24*time.Hour))
 		if !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return unavailable(err)
 		}
-		info, err := t.inspector.GetTaskInfo(queueOutbound, job.ID)
+		info, err := t.inspector.GetTaskInfo(t.keys.taskQueue(queueOutbound), job.ID)
 		switch {
 		case errors.Is(err, asynq.ErrTaskNotFound) && try == 0:
 			continue // deleted since: queue it

@@ -180,7 +180,7 @@ func (r *Redis) EraseTasks(ctx context.Context, convID string) (int, error) {
 	type lister func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
 	listers := []lister{in.ListPendingTasks, in.ListScheduledTasks, in.ListRetryTasks, in.ListArchivedTasks, in.ListCompletedTasks}
 	n := 0
-	for _, q := range []string{queueInbound, queueOutbound} {
+	for _, q := range []string{r.keys.taskQueue(queueInbound), r.keys.taskQueue(queueOutbound)} {
 		var doomed []string
 		for _, list := range listers {
 			for page := 1; ; page++ {

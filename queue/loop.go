@@ -64,7 +64,7 @@ func (s *Store) RecordCSAT(ctx context.Context, channel, convID, sessionID strin
 // is not kept once done.
 func (t *Tasks) EnqueueErase(ctx context.Context, convID string) error {
 	_, err := t.client.EnqueueContext(ctx, asynq.NewTask(taskErase, []byte(convID)),
-		asynq.Queue(queueInbound), asynq.TaskID("erase:"+convID), asynq.MaxRetry(t.cfg.MaxSendAttempts-1),
+		asynq.Queue(t.keys.taskQueue(queueInbound)), asynq.TaskID("erase:"+convID), asynq.MaxRetry(t.cfg.MaxSendAttempts-1),
 		asynq.Timeout(2*time.Minute))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil

@@ -36,7 +36,7 @@ func (t *Tasks) EnqueueNotify(ctx context.Context, job NotifyJob) error {
 		return err
 	}
 	_, err = t.client.EnqueueContext(ctx, asynq.NewTask(taskNotify, payload),
-		asynq.Queue(queueOutbound), asynq.TaskID(job.ID), asynq.MaxRetry(t.cfg.MaxSendAttempts-1),
+		asynq.Queue(t.keys.taskQueue(queueOutbound)), asynq.TaskID(job.ID), asynq.MaxRetry(t.cfg.MaxSendAttempts-1),
 		asynq.Timeout(time.Minute), asynq.Retention(24*time.Hour))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"switchboard/channels"
 	"switchboard/queue"
 	"switchboard/queue/redistest"
@@ -86,5 +88,35 @@ func TestNewEntryIDsAreUnique(t *testing.T) {
 			t.Fatalf("entry id %q: want %s and 16 characters, never repeated", id, queue.EntryIDPrefix)
 		}
 		seen[id] = true
+	}
+}
+
+// The Sentinels' own credentials (an ACL user of theirs here) are sent to
+// them: the right ones open, a wrong password does not, and the error
+// does not show it. It needs a Sentinel set whatever the test Redis is.
+func TestOpenAuthenticatesToTheSentinels(t *testing.T) {
+	srv := redistest.StartKind(t, "sentinel")
+	ctx := context.Background()
+	for _, addr := range srv.SentinelAddrs {
+		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+		if err := c.Do(ctx, "ACL", "SETUSER", "watcher", "on", ">sentinel-secret-0123", "+@all", "~*", "&*").Err(); err != nil {
+			c.Close()
+			t.Fatalf("ACL SETUSER on Sentinel %s: %v", addr, err)
+		}
+		t.Cleanup(func() { c.Do(ctx, "ACL", "DELUSER", "watcher"); c.Close() })
+	}
+	open := func(password string) error {
+		r, err := queue.Open(ctx, optionsFor(srv, queue.Options{SentinelUsername: "watcher", SentinelPassword: password}))
+		if err == nil {
+			r.Close()
+		}
+		return err
+	}
+	if err := open("sentinel-secret-0123"); err != nil {
+		t.Fatalf("Open with the Sentinels' credentials = %v", err)
+	}
+	err := open("wrong-secret-4567")
+	if err == nil || !strings.HasPrefix(err.Error(), "redis.sentinel: cannot reach") || strings.Contains(err.Error(), "wrong-secret") {
+		t.Fatalf("Open with a wrong Sentinel password = %v, want redis.sentinel: cannot reach ..., without the password", err)
 	}
 }

@@ -26,16 +26,20 @@ type Options struct {
 	// SentinelMaster and SentinelAddrs locate a master through Sentinels.
 	SentinelMaster string
 	SentinelAddrs  []string
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels
+	// themselves (Username and Password are the master's and replicas').
+	SentinelUsername, SentinelPassword string
 	// Username, Password and TLS are the cluster's or Sentinel set's
 	// credentials (a URL carries its own).
 	Username, Password string
 	TLS                bool
-	// Prefix starts every key; default "gw:".
+	// Prefix starts every key and names the task queues; default "gw:".
 	Prefix string
-	// WaitReplicas, when above 0, makes Accept wait until its write reached
-	// that many replicas (WAIT), for at most WaitTimeout (default 1s); when
-	// they do not acknowledge in time Accept returns an error that wraps
-	// ErrNotReplicated and ErrUnavailable.
+	// WaitReplicas, when above 0, makes Accept, a worker's Commit, Take's
+	// lock and Sent wait until their writes reached that many replicas
+	// (WAIT), for at most WaitTimeout (default 1s); when they do not
+	// acknowledge in time the call returns an error that wraps
+	// ErrNotReplicated and ErrUnavailable (Take goes on with its lock).
 	WaitReplicas int
 	WaitTimeout  time.Duration
 	// ObserveWait, when set, receives how long each WAIT took.
@@ -71,7 +75,7 @@ func Open(ctx context.Context, o Options) (*Redis, error) {
 	r := &Redis{keys: keys{prefix: o.Prefix}, now: o.Now,
 		wait: replicaWait{replicas: o.WaitReplicas, timeout: o.WaitTimeout, observe: o.ObserveWait}}
 	if r.keys.prefix == "" {
-		r.keys.prefix = "gw:"
+		r.keys.prefix = defaultPrefix
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -105,6 +109,7 @@ func Open(ctx context.Context, o Options) (*Redis, error) {
 		r.client = func(pool int) redis.UniversalClient {
 			return redis.NewFailoverClient(&redis.FailoverOptions{
 				MasterName: o.SentinelMaster, SentinelAddrs: o.SentinelAddrs,
+				SentinelUsername: o.SentinelUsername, SentinelPassword: o.SentinelPassword,
 				Username: o.Username, Password: o.Password, TLSConfig: tlsConfig,
 				PoolSize: pool, Protocol: 2, ReadTimeout: readTimeout,
 				// Each command asks the Sentinels in turn when the master is
@@ -200,6 +205,9 @@ func redactURL(s string) string {
 // {channel}, so one script can touch its conversations, line and streams.
 type keys struct{ prefix string }
 
+// defaultPrefix starts every key when Options.Prefix is empty.
+const defaultPrefix = "gw:"
+
 func (k keys) tag(channel string) string { return k.prefix + "{" + channel + "}:" }
 
 func (k keys) conv(ch, id string) string       { return k.tag(ch) + "conv:" + id }
@@ -213,8 +221,9 @@ func (k keys) messageID(ch, mid string) string { return k.tag(ch) + "mid:" + mid
 
 // A conversation is two keys: its state (the routing state as JSON, a
 // string) and a hash with its version ("v"), the delivery status and the
-// platform ids of each sent entry, and the stream ids of its ended sessions
-// (for erasure). The hash's values are short, so Redis keeps it in its
+// platform ids of each sent entry, the stream ids of its ended sessions
+// (for erasure), and the last worker commit applied (so that a retried
+// commit is recognised, see Store.Commit). The hash's values are short, so Redis keeps it in its
 // compact encoding; the state, hundreds of bytes, would not fit in it.
 func (k keys) state(ch, id string) string { return k.tag(ch) + "state:" + id }
 

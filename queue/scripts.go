@@ -97,17 +97,24 @@ return 1
 // (agent -> count), KEYS[16] its transcript's known entry positions (entry
 // id -> index); ARGV[2].ix: the inbox block's argument (indexArg).
 // ARGV[3] the caller's lock token: when not empty, the caller must hold the
-// lock.
+// lock. ARGV[2].applied, when not empty, is recorded in KEYS[1] (field "a")
+// as the last commit applied; an event gone from the inbox because this
+// very commit consumed it is a replay, not a conflict.
 // Returns the new version; -1 when the version did not match, -2 when the
 // caller does not hold the lock, -3 when the event to ack is no longer in the
-// inbox (checked in this order: lock, event, version).
+// inbox, -4 when this commit was applied already (checked in this order:
+// lock, event or replay, version).
 var commitScript = redis.NewScript(`
 if ARGV[3] ~= '' and redis.call('GET', KEYS[14]) ~= ARGV[3] then return -2 end
 local c = cjson.decode(ARGV[2])
-if c.ack ~= '' and not redis.call('ZSCORE', KEYS[6], c.ack) then return -3 end
+if c.ack ~= '' and not redis.call('ZSCORE', KEYS[6], c.ack) then
+  if c.applied ~= '' and redis.call('HGET', KEYS[1], 'a') == c.applied then return -4 end
+  return -3
+end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if cur ~= tonumber(ARGV[1]) then return -1 end
 redis.call('HSET', KEYS[1], 'v', cur + 1)
+if c.applied ~= '' then redis.call('HSET', KEYS[1], 'a', c.applied) end
 redis.call('SET', KEYS[13], c.conv)
 for _, e in ipairs(c.tx) do redis.call('RPUSH', KEYS[2], e) end
 if c.line == 'join' then

@@ -194,6 +194,12 @@ type Commit struct {
 	// keys expire then (0 keeps them); a commit that is not an end keeps
 	// them for good.
 	Retention time.Duration
+	// Replayed is set by Store.Commit when this very commit (same Token,
+	// Ack and Record.Version) had already been applied by an earlier
+	// attempt whose answer was lost (an outage, or a WAIT that timed out):
+	// nothing was written again, and Record.Version was not moved (the
+	// caller reloads).
+	Replayed bool
 }
 
 // Store keeps conversations, transcripts, lines and inboxes.
@@ -220,10 +226,9 @@ const (
 // its id was seen within dedupeTTL. Errors wrap ErrUnavailable when Redis
 // cannot be reached. With Options.WaitReplicas it returns only once the
 // event (new, or still pending from an earlier delivery) reached that many
-// replicas, else an error wrapping ErrNotReplicated. Only the accept
-// waits: a write whose WAIT times out was still made, and for a decision
-// or a send record, reporting it failed would make the caller repeat a
-// reply.
+// replicas, else an error wrapping ErrNotReplicated. A worker's commit,
+// its lock and a send's record wait too (Commit, Take, Sent); other
+// writes do not.
 func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (Accepted, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -264,7 +269,12 @@ type Batch struct {
 // processing lock for ttl under token; without, the caller must hold it.
 // ok is false when another worker holds the lock (or, without acquire, when
 // the caller lost it). A payload that cannot be read is dropped from the
-// inbox, so it cannot block the conversation.
+// inbox, so it cannot block the conversation. With Options.WaitReplicas a
+// lock taken is waited for on the replicas, so that a failover while the
+// caller works leaves the conversation to it (its commits, tried again on
+// the new master, still hold the lock); a lock that did not reach them in
+// time is still taken (the commit's own wait is what keeps a reply from
+// being sent twice).
 func (s *Store) Take(ctx context.Context, convID, token string, ttl time.Duration, n int, acquire bool) (b Batch, ok bool, err error) {
 	ch := ChannelOf(convID)
 	if ch == "" {
@@ -274,9 +284,20 @@ func (s *Store) Take(ctx context.Context, convID, token string, ttl time.Duratio
 	if acquire {
 		flag = "1"
 	}
-	res, err := takeScript.Run(ctx, s.rdb,
-		[]string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.conv(ch, convID), s.keys.state(ch, convID)},
-		token, ttl.Milliseconds(), n, flag).StringSlice()
+	keys := []string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.conv(ch, convID), s.keys.state(ch, convID)}
+	var cmd *redis.Cmd
+	if acquire && s.wait.replicas > 0 {
+		cmd, err = s.wait.evalReplicated(ctx, s.rdb, takeScript, keys, token, ttl.Milliseconds(), n, flag)
+		if errors.Is(err, ErrNotReplicated) {
+			err = nil
+		}
+		if err != nil {
+			return Batch{}, false, err
+		}
+	} else {
+		cmd = takeScript.Run(ctx, s.rdb, keys, token, ttl.Milliseconds(), n, flag)
+	}
+	res, err := cmd.StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return Batch{}, false, nil
 	}
@@ -386,6 +407,14 @@ func decodeRecord(convID, version, data string) (*Record, error) {
 // conversation changed since c.Record was loaded, and a *StaleError when
 // c.Token is set and no longer holds the processing lock (ErrLockLost) or
 // c.Ack is no longer in the inbox (ErrEventGone); nothing is written then.
+//
+// A commit with both Token and Ack (a worker's decision on an inbox event)
+// may be tried again as it is after an error that wraps ErrUnavailable:
+// when the earlier attempt was applied, the retry writes nothing and sets
+// c.Replayed. With Options.WaitReplicas such a commit returns only once it
+// reached that many replicas, else an error wrapping ErrNotReplicated (it
+// was applied on the master: try it again), so that a worker sends the
+// replies it decided only once a failover can no longer undo the decision.
 func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	rec := c.Record
 	id, ch := rec.ID, rec.Channel
@@ -395,6 +424,10 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	}
 	arg := commitArg{ID: id, Channel: ch, Conv: string(conv), Ack: c.Ack,
 		TX: []string{}, Outbox: [][2]string{}, Sessions: []string{}, Events: []string{}, IX: s.newIndexArg(c)}
+	replayable := c.Token != "" && c.Ack != ""
+	if replayable {
+		arg.Applied = c.Token + " " + strconv.FormatInt(rec.Version, 10) + " " + shortHash(c.Ack)
+	}
 	switch c.Line {
 	case LineJoin:
 		arg.Line, arg.Score, arg.Notify = "join", c.Since.UnixMilli(), s.keys.lineNotices()
@@ -426,11 +459,22 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		s.keys.sessions(ch), s.keys.events(ch), s.keys.assigned(ch), s.keys.held(ch), s.keys.state(ch, id),
 		s.keys.lock(ch, id), s.keys.unread(ch, id), s.keys.txIndex(ch, id),
 	}
-	v, err := commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg), c.Token).Int64()
+	var cmd *redis.Cmd
+	if replayable && s.wait.replicas > 0 {
+		if cmd, err = s.wait.evalReplicated(ctx, s.rdb, commitScript, keys, rec.Version, mustJSON(arg), c.Token); err != nil {
+			return err
+		}
+	} else {
+		cmd = commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg), c.Token)
+	}
+	v, err := cmd.Int64()
 	if err != nil {
 		return unavailable(err)
 	}
 	switch v {
+	case -4:
+		c.Replayed = true
+		return nil
 	case -1:
 		return ErrConflict
 	case -2:
@@ -457,6 +501,10 @@ type commitArg struct {
 	Events   []string    `json:"events"`
 	Agent    string      `json:"agent"`
 	IX       *indexArg   `json:"ix"`
+	// Applied, for a replayable commit, marks it applied in the
+	// conversation's hash: "<token> <version it was decided on> <event
+	// hash>".
+	Applied string `json:"applied"`
 }
 
 func mustJSON(v any) string {

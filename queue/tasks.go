@@ -15,8 +15,8 @@ import (
 	"switchboard/channels"
 )
 
-// Task types and the queues they run on. asynq's CLI and web UI show them
-// under these names.
+// Task types and the queues they run on (named per deployment by
+// keys.taskQueue). asynq's CLI and web UI show them under these names.
 const (
 	taskProcess = "conversation:process" // drain one conversation's inbox
 	taskSend    = "message:send"         // send one message to a user
@@ -24,6 +24,19 @@ const (
 	queueInbound  = "inbound"
 	queueOutbound = "outbound"
 )
+
+// taskQueue names one of asynq's queues for this deployment: the prefix
+// and the name ("acme:outbound"), so that two deployments with their own
+// prefixes on one Redis never run each other's tasks (asynq's keys are
+// its own, under "asynq:", whatever the prefix). Under the default prefix
+// it is the bare name, as before queues were named per deployment, so
+// tasks queued before an upgrade still run.
+func (k keys) taskQueue(name string) string {
+	if k.prefix == defaultPrefix {
+		return name
+	}
+	return k.prefix + name
+}
 
 // TaskConfig tunes the durable task workers. Zero values mean the defaults.
 type TaskConfig struct {
@@ -94,7 +107,7 @@ func (r *Redis) Tasks(cfg TaskConfig) *Tasks {
 		rdb: r.rdb, keys: r.keys, log: newLimitedLog(cfg.Logger, "asynq", r.now)}
 	t.server = asynq.NewServerFromRedisClient(r.rdb, asynq.Config{
 		Concurrency:     cfg.Concurrency,
-		Queues:          map[string]int{queueInbound: 6, queueOutbound: 4},
+		Queues:          map[string]int{r.keys.taskQueue(queueInbound): 6, r.keys.taskQueue(queueOutbound): 4},
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		// asynq polls when idle; a short interval keeps a quiet gateway's
 		// answers prompt at the cost of a few cheap Redis calls a second.
@@ -126,7 +139,7 @@ func (t *Tasks) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 // EnqueueProcess asks for a conversation's inbox to be drained.
 func (t *Tasks) EnqueueProcess(ctx context.Context, convID string) error {
 	_, err := t.client.EnqueueContext(ctx, asynq.NewTask(taskProcess, []byte(convID)),
-		asynq.Queue(queueInbound), asynq.MaxRetry(25), asynq.Timeout(2*time.Minute))
+		asynq.Queue(t.keys.taskQueue(queueInbound)), asynq.MaxRetry(25), asynq.Timeout(2*time.Minute))
 	return unavailable(err)
 }
 
@@ -139,7 +152,7 @@ func (t *Tasks) EnqueueSend(ctx context.Context, job SendJob) error {
 		return err
 	}
 	_, err = t.client.EnqueueContext(ctx, asynq.NewTask(taskSend, payload),
-		asynq.Queue(queueOutbound), asynq.TaskID(job.ID), asynq.MaxRetry(t.cfg.MaxSendAttempts-1),
+		asynq.Queue(t.keys.taskQueue(queueOutbound)), asynq.TaskID(job.ID), asynq.MaxRetry(t.cfg.MaxSendAttempts-1),
 		asynq.Timeout(time.Minute))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil

@@ -3,14 +3,17 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hibiken/asynq"
 
 	"switchboard/channels"
 	"switchboard/queue"
+	"switchboard/queue/redistest"
 )
 
 func TestTasksRunRetryAndSkipPermanentFailures(t *testing.T) {
@@ -113,5 +116,85 @@ func TestPermanent(t *testing.T) {
 	}
 	if queue.IsPermanent(base) {
 		t.Errorf("%v reported permanent", base)
+	}
+}
+
+// Two deployments on one Redis, each with its own prefix, run only their
+// own tasks: the queues carry the prefix (the default prefix keeps the
+// bare names). B, one task at a time, runs its own tasks, which were
+// queued after A's: had it A's queues, it would have run A's first.
+func TestTaskQueuesCarryThePrefix(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	open := func(prefix string) *queue.Tasks {
+		r, err := queue.Open(ctx, optionsFor(srv, queue.Options{Prefix: prefix}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r.Tasks(queue.TaskConfig{Concurrency: 1})
+	}
+	a, b, plain := open("a:"), open("b:"), open("")
+	ran := func(tasks *queue.Tasks, got chan<- string) {
+		t.Helper()
+		err := tasks.Start(queue.Handlers{
+			Process: func(_ context.Context, conv string) error { got <- conv; return nil },
+			Send:    func(_ context.Context, job queue.SendJob, _ bool) error { got <- job.ID; return nil },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(tasks.Shutdown)
+	}
+	enqueue := func(tasks *queue.Tasks, conv, job string) {
+		t.Helper()
+		if err := tasks.EnqueueProcess(ctx, conv); err != nil {
+			t.Fatal(err)
+		}
+		if err := tasks.EnqueueSend(ctx, queue.SendJob{ID: job, Channel: "wa"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enqueue(a, "c_wa_a", "job-a")
+	enqueue(plain, "c_wa_plain", "job-plain")
+	enqueue(b, "c_wa_b", "job-b")
+	wait := func(got <-chan string, n int) []string {
+		t.Helper()
+		var out []string
+		for range n {
+			select {
+			case id := <-got:
+				out = append(out, id)
+			case <-time.After(20 * time.Second):
+				t.Fatalf("tasks run: %v, want %d", out, n)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	gotB := make(chan string, 10)
+	ran(b, gotB)
+	if diff := cmp.Diff([]string{"c_wa_b", "job-b"}, wait(gotB, 2)); diff != "" {
+		t.Errorf("B's tasks (-want +got):\n%s", diff)
+	}
+	gotA := make(chan string, 10)
+	ran(a, gotA)
+	if diff := cmp.Diff([]string{"c_wa_a", "job-a"}, wait(gotA, 2)); diff != "" {
+		t.Errorf("A's tasks (-want +got):\n%s", diff)
+	}
+	queues, err := asynq.NewInspectorFromRedisClient(rawClient(t, srv)).Queues()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(queues)
+	if diff := cmp.Diff([]string{"a:inbound", "a:outbound", "b:inbound", "b:outbound", "inbound", "outbound"}, queues); diff != "" {
+		t.Errorf("asynq's queues (-want +got):\n%s", diff)
+	}
+	select {
+	case id := <-gotB:
+		t.Errorf("B also ran %s", id)
+	case id := <-gotA:
+		t.Errorf("A also ran %s", id)
+	default:
 	}
 }

@@ -67,23 +67,38 @@ func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) err
 
 // Sent records that one part of a job reached the platform: its platform
 // ids map back to the entry, for status webhooks. finished also removes the
-// job from the outbox (its last part was sent).
+// job from the outbox (its last part was sent). It may be called again
+// with the same arguments after an error (it writes the same). With
+// Options.WaitReplicas it returns only once the record reached that many
+// replicas, else an error wrapping ErrNotReplicated: a failover could
+// still undo it, and with it the knowledge that the part was sent.
 func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformIDs []string, finished bool) error {
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if finished {
-			p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
+	conv := s.keys.conv(job.Channel, job.Conversation)
+	var p redis.Pipeliner
+	if s.wait.replicas > 0 {
+		var err error
+		if p, err = pipelineFor(ctx, s.rdb, conv); err != nil {
+			return unavailable(err)
 		}
-		for _, mid := range platformIDs {
-			p.Set(ctx, s.keys.messageID(job.Channel, mid), job.Conversation+" "+part.Entry, messageIDTTL)
-		}
-		if len(platformIDs) > 0 {
-			p.HSet(ctx, s.keys.conv(job.Channel, job.Conversation), sentField(part.Entry), strings.Join(platformIDs, " "))
-		}
-		// The first status of a part: set only if a status webhook did not
-		// come first (statuses never move back).
-		p.HSetNX(ctx, s.keys.conv(job.Channel, job.Conversation), deliveryField(part.Entry), rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|")
-		return nil
-	})
+	} else {
+		p = s.rdb.Pipeline()
+	}
+	if finished {
+		p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
+	}
+	for _, mid := range platformIDs {
+		p.Set(ctx, s.keys.messageID(job.Channel, mid), job.Conversation+" "+part.Entry, messageIDTTL)
+	}
+	if len(platformIDs) > 0 {
+		p.HSet(ctx, conv, sentField(part.Entry), strings.Join(platformIDs, " "))
+	}
+	// The first status of a part: set only if a status webhook did not
+	// come first (statuses never move back).
+	p.HSetNX(ctx, conv, deliveryField(part.Entry), rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|")
+	if s.wait.replicas > 0 {
+		return s.wait.exec(ctx, p)
+	}
+	_, err := p.Exec(ctx)
 	return unavailable(err)
 }
 

@@ -39,6 +39,8 @@ func pipelineFor(ctx context.Context, rdb redis.UniversalClient, key string) (re
 
 // evalReplicated runs script and then WAIT on the same connection, and
 // returns the script's result once the write reached w.replicas replicas.
+// When fewer acknowledge in time, the error wraps ErrNotReplicated and the
+// result is the script's still.
 func (w replicaWait) evalReplicated(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
 	pipe, err := pipelineFor(ctx, rdb, keys[0])
 	if err != nil {
@@ -46,6 +48,9 @@ func (w replicaWait) evalReplicated(ctx context.Context, rdb redis.UniversalClie
 	}
 	res := script.Eval(ctx, pipe, keys, args...)
 	if err := w.exec(ctx, pipe); err != nil {
+		if errors.Is(err, ErrNotReplicated) {
+			return res, err
+		}
 		return nil, err
 	}
 	return res, nil

@@ -20,7 +20,7 @@ func (e *Engine) carryOut(ctx context.Context, d *decision) {
 	e.carryOutFollowUps(ctx, d)
 	e.queueNotifications(ctx, d)
 	e.carryOutLoop(ctx, d)
-	e.dispatch(ctx, d.s, d.commit, d.commit.Ack != "")
+	e.dispatch(ctx, d.s, d.commit, d.commit.Ack != "", d.commit.Replayed)
 	for _, job := range d.calls {
 		if err := e.enqueueCall(ctx, d.ch, job); err != nil {
 			e.log.Warn("call request queued later by the sweep", "channel", d.ch.id, "conversation", job.Conversation, "err", err)
@@ -94,11 +94,13 @@ func (e *Engine) count(ctx context.Context, d *decision) {
 // sends at once and the replies go out in order; other decisions (agent
 // actions, the sweep) hand their sends to the task queue. A send that fails
 // and may be retried goes to the task queue too; one that cannot even be
-// queued stays in the outbox, where the sweep finds it.
-func (e *Engine) dispatch(ctx context.Context, s *setup, c *queue.Commit, inline bool) {
+// queued stays in the outbox, where the sweep finds it. replayed says the
+// commit was applied by an earlier attempt (queue.Commit.Replayed): its
+// sends are checked against what was sent, as a retry's are.
+func (e *Engine) dispatch(ctx context.Context, s *setup, c *queue.Commit, inline, replayed bool) {
 	for _, job := range c.Sends {
 		if inline {
-			err := e.send(ctx, s, job, false, false)
+			err := e.send(ctx, s, job, false, replayed)
 			if err == nil || queue.IsPermanent(err) {
 				continue
 			}

@@ -86,7 +86,15 @@ func (e *Engine) apply(ctx context.Context, s *setup, convID string, in routing.
 		if err := e.decide(ctx, d, botReplies); err != nil {
 			return nil, err
 		}
-		err = e.convs.Commit(ctx, d.commit)
+		commit := func() error { return e.convs.Commit(ctx, d.commit) }
+		if d.commit.Token != "" && d.commit.Ack != "" {
+			// A worker's decision on an inbox event: deciding it again after
+			// an outage would ask the bot again, and could send twice what
+			// a commit that survived a failover already queued.
+			err = e.persistently(ctx, "decision", convID, commit)
+		} else {
+			err = commit()
+		}
 		if errors.Is(err, queue.ErrConflict) && attempt < maxConflicts {
 			continue
 		}
@@ -94,6 +102,9 @@ func (e *Engine) apply(ctx context.Context, s *setup, convID string, in routing.
 			return nil, err
 		}
 		e.carryOut(ctx, d)
+		if d.commit.Replayed {
+			return nil, nil // applied by an attempt whose answer was lost: read it again
+		}
 		return rec, nil
 	}
 }

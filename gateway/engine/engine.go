@@ -54,6 +54,9 @@ type Engine struct {
 	bot bots.Bot
 	// lockTTL is the lifetime of a conversation's processing lock.
 	lockTTL time.Duration
+	// persist bounds how long a worker tries again what it must not lose
+	// (Options.Persist).
+	persist time.Duration
 	// typing throttles typing indicators; backfill indexes old
 	// conversations in the background (inboxlist.go).
 	typing   throttle
@@ -91,6 +94,14 @@ type Options struct {
 	// LockTTL bounds how long a worker that died can keep its
 	// conversation's events waiting; a live one renews it. Default 2m.
 	LockTTL time.Duration
+	// Persist, when above 0, is how long a worker tries again, through a
+	// Redis outage or failover, the commit of its decision on an inbox
+	// event and the record of a message the platform accepted, instead of
+	// leaving the event to be decided again or the message to be sent
+	// again; 0 does not try again. The gateway sets it with
+	// redis.wait_replicas, where the store waits for those writes to reach
+	// the replicas.
+	Persist time.Duration
 	// Bot, when set, answers instead of the configured bot, across reloads
 	// (a bot built into the embedding program).
 	Bot bots.Bot
@@ -129,7 +140,8 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
 		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, deadLetters: o.DeadLetters, inboxes: o.Inboxes, now: o.Now, log: o.Log, notifier: o.Notifier,
-		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, followUps: o.FollowUps, metrics: newMetrics(o.Registry), waiters: newWaiters(), sessions: o.Sessions, mediaClient: outbound.NewStreamingClient(outbound.StreamOptions{RootCAs: o.MediaRootCAs})}
+		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, persist: o.Persist, followUps: o.FollowUps, metrics: newMetrics(o.Registry), waiters: newWaiters(), sessions: o.Sessions,
+		mediaClient: outbound.NewStreamingClient(outbound.StreamOptions{RootCAs: o.MediaRootCAs})}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
 	}, e.log)

@@ -42,7 +42,13 @@ func (e *Engine) send(ctx context.Context, s *setup, job queue.SendJob, last, re
 		if err == nil {
 			e.metrics.sends.WithLabelValues(string(ch.platform), "ok").Inc()
 			finished := i == len(job.Parts)-1
-			if err := e.outbox.Sent(ctx, job, part, res.MessageIDs, finished); err != nil {
+			// The platform has the message: its record is kept through an
+			// outage even when the work is called off (a lost lock, a
+			// shutdown), or a retry would send it again.
+			record := context.WithoutCancel(ctx)
+			if err := e.persistently(record, "send record", job.Conversation, func() error {
+				return e.outbox.Sent(record, job, part, res.MessageIDs, finished)
+			}); err != nil {
 				return err
 			}
 			if finished {

@@ -80,10 +80,9 @@ The gateway's logs are not shown here.
 // shows opening hours and expiry happen.
 //
 // The gateway listens on 127.0.0.1 on a free port and sends to the fake;
-// the configured bot answers. With redis.url empty Redis is embedded; with
-// a URL the keys get "try:" after the prefix, apart from a real gateway's
-// conversations, but asynq's queues are shared: never point it at a Redis
-// that a running gateway uses. It returns an error for an unknown channel,
+// the configured bot answers. With no Redis configured it is embedded;
+// else the keys and task queues get "try:" after the prefix, apart from a
+// real gateway's. It returns an error for an unknown channel,
 // an invalid At, a gateway that does not start, or unreadable input.
 func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	chCfg, ok := cfg.Channel(opts.Channel)

@@ -21,7 +21,16 @@ func exampleConfig(t *testing.T, withRedis bool) *config.Config {
 		t.Fatal(err)
 	}
 	if withRedis {
-		cfg.Redis.URL = config.Secret(redistest.Start(t).URL)
+		// A Cluster or a Sentinel set (SWITCHBOARD_TEST_REDIS) is named as
+		// an operator would: its seeds or its Sentinels, not one node.
+		switch srv := redistest.Start(t); srv.Kind {
+		case "cluster":
+			cfg.Redis.Cluster = srv.Cluster
+		case "sentinel":
+			cfg.Redis.Sentinel = config.Sentinel{Master: redistest.SentinelMaster, Addrs: srv.SentinelAddrs}
+		default:
+			cfg.Redis.URL = config.Secret(srv.URL)
+		}
 	}
 	return cfg
 }
