@@ -180,7 +180,13 @@ func runLoad(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stder
 	if len(pids) > 0 {
 		o.RSS = loadtest.SampleRSS(pids, 200*time.Millisecond)
 	}
-	o.Targets, o.Label = targets, "gateway "+strings.Join(targets, ",")
+	o.Targets, o.Label = targets, "gateway, as fast as possible"
+	if o.Rate > 0 {
+		o.Label = fmt.Sprintf("gateway at %.0f/s", o.Rate)
+	}
+	if len(targets) > 1 {
+		o.Label += fmt.Sprintf(" (%d gateways)", len(targets))
+	}
 	r, err := loadtest.NewRunner(o, t.Channels, graph)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest run:", err)
