@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	// on one more, so neither competes with webhooks for the shared pool.
 	a.probe = r.Side(1)
 	a.server = httpapi.New(httpapi.Options{Engine: a.engine, Registry: registry, Ready: r.Ping, Probe: a.probe.Ping,
-		Limits: a.limits, Streams: newStreamReader(r.Side(httpapi.HubConns)),
+		Limits: a.limits, Streams: newStreamReader(r.Side(httpapi.HubConns), a.store),
 		Reload: func(ctx context.Context) (any, error) { return a.Reload(ctx) }, Now: a.now, Log: a.log})
 	return a, nil
 }
@@ -242,14 +242,26 @@ func (a *App) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// streamReader reads event streams on a Redis of its own, which Close
-// closes (httpapi.StreamReader).
+// streamReader reads event streams (httpapi.StreamReader): the hub's
+// blocking reads on a Redis of its own, which Close closes, and the
+// catch-up reads, which return at once, on the shared pool, so that a
+// burst of streams opening together borrows the shared pool's connections
+// instead of opening one of the hub's each.
 type streamReader struct {
-	*queue.Store
-	redis *queue.Redis
+	blocking, shared *queue.Store
+	redis            *queue.Redis
 }
 
-func newStreamReader(r *queue.Redis) streamReader { return streamReader{Store: r.Store(), redis: r} }
+func newStreamReader(r *queue.Redis, shared *queue.Store) streamReader {
+	return streamReader{blocking: r.Store(), shared: shared, redis: r}
+}
+
+func (s streamReader) ReadStream(ctx context.Context, channel, after string, block time.Duration, count int64) ([]queue.Notice, error) {
+	if block < 0 {
+		return s.shared.ReadStream(ctx, channel, after, block, count)
+	}
+	return s.blocking.ReadStream(ctx, channel, after, block, count)
+}
 
 func (s streamReader) Close() error { return s.redis.Close() }
 

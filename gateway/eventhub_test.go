@@ -293,3 +293,27 @@ func TestEventStreamEndsWhenTheAgentIsRemoved(t *testing.T) {
 		t.Errorf("a removed agent's new stream = %d, want 401", status)
 	}
 }
+
+// Streams opening all at once read their catch-up on the shared pool, not
+// on connections of the hub's own: the Redis connections they cost stay
+// within the shared pool and one reader per channel, however many open
+// together.
+func TestEventStreamBurstKeepsConnectionsBounded(t *testing.T) {
+	h := newHarness(t, harnessOptions{limits: httpapi.Limits{MaxStreams: 1000, MaxStreamsPerAgent: 1000}})
+	const streams, parallel, sharedPool, channels, workers = 400, 200, 64, 3, 5
+	webhookLatency(h, 1, 10, "warm")
+	before := redisClients(t, h.redis.Addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if opened := openStreams(t, h, ctx, anaToken, streams, parallel); opened != streams {
+		t.Fatalf("%d of %d event streams opened", opened, streams)
+	}
+	during := redisClients(t, h.redis.Addr)
+	t.Logf("Redis connections %d before, %d with %d streams opened %d at a time", before, during, streams, parallel)
+	if during-before > sharedPool+channels+workers {
+		t.Errorf("Redis connections went from %d to %d with %d streams opened %d at a time; want at most %d more",
+			before, during, streams, parallel, sharedPool+channels+workers)
+	}
+	cancel()
+	h.eventually("every stream is released", func() bool { return h.openStreams() == 0 })
+}

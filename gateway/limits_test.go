@@ -293,3 +293,30 @@ func TestNewRefusesNegativeLimits(t *testing.T) {
 		t.Errorf("New with a negative MaxConnections gave %v, want an error naming it", err)
 	}
 }
+
+// The budget is of bytes, not of requests: with room for one body of the
+// largest size, many small webhooks are handled at once, none turned away,
+// while a stalled body declaring the largest size holds all of it
+// (TestWebhookTurns).
+func TestSmallWebhooksShareTheBudget(t *testing.T) {
+	limits := httpapi.Limits{MaxWebhookBodies: 1, WebhookWait: time.Millisecond}
+	h := newHarness(t, harnessOptions{limits: limits})
+	const n = 64
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := waUser{fmt.Sprintf("55118%08d", i), "Small"}
+			codes <- h.post("whatsapp", u.text(fmt.Sprintf("wamid.SMALL%d", i), "hello", insideHours), waSecret)
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("a small webhook answered %d with room for 4 MiB of bodies, want 200", c)
+		}
+	}
+}

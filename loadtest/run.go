@@ -62,18 +62,20 @@ func (o *RunOptions) defaults() {
 
 // Result is what one load measured.
 type Result struct {
-	Label    string
-	Sent     int64 // requests made in the load phase
-	OK       int64 // of which answered 200
-	Elapsed  time.Duration
-	Accept   Histogram      // latency of every request of the load phase, whatever its answer
-	Statuses map[string]int // "200", "503", "conn_error", ... over the load phase
-	Replayed int            // deliveries resent after the load
-	Unsent   int            // deliveries never answered 200, even after replays
-	EndToEnd Histogram      // request start to the reply at the fake Graph API
-	Replies  int64          // sends the fake Graph API got for this run's users
-	Expected int64          // deliveries answered 200 at least once
-	Check    *Check         // exactly-once check, when a fake Graph API ran
+	Label     string
+	Start     time.Time // the first request
+	Sent      int64     // requests made in the load phase
+	OK        int64     // of which answered 200
+	Elapsed   time.Duration
+	Accept    Histogram      // latency of every request of the load phase, whatever its answer
+	Statuses  map[string]int // "200", "503", "conn_error", ... over the load phase
+	Replayed  int            // deliveries resent after the load
+	Unsent    int            // deliveries never answered 200, even after replays
+	EndToEnd  Histogram      // request start to the reply at the fake Graph API
+	Replies   int64          // sends the fake Graph API got for this run's users
+	Expected  int64          // deliveries answered 200 at least once
+	LastReply time.Time      // the last reply's arrival at the fake Graph API
+	Check     *Check         // exactly-once check, when a fake Graph API ran
 }
 
 // Check is the exactly-once verdict of a run.
@@ -163,12 +165,14 @@ func (r *Runner) post(ctx context.Context, target string, d delivery) string {
 func (r *Runner) Run(ctx context.Context) *Result {
 	o := r.opts
 	res := &Result{Label: o.Label, Statuses: map[string]int{}}
+	defer r.client.CloseIdleConnections()
 	var sent, ok atomic.Int64
 	count := o.Count
 	if count <= 0 {
 		count = int(^uint(0) >> 1)
 	}
 	start := time.Now()
+	res.Start = start
 	deadline := start.Add(o.Duration)
 	loadCtx, cancel := context.WithDeadline(ctx, deadline.Add(10*time.Second))
 	defer cancel()
@@ -357,6 +361,11 @@ func (r *Runner) check(res *Result) {
 		c.Users++
 		sends := r.graph.Arrivals(r.uid(i))
 		res.Replies += int64(len(sends))
+		for _, at := range sends {
+			if at.After(res.LastReply) {
+				res.LastReply = at
+			}
+		}
 		switch {
 		case len(sends) < u.ok:
 			c.Lost++
@@ -374,6 +383,18 @@ func (r *Runner) check(res *Result) {
 		}
 	}
 	res.Check = c
+}
+
+// AcceptRate is the webhooks answered 200 per second of the load phase.
+func (res *Result) AcceptRate() float64 { return float64(res.OK) / res.Elapsed.Seconds() }
+
+// EndToEndRate is the replies per second from the first request to the
+// last reply: the rate the whole path sustained, backlog included.
+func (res *Result) EndToEndRate() float64 {
+	if res.Replies == 0 || !res.LastReply.After(res.Start) {
+		return 0
+	}
+	return float64(res.Replies) / res.LastReply.Sub(res.Start).Seconds()
 }
 
 func (c *Check) example(s string) {
@@ -438,6 +459,7 @@ func (res *Result) Write(w io.Writer) {
 	if res.Check != nil {
 		fmt.Fprintf(w, "replies at the fake Graph API: %d for %d deliveries answered 200\n", res.Replies, res.Expected)
 		fmt.Fprintf(w, "end to end (webhook sent -> reply at Graph API): %s\n", res.EndToEnd.String())
+		fmt.Fprintf(w, "end-to-end rate (replies / first request to last reply): %.0f/s\n", res.EndToEndRate())
 		verdict := "OK"
 		if !res.Check.OK() {
 			verdict = "VIOLATION"

@@ -154,6 +154,26 @@ func (s *Store) Held(ctx context.Context, channels []string) (map[string]int, er
 	return out, nil
 }
 
+// HeldBy is the number of conversations assigned to one agent over the
+// given channels, in one round trip: Held's figure for that agent, without
+// reading every other agent's count.
+func (s *Store) HeldBy(ctx context.Context, channels []string, agent string) (int, error) {
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(channels))
+	for i, ch := range channels {
+		cmds[i] = p.HGet(ctx, s.keys.held(ch), agent)
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, unavailable(err)
+	}
+	n := 0
+	for _, c := range cmds {
+		v, _ := strconv.Atoi(c.Val())
+		n += v
+	}
+	return n, nil
+}
+
 // MarkOpened records that a channel opened at the given time; it returns
 // true only for the first caller, so several gateway processes announce an
 // opening once.

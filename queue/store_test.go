@@ -398,10 +398,22 @@ func TestHeldCountsFollowAssignments(t *testing.T) {
 	if held, _ := st.Held(ctx, []string{"wa", "fb"}); held["ana"] != 2 {
 		t.Fatalf("held = %v, want ana 2", held)
 	}
+	if n, err := st.HeldBy(ctx, []string{"wa", "fb"}, "ana"); err != nil || n != 2 {
+		t.Fatalf("HeldBy(ana) = %d, %v; want 2", n, err)
+	}
 	commit(a, "assigned", "bruno") // taken over
 	commit(b, "ended", "")         // closed
 	held, err := st.Held(ctx, []string{"wa", "fb"})
 	if err != nil || held["ana"] != 0 || held["bruno"] != 1 {
 		t.Fatalf("held = %v, %v; want ana 0, bruno 1", held, err)
+	}
+	// HeldBy reads one agent's count: the same figures.
+	for agent, want := range map[string]int{"ana": 0, "bruno": 1, "carla": 0} {
+		if n, err := st.HeldBy(ctx, []string{"wa", "fb"}, agent); err != nil || n != want {
+			t.Errorf("HeldBy(%s) = %d, %v; want %d", agent, n, err, want)
+		}
+	}
+	if n, _ := st.HeldBy(ctx, []string{"fb"}, "bruno"); n != 0 {
+		t.Errorf("HeldBy(bruno) on fb alone = %d, want 0 (his conversation is on wa)", n)
 	}
 }

@@ -7,11 +7,15 @@
 # Starts its own redis-server on a free loopback port (no persistence),
 # builds the gateway and the load tool (or uses GATEWAY_BIN/LOADTEST_BIN),
 # and runs, each on a flushed Redis and a fresh gateway:
-#   1. ingest: floor, then gateway, as fast as 64 connections allow
+#   1. as fast as 64 connections allow: the ingest floor, the end-to-end
+#      floor, then the gateway (ratios of the same run)
 #   2. end to end at a fixed rate (BENCH_E2E_RATE, default 3000/s)
 #   3. claims: 10,000 waiting conversations, 100 agents
 #   4. memory: Redis used_memory per waiting conversation at 100,000
 #   5. inbox: pages of 50 out of 100,000 conversations, 50 listers; read/typing at 1,000/s
+#   6. event streams: Redis connections with 1,000 streams open
+# and ends with a table of every target: measured, met or not (the
+# "target:" lines of the load tool's reports).
 # Run it with GOMAXPROCS unset on the 2-core reference machine; the load
 # tool runs on the same machine, as the targets require.
 set -uo pipefail
@@ -46,18 +50,30 @@ fresh_gateway() {
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(go version | cut -d' ' -f3), $(redis-server --version | cut -d' ' -f3)"
 rc=0
 fresh_gateway
-echo "## 1. ingest, as fast as possible"
-"$LT" run --config "$WORK/lt.yaml" --floor --users 10000 --concurrency 64 --duration "${SECS}s" --drain 120s --pid "$GWPID" 2>/dev/null || rc=1
+OUT=$WORK/out.txt
+echo "## 1. as fast as possible: ingest floor, end-to-end floor, gateway"
+"$LT" run --config "$WORK/lt.yaml" --floor --users 10000 --concurrency 64 --duration "${SECS}s" --drain 120s --pid "$GWPID" 2>/dev/null | tee -a "$OUT" || rc=1
 fresh_gateway
 echo "## 2. end to end at ${E2E_RATE}/s"
-"$LT" run --config "$WORK/lt.yaml" --users 10000 --rate "$E2E_RATE" --concurrency 256 --duration "${SECS}s" --drain 120s --pid "$GWPID" 2>/dev/null || rc=1
+"$LT" run --config "$WORK/lt.yaml" --users 10000 --rate "$E2E_RATE" --concurrency 256 --duration "${SECS}s" --drain 120s --pid "$GWPID" 2>/dev/null | tee -a "$OUT" || rc=1
 fresh_gateway
 echo "## 3. claims"
-"$LT" claims --config "$WORK/lt.yaml" --conversations 10000 --agents 100 2>/dev/null || rc=1
+"$LT" claims --config "$WORK/lt.yaml" --conversations 10000 --agents 100 2>/dev/null | tee -a "$OUT" || rc=1
 fresh_gateway
 echo "## 4. memory"
-"$LT" memory --config "$WORK/lt.yaml" --conversations 100000 --timeout 10m 2>/dev/null || rc=1
+"$LT" memory --config "$WORK/lt.yaml" --conversations 100000 --timeout 10m 2>/dev/null | tee -a "$OUT" || rc=1
 fresh_gateway
 echo "## 5. inbox"
-"$LT" inbox --config "$WORK/lt.yaml" --conversations 100000 --listers 50 --duration "${SECS}s" 2>/dev/null || rc=1
+"$LT" inbox --config "$WORK/lt.yaml" --conversations 100000 --listers 50 --duration "${SECS}s" 2>/dev/null | tee -a "$OUT" || rc=1
+fresh_gateway
+echo "## 6. event streams"
+"$LT" streams --config "$WORK/lt.yaml" --streams 1000 2>/dev/null | tee -a "$OUT" || rc=1
+
+echo
+echo "## targets"
+{
+	echo "target | measured | bound | standing"
+	echo "--- | --- | --- | ---"
+	sed -n 's/^target: //p' "$OUT"
+} | column -t -s '|' -o '|'
 exit $rc

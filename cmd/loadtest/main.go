@@ -5,7 +5,10 @@
 //	loadtest claims --config /tmp/lt.yaml --conversations 10000 --agents 100
 //	loadtest memory --config /tmp/lt.yaml --conversations 100000
 //	loadtest inbox  --config /tmp/lt.yaml --conversations 100000 --listers 50
+//	loadtest streams --config /tmp/lt.yaml --streams 1000
 //
+// Each command ends with "target:" lines, one per target of BENCHMARKS.md it
+// measured: name | measured | target | met, NOT MET or reported.
 // Every command reads the gateway's configuration (the same YAML, through
 // the config package), runs the fake Graph API on meta.graph_url's address,
 // refuses non-loopback addresses and stops by itself. The exit status is 1
@@ -36,6 +39,7 @@ commands:
   claims   seed waiting conversations, then have agents claim them all; report claims/s
   memory   seed waiting conversations; report Redis used_memory per conversation
   inbox    seed conversations through the store; report listing latency, then read/typing at a fixed rate
+  streams  open event streams; report the Redis connections they cost
 
 run "loadtest <command> -h" for its flags.
 `
@@ -77,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runSeeded(ctx, cmd, fs, args, stdout, stderr)
 	case "inbox":
 		return runInbox(ctx, fs, args, stdout, stderr)
+	case "streams":
+		return runStreams(ctx, fs, args, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return 2
@@ -141,7 +147,7 @@ func runLoad(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stder
 	fs.DurationVar(&o.Settle, "settle", time.Second, "how long to wait after the drain for late duplicates")
 	fs.StringVar(&o.Text, "text", "", "message text (default \"hello from the load test\"; not a handoff keyword)")
 	pidList := fs.String("pid", "", "gateway pid(s), comma-separated: sample their RSS")
-	floor := fs.Bool("floor", false, "first run the same load against the minimal floor handler on the same Redis")
+	floor := fs.Bool("floor", false, "first run the same load against the ingest floor and the end-to-end floor, on the same Redis")
 	if fs.Parse(args) != nil {
 		return 2
 	}
@@ -157,23 +163,12 @@ func runLoad(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stder
 	}
 	o.Progress = stderr
 
-	var floorRes *loadtest.Result
+	var ingestFloor, e2eFloor *loadtest.Result
 	if *floor {
-		f, err := loadtest.StartFloor(t.Config.Redis.URL.Reveal(), t.Channels)
-		if err != nil {
+		if ingestFloor, e2eFloor, err = runFloors(ctx, t, o, stdout); err != nil {
 			fmt.Fprintln(stderr, "loadtest run: floor:", err)
 			return 2
 		}
-		fo := o
-		fo.Targets, fo.Label, fo.Replay = []string{f.URL}, "floor", 0
-		r, err := loadtest.NewRunner(fo, t.Channels, nil)
-		if err != nil {
-			fmt.Fprintln(stderr, "loadtest run:", err)
-			return 2
-		}
-		floorRes = r.Run(ctx)
-		_ = f.Close()
-		floorRes.Write(stdout)
 	}
 
 	graph, err := loadtest.StartGraph(t.Graph)
@@ -185,7 +180,13 @@ func runLoad(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stder
 	if len(pids) > 0 {
 		o.RSS = loadtest.SampleRSS(pids, 200*time.Millisecond)
 	}
-	o.Targets, o.Label = targets, "gateway "+strings.Join(targets, ",")
+	o.Targets, o.Label = targets, "gateway, as fast as possible"
+	if o.Rate > 0 {
+		o.Label = fmt.Sprintf("gateway at %.0f/s", o.Rate)
+	}
+	if len(targets) > 1 {
+		o.Label += fmt.Sprintf(" (%d gateways)", len(targets))
+	}
 	r, err := loadtest.NewRunner(o, t.Channels, graph)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest run:", err)
@@ -199,11 +200,30 @@ func runLoad(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stder
 	if o.RSS != nil {
 		fmt.Fprint(stdout, o.RSS.Report())
 	}
-	if floorRes != nil {
-		g := float64(res.OK) / res.Elapsed.Seconds()
-		fl := float64(floorRes.OK) / floorRes.Elapsed.Seconds()
-		fmt.Fprintf(stdout, "== gateway/floor ==\nthroughput (200/s): %.0f / %.0f = %.2f; p99 accept: %s / %s\n",
-			g, fl, g/fl, res.Accept.Quantile(0.99).Round(10*time.Microsecond), floorRes.Accept.Quantile(0.99).Round(10*time.Microsecond))
+	var verdicts []loadtest.Verdict
+	if *floor {
+		fmt.Fprintf(stdout, "== gateway / floors, same run ==\ningest (200/s): %.0f / %.0f = %.2f; p99 accept: %s / %s\n",
+			res.AcceptRate(), ingestFloor.AcceptRate(), res.AcceptRate()/ingestFloor.AcceptRate(),
+			res.Accept.Quantile(0.99).Round(10*time.Microsecond), ingestFloor.Accept.Quantile(0.99).Round(10*time.Microsecond))
+		fmt.Fprintf(stdout, "end to end (replies/s): %.0f / %.0f = %.2f; p99 end to end: %s / %s\n",
+			res.EndToEndRate(), e2eFloor.EndToEndRate(), res.EndToEndRate()/e2eFloor.EndToEndRate(),
+			res.EndToEnd.Quantile(0.99).Round(10*time.Microsecond), e2eFloor.EndToEnd.Quantile(0.99).Round(10*time.Microsecond))
+		verdicts = append(verdicts, loadtest.FloorVerdicts(res, ingestFloor, e2eFloor)...)
+		verdicts = append(verdicts, e2eFloor.ExactlyOnce())
+	}
+	if o.Rate > 0 {
+		verdicts = append(verdicts, loadtest.RateVerdict(res, o.Rate))
+	}
+	verdicts = append(verdicts, res.ExactlyOnce())
+	if o.RSS != nil {
+		phase := "as fast as possible"
+		if o.Rate > 0 {
+			phase = fmt.Sprintf("at %.0f/s", o.Rate)
+		}
+		verdicts = append(verdicts, o.RSS.Verdicts(phase)...)
+	}
+	for _, v := range verdicts {
+		v.Write(stdout)
 	}
 	if !res.Check.OK() || (o.Replay > 0 && res.Unsent > 0) {
 		fmt.Fprintln(stdout, "FAIL")
@@ -263,8 +283,10 @@ func runSeeded(ctx context.Context, cmd string, fs *flag.FlagSet, args []string,
 			fmt.Fprintln(stderr, "loadtest memory:", err)
 			return 2
 		}
+		per := float64(after-before) / float64(*n)
 		fmt.Fprintf(stdout, "== memory ==\nRedis used_memory: %d bytes before, %d after %d waiting conversations (%d sends done)\n"+
-			"per waiting conversation: %.0f bytes\n", before, after, *n, graph.Total(), float64(after-before)/float64(*n))
+			"per waiting conversation: %.0f bytes\n", before, after, *n, graph.Total(), per)
+		loadtest.MemoryVerdict(per, *n).Write(stdout)
 		return 0
 	}
 	if len(t.Agents) < *agents {
@@ -277,6 +299,7 @@ func runSeeded(ctx context.Context, cmd string, fs *flag.FlagSet, args []string,
 		return 2
 	}
 	res.Write(stdout)
+	res.Verdict().Write(stdout)
 	if !res.OK() {
 		fmt.Fprintln(stdout, "FAIL")
 		return 1
@@ -319,7 +342,80 @@ func runInbox(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 		return 2
 	}
 	res.Write(stdout)
+	for _, v := range res.Verdicts(o.Listers) {
+		v.Write(stdout)
+	}
 	if !res.OK() {
+		fmt.Fprintln(stdout, "FAIL")
+		return 1
+	}
+	return 0
+}
+
+// runFloors runs the load of o against the ingest floor, then against the
+// end-to-end floor, both in this process on the gateway's Redis, and
+// prints their reports.
+func runFloors(ctx context.Context, t *loadtest.Target, o loadtest.RunOptions, stdout io.Writer) (ingest, e2e *loadtest.Result, err error) {
+	redisURL := t.Config.Redis.URL.Reveal()
+	f, err := loadtest.StartFloor(redisURL, t.Channels)
+	if err != nil {
+		return nil, nil, err
+	}
+	fo := o
+	fo.Targets, fo.Label, fo.Replay = []string{f.URL}, "ingest floor", 0
+	r, err := loadtest.NewRunner(fo, t.Channels, nil)
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	ingest = r.Run(ctx)
+	_ = f.Close()
+	ingest.Write(stdout)
+
+	ef, err := loadtest.StartE2EFloor(redisURL, t.Channels, t.Config.Engine.Workers)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ef.Close()
+	fo.Targets, fo.Label, fo.Run = []string{ef.URL}, "end-to-end floor", 0
+	r, err = loadtest.NewRunner(fo, t.Channels, ef.Graph)
+	if err != nil {
+		return nil, nil, err
+	}
+	e2e = r.Run(ctx)
+	e2e.Write(stdout)
+	return ingest, e2e, nil
+}
+
+func runStreams(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	var c common
+	c.register(fs)
+	n := fs.Int("streams", 1000, "event streams to open, spread over the config's agents")
+	settle := fs.Duration("settle", 2*time.Second, "wait before each count of Redis connections")
+	pool := fs.Int("pool", 64, "the gateway's shared Redis pool (64), part of the bound on connections")
+	limit := fs.Duration("timeout", 2*time.Minute, "bound of the run")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	t, targets, err := c.load()
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest streams:", err)
+		return 2
+	}
+	redisURL := t.Config.Redis.URL.Reveal()
+	if redisURL == "" || len(t.Agents) == 0 {
+		fmt.Fprintln(stderr, "loadtest streams: the config needs a real redis.url and agents")
+		return 2
+	}
+	res, err := loadtest.Streams(ctx, redisURL, targets[0], t.Agents, len(t.Config.Channels), *pool, *n, *settle, *limit)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest streams:", err)
+		return 2
+	}
+	res.Write(stdout)
+	v := res.Verdict()
+	v.Write(stdout)
+	if res.Opened < *n {
 		fmt.Fprintln(stdout, "FAIL")
 		return 1
 	}

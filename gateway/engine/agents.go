@@ -57,11 +57,11 @@ func (e *Engine) Claim(ctx context.Context, a Agent, only string, wait time.Dura
 // the agent; nil when no conversation waits.
 func (e *Engine) claim(ctx context.Context, s *setup, a Agent, chans []string) (*queue.Record, error) {
 	if a.MaxConversations > 0 {
-		held, err := e.line.Held(ctx, a.Channels)
+		held, err := e.line.HeldBy(ctx, a.Channels, a.ID)
 		if err != nil {
 			return nil, err
 		}
-		if held[a.ID] >= a.MaxConversations {
+		if held >= a.MaxConversations {
 			return nil, ErrAtCapacity
 		}
 	}

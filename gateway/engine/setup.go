@@ -50,11 +50,23 @@ type Agent struct {
 // Serves reports whether the agent serves a channel.
 func (a Agent) Serves(channelID string) bool { return slices.Contains(a.Channels, channelID) }
 
+// graphTransport is the transport of the calls to the Graph API: the
+// default one, keeping as many idle connections to its host as workers may
+// send at once. The default keeps two per host, and every channel's calls
+// go to one host, so under load most sends dialled (and closed) a
+// connection of their own.
+func graphTransport(workers int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(workers, 16) + 16 // the in-process workers and the task workers' sends
+	t.MaxIdleConns = max(t.MaxIdleConns, t.MaxIdleConnsPerHost)
+	return t
+}
+
 // newSetup builds the runtime form of the configuration, with its bot
 // (bot when not nil, else the configured one). now is the bot's clock (an
 // http bot signs its requests with it).
 func newSetup(cfg *config.Config, bot bots.Bot, now func() time.Time) (*setup, error) {
-	client := &http.Client{Timeout: cfg.Meta.SendTimeout}
+	client := &http.Client{Timeout: cfg.Meta.SendTimeout, Transport: graphTransport(cfg.Engine.Workers)}
 	s := &setup{
 		channels:  map[string]*channel{},
 		byAccount: map[channels.Platform]map[string]*channel{},

@@ -47,6 +47,7 @@ type Line interface {
 	Due(ctx context.Context, channel string, now time.Time, n int) ([]string, error)
 	AssignedTo(ctx context.Context, channel string) (map[string][]string, error)
 	Held(ctx context.Context, channels []string) (map[string]int, error)
+	HeldBy(ctx context.Context, channels []string, agent string) (int, error)
 	MarkOpened(ctx context.Context, channel string, opening time.Time) (bool, error)
 	ChannelActive(ctx context.Context, channel string) (bool, error)
 }

@@ -238,11 +238,11 @@ func (e *Engine) underCapacity(ctx context.Context, a Agent) error {
 	if a.MaxConversations <= 0 {
 		return nil
 	}
-	held, err := e.line.Held(ctx, a.Channels)
+	held, err := e.line.HeldBy(ctx, a.Channels, a.ID)
 	if err != nil {
 		return err
 	}
-	if held[a.ID] >= a.MaxConversations {
+	if held >= a.MaxConversations {
 		return ErrAtCapacity
 	}
 	return nil

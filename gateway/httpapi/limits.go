@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,11 +31,13 @@ type Limits struct {
 	// its body, from when its handler starts; slower ones get 408 and the
 	// connection is closed. Event streams have no such deadline. Default 10s.
 	BodyTimeout time.Duration
-	// MaxWebhookBodies caps the webhook requests handled at once, each of
-	// which may hold a body of up to 4 MiB: the default 16 bounds that
-	// memory to 64 MiB. A request over the cap waits up to WebhookWait
-	// (default 1s) for a turn, then gets 503 with Retry-After, which Meta
-	// retries.
+	// MaxWebhookBodies bounds the memory of the webhook bodies handled at
+	// once to MaxWebhookBodies × 4 MiB (the largest body): the default 16
+	// to 64 MiB. Each request takes its declared Content-Length of it (4 MiB
+	// when it declares none), so that many small webhooks run at once while
+	// at most 16 bodies of the largest size do. A request that does not
+	// fit waits up to WebhookWait (default 1s) for room, then gets 503 with
+	// Retry-After, which Meta retries.
 	MaxWebhookBodies int
 	WebhookWait      time.Duration
 	// MaxStreams caps the open event streams (GET /api/v1/events) of the
@@ -139,32 +144,94 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // isBodyTimeout tells a body read cut by bodyDeadline.
 func isBodyTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
-// webhookTurn lets at most MaxWebhookBodies webhooks be handled at once,
-// bounding the memory their bodies take. One over the cap waits up to
-// WebhookWait, then gets 503 with Retry-After.
+// webhookTurn bounds the memory of the webhook bodies being handled: each
+// takes its declared length of the budget (the largest body when it
+// declares none) until it is answered. One that does not fit waits up to
+// WebhookWait for room, then gets 503 with Retry-After.
 func (s *Server) webhookTurn(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p := channels.Platform(c.Param("platform"))
 		if !p.Valid() {
 			return next(c) // answered 404 without reading the body
 		}
-		select {
-		case s.webhookTurns <- struct{}{}:
-		default:
-			wait := time.NewTimer(s.limits.WebhookWait)
-			defer wait.Stop()
-			select {
-			case s.webhookTurns <- struct{}{}:
-			case <-wait.C:
-				s.metrics.webhooksRejected.WithLabelValues(string(p), "busy").Inc()
-				c.Response().Header().Set("Retry-After", "1")
-				return errWebhooksBusy
-			case <-c.Request().Context().Done():
-				return errWebhooksBusy
-			}
+		size := c.Request().ContentLength
+		if size < 0 || size > maxWebhookBody {
+			size = maxWebhookBody // undeclared, or refused once read past the limit
 		}
-		defer func() { <-s.webhookTurns }()
+		size = max(size, 1)
+		if !s.webhookBytes.acquire(c.Request().Context(), size, s.limits.WebhookWait) {
+			s.metrics.webhooksRejected.WithLabelValues(string(p), "busy").Inc()
+			c.Response().Header().Set("Retry-After", "1")
+			return errWebhooksBusy
+		}
+		defer s.webhookBytes.release(size)
 		return next(c)
+	}
+}
+
+// byteBudget is a budget of bytes handed out first come, first served:
+// a request waits while an earlier one that does not fit waits, so large
+// bodies are not starved by small ones.
+type byteBudget struct {
+	mu      sync.Mutex
+	free    int64
+	waiting []*budgetWaiter
+}
+
+type budgetWaiter struct {
+	n     int64
+	ready chan struct{} // closed when its bytes are taken for it
+}
+
+func newByteBudget(n int64) *byteBudget { return &byteBudget{free: n} }
+
+// acquire takes n bytes, waiting up to wait (or until ctx ends) for them;
+// it reports whether it took them.
+func (b *byteBudget) acquire(ctx context.Context, n int64, wait time.Duration) bool {
+	b.mu.Lock()
+	if len(b.waiting) == 0 && b.free >= n {
+		b.free -= n
+		b.mu.Unlock()
+		return true
+	}
+	w := &budgetWaiter{n: n, ready: make(chan struct{})}
+	b.waiting = append(b.waiting, w)
+	b.mu.Unlock()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-w.ready:
+		return true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-w.ready: // taken for it meanwhile: give them back
+		b.free += n
+	default:
+		b.waiting = slices.DeleteFunc(b.waiting, func(x *budgetWaiter) bool { return x == w })
+	}
+	b.wake()
+	return false
+}
+
+// release gives back n bytes.
+func (b *byteBudget) release(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.free += n
+	b.wake()
+}
+
+// wake hands the free bytes to the waiters in order while the first fits.
+func (b *byteBudget) wake() {
+	for len(b.waiting) > 0 && b.free >= b.waiting[0].n {
+		w := b.waiting[0]
+		b.waiting = b.waiting[1:]
+		b.free -= w.n
+		close(w.ready)
 	}
 }
 

@@ -51,8 +51,9 @@ type Server struct {
 	ready  func(ctx context.Context) error
 	probe  func(ctx context.Context) error
 	limits Limits
-	// webhookTurns holds one token per webhook being handled (limits.go).
-	webhookTurns chan struct{}
+	// webhookBytes is the memory of the webhook bodies being handled
+	// (limits.go).
+	webhookBytes *byteBudget
 	hub          *eventHub
 	reloadFn     func(ctx context.Context) (any, error)
 	now          func() time.Time
@@ -66,7 +67,7 @@ type Server struct {
 // New builds the server with every route.
 func New(o Options) *Server {
 	s := &Server{engine: o.Engine, ready: o.Ready, probe: o.Probe, limits: o.Limits, reloadFn: o.Reload, now: o.Now, log: o.Log,
-		metrics: newMetrics(o.Registry), webhookTurns: make(chan struct{}, o.Limits.MaxWebhookBodies), people: newPeople(o.Registry)}
+		metrics: newMetrics(o.Registry), webhookBytes: newByteBudget(int64(o.Limits.MaxWebhookBodies) * maxWebhookBody), people: newPeople(o.Registry)}
 	s.hub = newEventHub(o.Streams, o.Limits, o.Log, o.Registry)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
