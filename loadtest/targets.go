@@ -51,7 +51,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 
 // ExactlyOnce is the verdict of a run's exactly-once check.
 func (res *Result) ExactlyOnce() Verdict {
-	v := Verdict{Name: "exactly once: " + res.Label, Target: "none lost, none twice"}
+	v := Verdict{Name: "exactly once, " + res.Label, Target: "none lost, none twice"}
 	if res.Check == nil {
 		v.Measured = "not checked"
 		return v
