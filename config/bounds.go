@@ -34,6 +34,7 @@ var (
 	workersBounds          = bounds[int]{min: 1, max: 1024, why: "each worker is a goroutine with its own Redis connection"}
 	rateLimitBounds        = bounds[int]{min: 1, max: 1_000_000}
 	attemptsBounds         = bounds[int]{min: 1, max: 100}
+	backlogBounds          = bounds[int]{min: 100, max: 10_000_000}
 	maxTriesBounds         = bounds[int]{min: 1, max: 20}
 	maxConversationsBounds = bounds[int]{min: 1, max: 1_000_000}
 	transcriptBounds       = bounds[int]{min: 1, max: 1000}

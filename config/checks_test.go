@@ -59,17 +59,18 @@ func TestBounds(t *testing.T) {
 		`testdata/bounds.yaml:10: engine.dedupe_ttl: 500µs is below the minimum of 1s (it is a Redis expiry, in whole seconds)`,
 		`testdata/bounds.yaml:11: engine.retry_base: 2h is above the maximum of 5m (a retry waits at most 5m)`,
 		`testdata/bounds.yaml:12: engine.send_attempts: 1000 is above the maximum of 100`,
-		`testdata/bounds.yaml:14: bot.timeout: 1h is above the maximum of 10m`,
-		`testdata/bounds.yaml:19: agents[0].max_conversations: 2000000 is above the maximum of 1000000`,
-		`testdata/bounds.yaml:27: channels[0].rate_limit: -1 is below the minimum of 1`,
-		`testdata/bounds.yaml:29: channels[0].derivation.inactivity_timeout: 500ms is below the minimum of 1s`,
-		`testdata/bounds.yaml:30: channels[0].derivation.ack_interval: 200h is above the maximum of 168h`,
-		`testdata/bounds.yaml:34: channels[0].derivation.call.timeout: 11m is above the maximum of 10m`,
-		`testdata/bounds.yaml:35: channels[0].derivation.call.attempts: 101 is above the maximum of 100`,
-		`testdata/bounds.yaml:36: channels[0].derivation.call.max_tries: 21 is above the maximum of 20`,
-		`testdata/bounds.yaml:38: channels[0].notify.transcript_entries: 5000 is above the maximum of 1000`,
-		`testdata/bounds.yaml:42: channels[0].notify.webhook.timeout: 1µs is below the minimum of 10ms`,
-		`testdata/bounds.yaml:47: channels[0].notify.email.timeout: 1h is above the maximum of 10m`,
+		`testdata/bounds.yaml:13: engine.max_backlog: 5 is below the minimum of 100`,
+		`testdata/bounds.yaml:15: bot.timeout: 1h is above the maximum of 10m`,
+		`testdata/bounds.yaml:20: agents[0].max_conversations: 2000000 is above the maximum of 1000000`,
+		`testdata/bounds.yaml:28: channels[0].rate_limit: -1 is below the minimum of 1`,
+		`testdata/bounds.yaml:30: channels[0].derivation.inactivity_timeout: 500ms is below the minimum of 1s`,
+		`testdata/bounds.yaml:31: channels[0].derivation.ack_interval: 200h is above the maximum of 168h`,
+		`testdata/bounds.yaml:35: channels[0].derivation.call.timeout: 11m is above the maximum of 10m`,
+		`testdata/bounds.yaml:36: channels[0].derivation.call.attempts: 101 is above the maximum of 100`,
+		`testdata/bounds.yaml:37: channels[0].derivation.call.max_tries: 21 is above the maximum of 20`,
+		`testdata/bounds.yaml:39: channels[0].notify.transcript_entries: 5000 is above the maximum of 1000`,
+		`testdata/bounds.yaml:43: channels[0].notify.webhook.timeout: 1µs is below the minimum of 10ms`,
+		`testdata/bounds.yaml:48: channels[0].notify.email.timeout: 1h is above the maximum of 10m`,
 	}
 	if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
@@ -80,7 +81,7 @@ func TestBounds(t *testing.T) {
 func TestBoundsInclusive(t *testing.T) {
 	data := `admin_token: admin-secret
 shutdown_timeout: 1s
-engine: {workers: 1024, sweep_interval: 1s, dedupe_ttl: 1s, retry_base: 1ms, send_attempts: 1}
+engine: {workers: 1024, sweep_interval: 1s, dedupe_ttl: 1s, retry_base: 1ms, send_attempts: 1, max_backlog: 100}
 channels:
   - {id: wa, type: whatsapp, phone_number_id: "1", app_secret: a, verify_token: v, access_token: x,
      derivation: {inactivity_timeout: 1s, ack_interval: 168h}}

@@ -186,6 +186,11 @@ type Engine struct {
 	// SendAttempts bounds the tries of one send before it is marked failed.
 	// Default 10.
 	SendAttempts int `yaml:"send_attempts"`
+	// MaxBacklog bounds the conversations whose accepted events wait to be
+	// processed, across channels: above it webhooks get 503 and Meta
+	// delivers them again later, so a gateway that cannot keep up does not
+	// fill Redis. Default 50,000; 100 to 10,000,000.
+	MaxBacklog int `yaml:"max_backlog"`
 }
 
 // Agent is a human agent.

@@ -127,7 +127,7 @@ func TestDefaults(t *testing.T) {
 		Log:             Log{Level: "info", Format: "json"},
 		Redis:           Redis{Prefix: "gw:", WaitTimeout: time.Second},
 		Meta:            Meta{GraphURL: "https://graph.facebook.com/v24.0", RateLimit: 80, SendTimeout: 10 * time.Second},
-		Engine:          Engine{Workers: 20, SweepInterval: time.Minute, DedupeTTL: 48 * time.Hour, RetryBase: time.Second, SendAttempts: 10},
+		Engine:          Engine{Workers: 20, SweepInterval: time.Minute, DedupeTTL: 48 * time.Hour, RetryBase: time.Second, SendAttempts: 10, MaxBacklog: 50_000},
 		Sessions:        Sessions{TTL: 12 * time.Hour},
 		AdminToken:      "admin-secret",
 		Bot: Bot{

@@ -18,6 +18,7 @@ const (
 	defaultDedupeTTL         = 48 * time.Hour
 	defaultRetryBase         = time.Second
 	defaultSendAttempts      = 10
+	defaultMaxBacklog        = 50_000
 	defaultMaxConversations  = 5
 	defaultBotTimeout        = 5 * time.Second
 	defaultInactivityTimeout = 24 * time.Hour
@@ -94,6 +95,7 @@ func (c *Config) applyDefaults() {
 	orDefault(&c.Engine.DedupeTTL, defaultDedupeTTL)
 	orDefault(&c.Engine.RetryBase, defaultRetryBase)
 	orDefault(&c.Engine.SendAttempts, defaultSendAttempts)
+	orDefault(&c.Engine.MaxBacklog, defaultMaxBacklog)
 
 	c.applyPeopleDefaults()
 	for i := range c.Agents {

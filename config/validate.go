@@ -70,6 +70,7 @@ func (v *validator) config(c *Config) {
 	within(v, "engine.dedupe_ttl", c.Engine.DedupeTTL, dedupeBounds)
 	within(v, "engine.retry_base", c.Engine.RetryBase, retryBaseBounds)
 	within(v, "engine.send_attempts", c.Engine.SendAttempts, attemptsBounds)
+	within(v, "engine.max_backlog", c.Engine.MaxBacklog, backlogBounds)
 	v.secret("admin_token", c.AdminToken)
 	v.bot(&c.Bot)
 	v.channels(c)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,7 +16,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"switchboard/bots"
+	"switchboard/channels"
 	"switchboard/gateway/engine"
+	"switchboard/internal/testkit"
 	"switchboard/queue"
 	"switchboard/routing"
 )
@@ -375,5 +378,67 @@ func TestWebhookStorageErrorIs500(t *testing.T) {
 	fams := scrape(t, h.base+"/metrics")
 	if v := metricValue(fams, "switchboard_webhooks_rejected_total", map[string]string{"platform": "whatsapp", "reason": "storage_error"}); v != 1 {
 		t.Errorf("rejected storage_error = %v, want 1", v)
+	}
+}
+
+// gatedBot answers once its gate is open.
+type gatedBot struct{ gate chan struct{} }
+
+func (b gatedBot) Reply(ctx context.Context, req bots.Request) (routing.BotReply, error) {
+	select {
+	case <-b.gate:
+	case <-ctx.Done():
+		return routing.BotReply{}, ctx.Err()
+	}
+	return routing.BotReply{Messages: []routing.BotMessage{{Text: "ok: " + req.Message.Text}}}, nil
+}
+
+// TestBacklogRefusesWebhooks: a gateway that cannot keep up (its bot
+// stalls) answers webhooks 503 with Retry-After once more conversations
+// than engine.max_backlog wait, naming the limit, rather than filling
+// Redis; Meta delivers them again, and once the backlog drains they are
+// accepted and every accepted message is answered once.
+func TestBacklogRefusesWebhooks(t *testing.T) {
+	bot := gatedBot{gate: make(chan struct{})}
+	h := newHarness(t, harnessOptions{bot: bot, yaml: func(yaml string, _ map[string]string) string {
+		return strings.Replace(yaml, "engine:\n", "engine:\n  max_backlog: 100\n", 1)
+	}})
+	const users = 110
+	for i := range users {
+		u := waUser{id: fmt.Sprintf("55119444400%03d", i), name: "Backlog"}
+		h.postOK("whatsapp", u.text(fmt.Sprintf("wamid.BL%d", i), "hello", insideHours))
+	}
+	late := waUser{id: "5511944449999", name: "Late"}
+	body := late.text("wamid.BLLATE", "hello", insideHours)
+	req := func() (int, string, string) {
+		r, err := testkit.Sign(channels.WhatsApp, body, waSecret).Request(context.Background(), h.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(data)
+	}
+	var status int
+	var retry, answer string
+	h.eventually("webhooks refused over the backlog", func() bool {
+		status, retry, answer = req()
+		return status == http.StatusServiceUnavailable
+	})
+	if retry == "" || !strings.Contains(answer, `"code":"backlog"`) || !strings.Contains(answer, "engine.max_backlog (100)") {
+		t.Errorf("over the backlog: %d, Retry-After %q, %s; want 503 naming engine.max_backlog", status, retry, answer)
+	}
+	close(bot.gate)
+	h.eventually("the late webhook accepted once the backlog drains", func() bool {
+		status, _, _ = req()
+		return status == http.StatusOK
+	})
+	h.settle()
+	if n := h.countSent("ok: hello"); n != users+1 {
+		t.Errorf("%d answers sent, want %d: one per accepted message", n, users+1)
 	}
 }

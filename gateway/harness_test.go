@@ -430,8 +430,8 @@ func (h *harness) settle() {
 	st := h.app.store
 	h.eventually("inboxes and outboxes are empty", func() bool {
 		for _, id := range h.app.engine.Channels() {
-			pending, err := st.HasPending(ctx, id)
-			if err != nil || pending {
+			pending, err := st.PendingCount(ctx, id)
+			if err != nil || pending > 0 {
 				return false
 			}
 			jobs, err := st.Outbox(ctx, id)

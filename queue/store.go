@@ -367,11 +367,11 @@ func (s *Store) Pending(ctx context.Context, channel string, n int) ([]string, e
 	return ids, unavailable(err)
 }
 
-// HasPending reports whether any conversation of a channel has events
-// waiting in its inbox.
-func (s *Store) HasPending(ctx context.Context, channel string) (bool, error) {
+// PendingCount is how many conversations of a channel have events waiting
+// in their inbox.
+func (s *Store) PendingCount(ctx context.Context, channel string) (int64, error) {
 	n, err := s.rdb.ZCard(ctx, s.keys.pending(channel)).Result()
-	return n > 0, unavailable(err)
+	return n, unavailable(err)
 }
 
 // Load returns a conversation; a missing one comes back as a Record with

@@ -102,7 +102,7 @@ func TestPendingConversations(t *testing.T) {
 	if got, _ := st.Pending(ctx, "wa", 1); !cmp.Equal(got, []string{u1}) {
 		t.Errorf("longest waiting = %v, want u1", got)
 	}
-	if has, err := st.HasPending(ctx, "fb"); err != nil || has {
-		t.Errorf("fb has pending = %v, %v", has, err)
+	if n, err := st.PendingCount(ctx, "fb"); err != nil || n != 0 {
+		t.Errorf("fb has %d pending, %v; want none", n, err)
 	}
 }

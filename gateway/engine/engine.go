@@ -146,7 +146,10 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
 	}, e.log)
 	e.setup.Store(s)
-	o.Registry.MustRegister(newLineCollector(e))
+	o.Registry.MustRegister(newLineCollector(e), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "switchboard_backlog_conversations",
+		Help: "Conversations with accepted events not yet processed, counted every second; webhooks get 503 above engine.max_backlog.",
+	}, func() float64 { n, _ := e.Backlog(); return float64(n) }))
 	return e, nil
 }
 
@@ -155,7 +158,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 // delivers, until it closes.
 func (e *Engine) Start(workers int, lineJoins <-chan string) {
 	e.assigner.start()
-	e.processor = newProcessor(processRecovering(e.Process), e.pending, e.tasks, e.log, workers, processorBuffer)
+	e.processor = newProcessor(processRecovering(e.Process), e.pending, e.pendingCount, e.tasks, e.log, workers, processorBuffer)
 	// Inboxes a crashed gateway left are drained now rather than at the
 	// sweep's grace period: draining twice is harmless (the conversation
 	// lock), unlike sending twice, so the outbox keeps its grace period.

@@ -118,6 +118,31 @@ func (e *Engine) keepLock(ctx context.Context, stop context.CancelFunc, convID, 
 
 // pending lists up to n conversations with events waiting, across the
 // configured channels, for the processor's refill after an overflow.
+// pendingCount is how many conversations have events in their inbox,
+// across channels.
+func (e *Engine) pendingCount(ctx context.Context) (int64, error) {
+	var total int64
+	for id := range e.setup.Load().channels {
+		n, err := e.inbox.PendingCount(ctx, id)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// Backlog is the last count of conversations with accepted events not yet
+// processed (at most a second old) and engine.max_backlog; webhooks are
+// refused while it is above.
+func (e *Engine) Backlog() (n int64, limit int) {
+	limit = e.setup.Load().cfg.Engine.MaxBacklog
+	if e.processor == nil {
+		return 0, limit
+	}
+	return e.processor.backlog.Load(), limit
+}
+
 func (e *Engine) pending(ctx context.Context, n int) ([]string, error) {
 	var out []string
 	for id := range e.setup.Load().channels {

@@ -51,8 +51,8 @@ func (e *Engine) Inspect(ctx context.Context, convID string) (Inspection, error)
 // no send in progress. The inbox is checked first: a commit fills the
 // outbox before it empties the inbox, so nothing slips between the reads.
 func (e *Engine) Idle(ctx context.Context, channelID string) (bool, error) {
-	pending, err := e.inbox.HasPending(ctx, channelID)
-	if err != nil || pending {
+	pending, err := e.inbox.PendingCount(ctx, channelID)
+	if err != nil || pending > 0 {
 		return false, err
 	}
 	outbox, err := e.outbox.Outbox(ctx, channelID)

@@ -27,8 +27,12 @@ import (
 // was the bottleneck of the message path (BENCHMARKS.md).
 type processor struct {
 	process func(ctx context.Context, convID string) error
-	// pending lists up to n conversations with work, from Redis.
+	// pending lists up to n conversations with work, from Redis; count
+	// counts them.
 	pending func(ctx context.Context, n int) ([]string, error)
+	count   func(ctx context.Context) (int64, error)
+	// backlog is count's last answer (measure).
+	backlog atomic.Int64
 	tasks   Tasks
 	log     *slog.Logger
 	queue   chan string
@@ -59,18 +63,42 @@ const (
 	refillEvery = 20 * time.Millisecond
 	// refillBatch bounds the pending conversations one refill reads.
 	refillBatch = 1024
+	// measureEvery is how often the backlog is counted.
+	measureEvery = time.Second
 )
 
 func newProcessor(process func(context.Context, string) error, pending func(context.Context, int) ([]string, error),
-	tasks Tasks, log *slog.Logger, workers, buffer int) *processor {
-	p := &processor{process: process, pending: pending, tasks: tasks, log: log,
+	count func(context.Context) (int64, error), tasks Tasks, log *slog.Logger, workers, buffer int) *processor {
+	p := &processor{process: process, pending: pending, count: count, tasks: tasks, log: log,
 		queue: make(chan string, buffer), done: make(chan struct{}), queued: map[string]struct{}{}}
 	for range max(workers, 1) {
 		p.wg.Add(1)
 		go p.run()
 	}
 	go p.refill()
+	go p.measure()
 	return p
+}
+
+// measure counts the backlog, the conversations with accepted events not
+// yet processed (in the buffer, with a worker or only in Redis), every
+// measureEvery: webhooks are refused above engine.max_backlog.
+func (p *processor) measure() {
+	tick := time.NewTicker(measureEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), measureEvery)
+		n, err := p.count(ctx)
+		cancel()
+		if err == nil {
+			p.backlog.Store(n)
+		}
+	}
 }
 
 func (p *processor) run() {

@@ -38,7 +38,12 @@ func TestProcessorRefillsFromPendingAfterOverflow(t *testing.T) {
 		}
 		return out, nil
 	}
-	p := newProcessor(process, listPending, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, 2)
+	countPending := func(context.Context) (int64, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return int64(len(pending)), nil
+	}
+	p := newProcessor(process, listPending, countPending, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, 2)
 	defer p.stop()
 
 	convs := []string{"c1", "c2", "c3", "c4", "c5", "c6"}

@@ -22,7 +22,7 @@ type Inbox interface {
 	KnownMessage(ctx context.Context, channel, platformID string) (bool, error)
 	Pending(ctx context.Context, channel string, n int) ([]string, error)
 	PendingConversations(ctx context.Context, channel string, before time.Time) ([]string, error)
-	HasPending(ctx context.Context, channel string) (bool, error)
+	PendingCount(ctx context.Context, channel string) (int64, error)
 }
 
 // Conversations loads and commits conversations, with their transcripts.

@@ -110,7 +110,7 @@ func (s *Server) httpError(err error, c echo.Context) {
 		return
 	}
 	status, code, msg := classify(err)
-	if status >= 500 && !errors.Is(err, errUnavailable) && !errors.Is(err, errWebhooksBusy) {
+	if status >= 500 && !errors.Is(err, errUnavailable) && !overloaded(err) {
 		s.log.ErrorContext(c.Request().Context(), "request failed", "route", c.Path(), "err", err)
 	}
 	if c.Request().Method == http.MethodHead {

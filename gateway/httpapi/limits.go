@@ -102,6 +102,18 @@ func (l Limits) Listen(inner net.Listener) net.Listener {
 // errWebhooksBusy answers a webhook over MaxWebhookBodies.
 var errWebhooksBusy = &apiError{http.StatusServiceUnavailable, "busy", "too many webhooks are being read at once; retry later"}
 
+// errBacklog answers a webhook while the backlog is over engine.max_backlog.
+func errBacklog(n int64, limit int) *apiError {
+	return &apiError{http.StatusServiceUnavailable, "backlog", fmt.Sprintf("%d conversations wait to be processed, over engine.max_backlog (%d); retry later", n, limit)}
+}
+
+// overloaded tells the answers that say the gateway is behind, not broken:
+// they are counted, not logged as errors.
+func overloaded(err error) bool {
+	var api *apiError
+	return errors.As(err, &api) && (api.code == "busy" || api.code == "backlog")
+}
+
 func (s *Server) errBodyTimeout() error {
 	return &apiError{http.StatusRequestTimeout, "body_timeout", fmt.Sprintf("the body did not arrive within %s", s.limits.BodyTimeout)}
 }
@@ -144,7 +156,9 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // isBodyTimeout tells a body read cut by bodyDeadline.
 func isBodyTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
-// webhookTurn bounds the memory of the webhook bodies being handled: each
+// webhookTurn refuses webhooks while the backlog is over
+// engine.max_backlog, and bounds the memory of the webhook bodies being
+// handled: each
 // takes its declared length of the budget (the largest body when it
 // declares none) until it is answered. One that does not fit waits up to
 // WebhookWait for room, then gets 503 with Retry-After.
@@ -153,6 +167,13 @@ func (s *Server) webhookTurn(next echo.HandlerFunc) echo.HandlerFunc {
 		p := channels.Platform(c.Param("platform"))
 		if !p.Valid() {
 			return next(c) // answered 404 without reading the body
+		}
+		// A gateway that cannot keep up refuses more rather than filling
+		// Redis: Meta delivers again later.
+		if n, limit := s.engine.Backlog(); n > int64(limit) {
+			s.metrics.webhooksRejected.WithLabelValues(string(p), "backlog").Inc()
+			c.Response().Header().Set("Retry-After", "5")
+			return errBacklog(n, limit)
 		}
 		size := c.Request().ContentLength
 		if size < 0 || size > maxWebhookBody {
