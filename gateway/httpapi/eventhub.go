@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -233,6 +234,9 @@ func (h *eventHub) close() error {
 	return err
 }
 
+// errNoLongerServed ends a stream whose agent a reload removed or changed.
+var errNoLongerServed = errors.New("the agent is no longer served as it signed in")
+
 // events streams the agent's channels' notices as server-sent events. The
 // event id is a cursor over the channels' streams, so a client that
 // reconnects with Last-Event-ID misses nothing: the stream first reads
@@ -292,6 +296,12 @@ func (s *Server) events(c echo.Context) error {
 				if err != nil {
 					return err
 				}
+				// What was read may have been published after a reload
+				// that removed the agent (the catch-up runs after
+				// "connected", so the client may have caused a reload since).
+				if len(notices) > 0 && !s.engine.StillServes(ag) {
+					return errNoLongerServed
+				}
 				for i := range notices {
 					send(&notices[i])
 				}
@@ -309,7 +319,7 @@ func (s *Server) events(c echo.Context) error {
 	}
 
 	if err := catchUp(); err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errNoLongerServed) {
 			return nil
 		}
 		return failed()
@@ -348,6 +358,9 @@ func (s *Server) events(c echo.Context) error {
 			if sub.lagged.Swap(false) {
 				s.hub.catchUps.Inc()
 				if err := catchUp(); err != nil {
+					if errors.Is(err, errNoLongerServed) {
+						return nil
+					}
 					return failed()
 				}
 			}
