@@ -267,13 +267,21 @@ return 1
 // that a gateway that dies before committing the claim does not lose it: the
 // sweep puts stale claims back at their place.
 //
-// KEYS[1] line, KEYS[2] claiming. ARGV[1] now in ms.
-// Returns {conversation id, place-in-line score} or false when the line is empty.
+// It also reads the conversation's version and state, which the claimer
+// needs next (saving it a round trip); their keys are named from ARGV[2],
+// the channel's key prefix, so they share the line's hash tag (one slot).
+//
+// KEYS[1] line, KEYS[2] claiming. ARGV[1] now in ms, ARGV[2] the channel's
+// key prefix (ending in "}:").
+// Returns {conversation id, place-in-line score, version, state} ("" for
+// what is missing) or false when the line is empty.
 var claimScript = redis.NewScript(`
 local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #r == 0 then return false end
 redis.call('ZREM', KEYS[1], r[1])
 redis.call('ZADD', KEYS[2], ARGV[1], r[1])
+r[3] = redis.call('HGET', ARGV[2] .. 'conv:' .. r[1], 'v') or ''
+r[4] = redis.call('GET', ARGV[2] .. 'state:' .. r[1]) or ''
 return r
 `)
 

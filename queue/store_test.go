@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -229,6 +230,14 @@ func TestLineIsFIFOWithPositions(t *testing.T) {
 	if err != nil || !ok || w.Conversation != ids[0] {
 		t.Fatalf("claim = %+v %v %v, want the oldest", w, ok, err)
 	}
+	// The claim reads the conversation in the same step: what Load reads.
+	loaded, err := st.Load(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Record == nil || !reflect.DeepEqual(*w.Record, *loaded) || w.Record.Version == 0 {
+		t.Fatalf("claimed record = %+v, want %+v", w.Record, loaded)
+	}
 	if p, _ := st.Position(ctx, ids[1]); p != 1 {
 		t.Fatalf("position after a claim = %d, want 1", p)
 	}
@@ -415,5 +424,14 @@ func TestHeldCountsFollowAssignments(t *testing.T) {
 	}
 	if n, _ := st.HeldBy(ctx, []string{"fb"}, "bruno"); n != 0 {
 		t.Errorf("HeldBy(bruno) on fb alone = %d, want 0 (his conversation is on wa)", n)
+	}
+	// HeadsHeldBy reads the heads and the same count in one round trip.
+	join(t, st, "fb", 1)
+	heads, n, err := st.HeadsHeldBy(ctx, []string{"wa", "fb"}, []string{"wa", "fb"}, "bruno")
+	if err != nil || n != 1 || len(heads) != 1 || heads[0].Channel != "fb" {
+		t.Errorf("HeadsHeldBy = %+v, %d, %v; want the fb head and 1", heads, n, err)
+	}
+	if want, _ := st.Heads(ctx, []string{"wa", "fb"}); !reflect.DeepEqual(heads, want) {
+		t.Errorf("HeadsHeldBy heads = %+v, Heads = %+v", heads, want)
 	}
 }

@@ -38,6 +38,7 @@ type Conversations interface {
 type Line interface {
 	Line(ctx context.Context, channel string, n int) ([]queue.Waiting, error)
 	Heads(ctx context.Context, channels []string) ([]queue.Waiting, error)
+	HeadsHeldBy(ctx context.Context, channels, held []string, agent string) ([]queue.Waiting, int, error)
 	LineLength(ctx context.Context, channel string) (int64, error)
 	Position(ctx context.Context, convID string) (int64, error)
 	Claim(ctx context.Context, channel string, now time.Time) (w queue.Waiting, ok bool, err error)
