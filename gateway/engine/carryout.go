@@ -20,7 +20,7 @@ func (e *Engine) carryOut(ctx context.Context, d *decision) {
 	e.carryOutFollowUps(ctx, d)
 	e.queueNotifications(ctx, d)
 	e.carryOutLoop(ctx, d)
-	e.dispatch(ctx, d.s, d.commit, d.commit.Ack != "")
+	e.dispatch(ctx, d.s, d.commit, d.commit.Ack != "" || d.in.Kind == routing.InAgentClaim)
 	for _, job := range d.calls {
 		if err := e.enqueueCall(ctx, d.ch, job); err != nil {
 			e.log.Warn("call request queued later by the sweep", "channel", d.ch.id, "conversation", job.Conversation, "err", err)
@@ -91,10 +91,13 @@ func (e *Engine) count(ctx context.Context, d *decision) {
 
 // dispatch sends a committed decision's messages. A decision on an inbox
 // event runs on a processing worker that holds the conversation, so it
-// sends at once and the replies go out in order; other decisions (agent
-// actions, the sweep) hand their sends to the task queue. A send that fails
-// and may be retried goes to the task queue too; one that cannot even be
-// queued stays in the outbox, where the sweep finds it.
+// sends at once and the replies go out in order. A claim sends its message
+// ("an agent joined") at once too, before the claim answers, so it goes
+// out before anything the agent then writes, and without the task queue's
+// round trips. Other decisions (agent actions, the sweep) hand their sends
+// to the task queue. A send that fails and may be retried goes to the task
+// queue too; one that cannot even be queued stays in the outbox (written by
+// the commit), where the sweep finds it.
 func (e *Engine) dispatch(ctx context.Context, s *setup, c *queue.Commit, inline bool) {
 	for _, job := range c.Sends {
 		if inline {
