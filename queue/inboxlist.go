@@ -25,7 +25,8 @@ import (
 // agent, those with messages the agent has not read (ix:un:<agent>). The
 // commit script keeps them in step with the conversation, in the same
 // atomic step; the conversation's hash remembers what it was indexed under
-// (ix_state, ix_agent, ix_labels) so the next commit can move it.
+// (ix_state; ix_agent and ix_labels only when not empty) so the next
+// commit can move it.
 //
 // An ended conversation's keys expire after the retention the commit
 // names; its index members are dropped lazily, by the listing that meets

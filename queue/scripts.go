@@ -171,7 +171,9 @@ redis.call('ZADD', p .. 'all', ix.score, c.id)
 redis.call('ZADD', p .. 'st:' .. ix.state, ix.score, c.id)
 if ix.agent ~= '' then redis.call('ZADD', p .. 'ag:' .. ix.agent, ix.score, c.id) end
 for _, l in ipairs(ix.labels) do redis.call('ZADD', p .. 'lb:' .. l, ix.score, c.id) end
-redis.call('HSET', KEYS[1], 'ix_state', ix.state, 'ix_agent', ix.agent, 'ix_labels', table.concat(ix.labels, ','))
+redis.call('HSET', KEYS[1], 'ix_state', ix.state)
+if ix.agent ~= '' then redis.call('HSET', KEYS[1], 'ix_agent', ix.agent) else redis.call('HDEL', KEYS[1], 'ix_agent') end
+if #ix.labels > 0 then redis.call('HSET', KEYS[1], 'ix_labels', table.concat(ix.labels, ',')) else redis.call('HDEL', KEYS[1], 'ix_labels') end
 if ix.agent ~= '' then redis.call('HSETNX', KEYS[15], ix.agent, 0) end
 local unread = redis.call('HGETALL', KEYS[15])
 for i = 1, #unread, 2 do
@@ -202,7 +204,8 @@ if old then
 end
 for l in string.gmatch(ARGV[5], '[^,]+') do redis.call('ZADD', ARGV[3] .. 'lb:' .. l, ARGV[4], id) end
 redis.call('SET', KEYS[2], ARGV[2], 'KEEPTTL')
-redis.call('HSET', KEYS[1], 'v', cur + 1, 'ix_labels', ARGV[5])
+redis.call('HSET', KEYS[1], 'v', cur + 1)
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'ix_labels', ARGV[5]) else redis.call('HDEL', KEYS[1], 'ix_labels') end
 return cur + 1
 `)
 
@@ -221,7 +224,9 @@ redis.call('ZADD', p .. 'all', ARGV[2], id)
 redis.call('ZADD', p .. 'st:' .. ARGV[3], ARGV[2], id)
 if ARGV[4] ~= '' then redis.call('ZADD', p .. 'ag:' .. ARGV[4], ARGV[2], id) end
 for l in string.gmatch(ARGV[5], '[^,]+') do redis.call('ZADD', p .. 'lb:' .. l, ARGV[2], id) end
-redis.call('HSET', KEYS[1], 'ix_state', ARGV[3], 'ix_agent', ARGV[4], 'ix_labels', ARGV[5])
+redis.call('HSET', KEYS[1], 'ix_state', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'ix_agent', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'ix_labels', ARGV[5]) end
 return 1
 `)
 
