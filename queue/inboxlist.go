@@ -250,8 +250,12 @@ func (s *Store) SetLabels(ctx context.Context, rec *Record) error {
 		labels = []string{}
 	}
 	rec.Labels = labels
+	state, err := encodeRecord(rec)
+	if err != nil {
+		return err
+	}
 	v, err := labelsScript.Run(ctx, s.rdb, []string{s.keys.conv(ch, id), s.keys.state(ch, id)},
-		rec.Version, mustJSON(rec), s.keys.index(ch), activityScore(rec), strings.Join(labels, ",")).Int64()
+		rec.Version, string(state), s.keys.index(ch), activityScore(rec), strings.Join(labels, ",")).Int64()
 	if err != nil {
 		return unavailable(err)
 	}
