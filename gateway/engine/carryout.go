@@ -9,9 +9,9 @@ import (
 )
 
 // carryOut does, in one place, what a committed decision leaves to do:
-// count its outcomes, queue its notifications, send its messages, queue
-// its call requests, note the agent's activity and signal automatic
-// assignment. It counts and announces before it sends, so that whoever
+// count its outcomes and note the agent's activity, queue its
+// notifications, send its messages, queue its call requests and signal
+// automatic assignment. It counts and announces before it sends, so that whoever
 // sees the reply also sees the metrics and notices. Nothing here can undo
 // the commit: failures are logged, and the sweep queues again the sends
 // and calls that could not be queued.
@@ -27,10 +27,6 @@ func (e *Engine) carryOut(ctx context.Context, d *decision) {
 		}
 	}
 	switch d.in.Kind {
-	case routing.InAgentClaim, routing.InAgentMessage, routing.InAgentTemplate, routing.InAgentTakeover, routing.InAgentReengage:
-		if err := e.presence.TouchAgent(ctx, d.in.Agent, d.now); err != nil {
-			e.log.Warn("agent activity not recorded", "agent", d.in.Agent, "err", err)
-		}
 	case routing.InAgentClose, routing.InAgentRelease, routing.InAgentHandback:
 		if a, ok := d.s.agents[d.in.Agent]; ok {
 			e.assigner.signal(a.Channels...) // the agent has room for one more
@@ -54,8 +50,19 @@ var dailyCounts = map[routing.Outcome]string{
 	routing.OutcomeMissed:         "missed",
 }
 
+// agentActivity is the activity a decision notes: the agent's, when an
+// agent claims or writes.
+func agentActivity(d *decision) []queue.Activity {
+	switch d.in.Kind {
+	case routing.InAgentClaim, routing.InAgentMessage, routing.InAgentTemplate, routing.InAgentTakeover, routing.InAgentReengage:
+		return []queue.Activity{{Agent: d.in.Agent, At: d.now}}
+	}
+	return nil
+}
+
 // count adds a committed decision's outcomes to the metrics and to the
-// channel's daily counts.
+// channel's daily counts, and notes the agent's activity in the same
+// round trip.
 func (e *Engine) count(ctx context.Context, d *decision) {
 	ch, c, m := d.ch, d.commit, e.metrics
 	for _, s := range c.Sessions {
@@ -82,9 +89,9 @@ func (e *Engine) count(ctx context.Context, d *decision) {
 	m.declines.WithLabelValues(ch.id).Add(float64(counts["declines"]))
 	m.alreadyWaiting.WithLabelValues(ch.id).Add(float64(counts["already_waiting"]))
 	m.expiries.WithLabelValues(ch.id).Add(float64(counts["expiries"]))
-	if len(counts) > 0 || len(waits) > 0 {
-		if err := e.stats.CountDaily(ctx, ch.id, ch.day(d.now), counts, waits); err != nil {
-			e.log.WarnContext(ctx, "daily stats not counted", "channel", ch.id, "conversation", c.Record.ID, "err", err)
+	if touch := agentActivity(d); len(counts) > 0 || len(waits) > 0 || len(touch) > 0 {
+		if err := e.stats.CountDaily(ctx, ch.id, ch.day(d.now), counts, waits, touch...); err != nil {
+			e.log.WarnContext(ctx, "daily stats or agent activity not recorded", "channel", ch.id, "conversation", c.Record.ID, "err", err)
 		}
 	}
 }
