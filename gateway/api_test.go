@@ -80,7 +80,15 @@ func TestAPIClaim(t *testing.T) {
 	if got.ID != ana.conv() || got.State != routing.StateAssigned || got.AssignedTo == nil || *got.AssignedTo != "bruno" {
 		t.Fatalf("claim = %+v, want ana's conversation assigned to bruno", got)
 	}
-	h.waitSent("MSG assigned Bruno", 1)
+	// The claim sends "an agent joined" before it answers (not through the
+	// task queue), so it goes out before anything the agent writes next.
+	if n := h.countSent("MSG assigned Bruno"); n != 1 {
+		t.Fatalf("when the claim answered, %q was sent %d times, want 1; sent: %q", "MSG assigned Bruno", n, h.sentTexts())
+	}
+	// The claim noted bruno's activity (with the day's counts, one round trip).
+	if act, err := h.app.redis.Store().AgentActivity(context.Background(), []string{"bruno"}); err != nil || act["bruno"].IsZero() {
+		t.Errorf("bruno's activity after the claim = %v, %v; want it noted", act, err)
+	}
 	// bruno holds max_conversations (1): beto waits but bruno may not take him.
 	h.wantError(http.MethodPost, "/api/v1/queue/claim", brunoTok, nil, http.StatusConflict, "at_capacity")
 	if pos := h.position(beto.conv()); pos != 1 {

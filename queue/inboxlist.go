@@ -25,7 +25,8 @@ import (
 // agent, those with messages the agent has not read (ix:un:<agent>). The
 // commit script keeps them in step with the conversation, in the same
 // atomic step; the conversation's hash remembers what it was indexed under
-// (ix_state, ix_agent, ix_labels) so the next commit can move it.
+// (ix_state; ix_agent and ix_labels only when not empty) so the next
+// commit can move it.
 //
 // An ended conversation's keys expire after the retention the commit
 // names; its index members are dropped lazily, by the listing that meets
@@ -249,8 +250,12 @@ func (s *Store) SetLabels(ctx context.Context, rec *Record) error {
 		labels = []string{}
 	}
 	rec.Labels = labels
+	state, err := encodeRecord(rec)
+	if err != nil {
+		return err
+	}
 	v, err := labelsScript.Run(ctx, s.rdb, []string{s.keys.conv(ch, id), s.keys.state(ch, id)},
-		rec.Version, mustJSON(rec), s.keys.index(ch), activityScore(rec), strings.Join(labels, ",")).Int64()
+		rec.Version, string(state), s.keys.index(ch), activityScore(rec), strings.Join(labels, ",")).Int64()
 	if err != nil {
 		return unavailable(err)
 	}

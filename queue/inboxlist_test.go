@@ -233,3 +233,50 @@ func TestBackfillIndexes(t *testing.T) {
 		t.Errorf("second backfill = %d, %v; want 0", n, err)
 	}
 }
+
+// The conversation's hash remembers its agent and labels only when it has
+// them; a hash written with empty fields (before) is read and moved the
+// same way.
+func TestIndexFieldsOnlyWhenSet(t *testing.T) {
+	srv, r := openRedis(t)
+	st := r.Store()
+	ctx := context.Background()
+	raw := rawClient(t, srv)
+	rec := commitConv(t, st, "wa", "u1", routing.StateWaiting, "", t0)
+	key := "t:{wa}:conv:" + rec.ID
+	fields, err := raw.HGetAll(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fields["ix_agent"]; ok || fields["ix_state"] != "waiting" {
+		t.Errorf("hash of a waiting conversation = %v, want ix_state and no ix_agent", fields)
+	}
+	if _, ok := fields["ix_labels"]; ok {
+		t.Errorf("hash of an unlabelled conversation = %v, want no ix_labels", fields)
+	}
+	// Assigned: the agent is remembered; released to the line: forgotten.
+	commitConv(t, st, "wa", "u1", routing.StateAssigned, "ana", t0.Add(time.Second))
+	if a, _ := raw.HGet(ctx, key, "ix_agent").Result(); a != "ana" {
+		t.Errorf("ix_agent of an assigned conversation = %q, want ana", a)
+	}
+	commitConv(t, st, "wa", "u1", routing.StateWaiting, "", t0.Add(2*time.Second))
+	if n, _ := raw.HExists(ctx, key, "ix_agent").Result(); n {
+		t.Error("ix_agent kept after the conversation went back to the line")
+	}
+	// A hash as the earlier format wrote it, empty fields included.
+	raw.HSet(ctx, key, "ix_agent", "", "ix_labels", "")
+	commitConv(t, st, "wa", "u1", routing.StateAssigned, "bruno", t0.Add(3*time.Second))
+	for ix, want := range map[queue.Index]int{
+		{Channel: "wa", Kind: queue.IndexState, Value: "waiting"}:  0,
+		{Channel: "wa", Kind: queue.IndexState, Value: "assigned"}: 1,
+		{Channel: "wa", Kind: queue.IndexAgent, Value: "bruno"}:    1,
+		{Channel: "wa", Kind: queue.IndexAgent, Value: "ana"}:      0,
+	} {
+		if got, err := st.Members(ctx, ix, nil, 10); err != nil || len(got) != want {
+			t.Errorf("index %+v = %v, %v; want %d members", ix, ids(got), err, want)
+		}
+	}
+	if _, ok := raw.HGetAll(ctx, key).Val()["ix_labels"]; ok {
+		t.Error("the earlier format's empty ix_labels kept by the next commit")
+	}
+}

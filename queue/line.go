@@ -14,6 +14,10 @@ type Waiting struct {
 	Conversation string
 	Channel      string
 	Since        time.Time // the place in line
+	// Record is the conversation as Claim read it, in the same step as
+	// the claim (nil from other reads); a commit's version check still
+	// tells whether it changed since.
+	Record *Record
 }
 
 // Line lists a channel's waiting line, oldest first (at most n; n <= 0: all).
@@ -32,13 +36,29 @@ func (s *Store) Line(ctx context.Context, channel string, n int) ([]Waiting, err
 // Heads returns the oldest waiting conversation of each channel that has
 // one, in one round trip.
 func (s *Store) Heads(ctx context.Context, channels []string) ([]Waiting, error) {
+	heads, _, err := s.HeadsHeldBy(ctx, channels, nil, "")
+	return heads, err
+}
+
+// HeadsHeldBy is Heads and, in the same round trip, HeldBy(held, agent)
+// (0 when held is empty): what a claim reads before it takes a head.
+func (s *Store) HeadsHeldBy(ctx context.Context, channels, held []string, agent string) ([]Waiting, int, error) {
 	p := s.rdb.Pipeline()
 	cmds := make([]*redis.ZSliceCmd, len(channels))
 	for i, ch := range channels {
 		cmds[i] = p.ZRangeWithScores(ctx, s.keys.line(ch), 0, 0)
 	}
-	if _, err := p.Exec(ctx); err != nil {
-		return nil, unavailable(err)
+	counts := make([]*redis.StringCmd, len(held))
+	for i, ch := range held {
+		counts[i] = p.HGet(ctx, s.keys.held(ch), agent)
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, 0, unavailable(err)
+	}
+	n := 0
+	for _, c := range counts {
+		v, _ := strconv.Atoi(c.Val())
+		n += v
 	}
 	var out []Waiting
 	for i, c := range cmds {
@@ -46,7 +66,7 @@ func (s *Store) Heads(ctx context.Context, channels []string) ([]Waiting, error)
 			out = append(out, Waiting{Conversation: zs[0].Member.(string), Channel: channels[i], Since: time.UnixMilli(int64(zs[0].Score))})
 		}
 	}
-	return out, nil
+	return out, n, nil
 }
 
 // LineLength is the number of conversations waiting on a channel.
@@ -73,7 +93,7 @@ func (s *Store) Position(ctx context.Context, convID string) (int64, error) {
 // LineLeave) or, if the claimer dies, put back by ReturnStaleClaims.
 // ok is false when the line is empty.
 func (s *Store) Claim(ctx context.Context, channel string, now time.Time) (w Waiting, ok bool, err error) {
-	res, err := claimScript.Run(ctx, s.rdb, []string{s.keys.line(channel), s.keys.claiming(channel)}, now.UnixMilli()).StringSlice()
+	res, err := claimScript.Run(ctx, s.rdb, []string{s.keys.line(channel), s.keys.claiming(channel)}, now.UnixMilli(), s.keys.tag(channel)).StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return Waiting{}, false, nil
 	}
@@ -81,7 +101,12 @@ func (s *Store) Claim(ctx context.Context, channel string, now time.Time) (w Wai
 		return Waiting{}, false, unavailable(err)
 	}
 	score, _ := strconv.ParseFloat(res[1], 64)
-	return Waiting{Conversation: res[0], Channel: channel, Since: time.UnixMilli(int64(score))}, true, nil
+	w = Waiting{Conversation: res[0], Channel: channel, Since: time.UnixMilli(int64(score))}
+	if len(res) == 4 {
+		// A state that does not decode is left for Load to report.
+		w.Record, _ = decodeRecord(res[0], res[2], res[3])
+	}
+	return w, true, nil
 }
 
 // Unclaim puts a claimed conversation back at its place (the claim could

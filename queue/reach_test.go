@@ -51,4 +51,19 @@ func TestAgentActivity(t *testing.T) {
 	if len(got) != 1 || !got["ana"].Equal(t0) {
 		t.Errorf("activity = %v, want only ana at %s", got, t0)
 	}
+	// The day's counts note activity in the same round trip, with or
+	// without counts.
+	if err := s.CountDaily(ctx, "wa", "2026-11-20", nil, []time.Duration{time.Second}, queue.Activity{Agent: "bruno", At: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CountDaily(ctx, "fb", "2026-11-20", nil, nil, queue.Activity{Agent: "ana", At: t0.Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.AgentActivity(ctx, []string{"ana", "bruno"})
+	if !got["bruno"].Equal(t0.Add(time.Minute)) || !got["ana"].Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("activity after the counts = %v, want bruno at +1m, ana at +2m", got)
+	}
+	if d, _ := s.DailyStats(ctx, "wa", "2026-11-20"); len(d.Waits) != 1 {
+		t.Errorf("waits counted with the activity = %v, want one", d.Waits)
+	}
 }

@@ -178,7 +178,9 @@ redis.call('ZADD', p .. 'all', ix.score, c.id)
 redis.call('ZADD', p .. 'st:' .. ix.state, ix.score, c.id)
 if ix.agent ~= '' then redis.call('ZADD', p .. 'ag:' .. ix.agent, ix.score, c.id) end
 for _, l in ipairs(ix.labels) do redis.call('ZADD', p .. 'lb:' .. l, ix.score, c.id) end
-redis.call('HSET', KEYS[1], 'ix_state', ix.state, 'ix_agent', ix.agent, 'ix_labels', table.concat(ix.labels, ','))
+redis.call('HSET', KEYS[1], 'ix_state', ix.state)
+if ix.agent ~= '' then redis.call('HSET', KEYS[1], 'ix_agent', ix.agent) else redis.call('HDEL', KEYS[1], 'ix_agent') end
+if #ix.labels > 0 then redis.call('HSET', KEYS[1], 'ix_labels', table.concat(ix.labels, ',')) else redis.call('HDEL', KEYS[1], 'ix_labels') end
 if ix.agent ~= '' then redis.call('HSETNX', KEYS[15], ix.agent, 0) end
 local unread = redis.call('HGETALL', KEYS[15])
 for i = 1, #unread, 2 do
@@ -209,7 +211,8 @@ if old then
 end
 for l in string.gmatch(ARGV[5], '[^,]+') do redis.call('ZADD', ARGV[3] .. 'lb:' .. l, ARGV[4], id) end
 redis.call('SET', KEYS[2], ARGV[2], 'KEEPTTL')
-redis.call('HSET', KEYS[1], 'v', cur + 1, 'ix_labels', ARGV[5])
+redis.call('HSET', KEYS[1], 'v', cur + 1)
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'ix_labels', ARGV[5]) else redis.call('HDEL', KEYS[1], 'ix_labels') end
 return cur + 1
 `)
 
@@ -228,7 +231,9 @@ redis.call('ZADD', p .. 'all', ARGV[2], id)
 redis.call('ZADD', p .. 'st:' .. ARGV[3], ARGV[2], id)
 if ARGV[4] ~= '' then redis.call('ZADD', p .. 'ag:' .. ARGV[4], ARGV[2], id) end
 for l in string.gmatch(ARGV[5], '[^,]+') do redis.call('ZADD', p .. 'lb:' .. l, ARGV[2], id) end
-redis.call('HSET', KEYS[1], 'ix_state', ARGV[3], 'ix_agent', ARGV[4], 'ix_labels', ARGV[5])
+redis.call('HSET', KEYS[1], 'ix_state', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'ix_agent', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'ix_labels', ARGV[5]) end
 return 1
 `)
 
@@ -274,13 +279,21 @@ return 1
 // that a gateway that dies before committing the claim does not lose it: the
 // sweep puts stale claims back at their place.
 //
-// KEYS[1] line, KEYS[2] claiming. ARGV[1] now in ms.
-// Returns {conversation id, place-in-line score} or false when the line is empty.
+// It also reads the conversation's version and state, which the claimer
+// needs next (saving it a round trip); their keys are named from ARGV[2],
+// the channel's key prefix, so they share the line's hash tag (one slot).
+//
+// KEYS[1] line, KEYS[2] claiming. ARGV[1] now in ms, ARGV[2] the channel's
+// key prefix (ending in "}:").
+// Returns {conversation id, place-in-line score, version, state} ("" for
+// what is missing) or false when the line is empty.
 var claimScript = redis.NewScript(`
 local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #r == 0 then return false end
 redis.call('ZREM', KEYS[1], r[1])
 redis.call('ZADD', KEYS[2], ARGV[1], r[1])
+r[3] = redis.call('HGET', ARGV[2] .. 'conv:' .. r[1], 'v') or ''
+r[4] = redis.call('GET', ARGV[2] .. 'state:' .. r[1]) or ''
 return r
 `)
 

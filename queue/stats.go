@@ -20,31 +20,43 @@ type Daily struct {
 	Waits []time.Duration
 }
 
+// Activity is an agent's last activity, as TouchAgent notes it.
+type Activity struct {
+	Agent string
+	At    time.Time
+}
+
 // CountDaily adds to a channel's counters of day (YYYY-MM-DD, in the
 // channel's zone) and records wait times. Counters are kept for a week.
-func (s *Store) CountDaily(ctx context.Context, channel, day string, counts map[string]int64, waits []time.Duration) error {
-	if len(counts) == 0 && len(waits) == 0 {
+// With touch, it notes those agents' activity (TouchAgent) in the same
+// round trip: a claim does both. One pipeline, each write followed by its
+// expiry (no MULTI: the agents' activity is outside the channel's hash
+// tag).
+func (s *Store) CountDaily(ctx context.Context, channel, day string, counts map[string]int64, waits []time.Duration, touch ...Activity) error {
+	if len(counts) == 0 && len(waits) == 0 && len(touch) == 0 {
 		return nil
 	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if len(counts) > 0 {
-			k := s.keys.daily(channel, day)
-			for name, n := range counts {
-				p.HIncrBy(ctx, k, name, n)
-			}
-			p.Expire(ctx, k, dailyTTL)
+	p := s.rdb.Pipeline()
+	if len(counts) > 0 {
+		k := s.keys.daily(channel, day)
+		for name, n := range counts {
+			p.HIncrBy(ctx, k, name, n)
 		}
-		if len(waits) > 0 {
-			k := s.keys.waits(channel, day)
-			vals := make([]any, len(waits))
-			for i, w := range waits {
-				vals[i] = w.Milliseconds()
-			}
-			p.RPush(ctx, k, vals...)
-			p.Expire(ctx, k, dailyTTL)
+		p.Expire(ctx, k, dailyTTL)
+	}
+	if len(waits) > 0 {
+		k := s.keys.waits(channel, day)
+		vals := make([]any, len(waits))
+		for i, w := range waits {
+			vals[i] = w.Milliseconds()
 		}
-		return nil
-	})
+		p.RPush(ctx, k, vals...)
+		p.Expire(ctx, k, dailyTTL)
+	}
+	for _, a := range touch {
+		p.HSet(ctx, s.keys.agentActivity(), a.Agent, a.At.UnixMilli())
+	}
+	_, err := p.Exec(ctx)
 	return unavailable(err)
 }
 

@@ -398,9 +398,50 @@ func decodeRecord(convID, version, data string) (*Record, error) {
 			return nil, fmt.Errorf("conversation %s: %w", convID, err)
 		}
 		rec.Version, _ = strconv.ParseInt(version, 10, 64)
+		if u := &rec.User; rec.Platform == channels.WhatsApp {
+			switch {
+			case u.Phone == noPhone:
+				u.Phone = ""
+			case u.Phone == "" && isNumber(u.ID):
+				u.Phone = u.ID
+			}
+		}
 	}
 	rec.ID, rec.Channel = convID, ChannelOf(convID)
 	return rec, nil
+}
+
+// noPhone is the stored phone of a WhatsApp user whose id is a number but
+// who has no phone (not seen from Meta; kept exact all the same).
+const noPhone = "-"
+
+// encodeRecord is a Record's stored JSON. A WhatsApp user's phone is
+// nearly always the user's id (the wa_id), so it is left out then and
+// decodeRecord puts it back; states stored with it (as before) read the
+// same.
+func encodeRecord(rec *Record) ([]byte, error) {
+	if u := rec.User; rec.Platform == channels.WhatsApp && isNumber(u.ID) {
+		switch u.Phone {
+		case u.ID:
+			u.Phone = ""
+		case "":
+			u.Phone = noPhone
+		}
+		stored := *rec
+		stored.User = u
+		return json.Marshal(&stored)
+	}
+	return json.Marshal(rec)
+}
+
+// isNumber reports whether s is a non-empty string of digits.
+func isNumber(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Commit applies a decision atomically. It returns ErrConflict when the
@@ -418,7 +459,7 @@ func decodeRecord(convID, version, data string) (*Record, error) {
 func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	rec := c.Record
 	id, ch := rec.ID, rec.Channel
-	conv, err := json.Marshal(rec)
+	conv, err := encodeRecord(rec)
 	if err != nil {
 		return err
 	}

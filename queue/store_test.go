@@ -2,8 +2,11 @@ package queue_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -229,6 +232,14 @@ func TestLineIsFIFOWithPositions(t *testing.T) {
 	if err != nil || !ok || w.Conversation != ids[0] {
 		t.Fatalf("claim = %+v %v %v, want the oldest", w, ok, err)
 	}
+	// The claim reads the conversation in the same step: what Load reads.
+	loaded, err := st.Load(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Record == nil || !reflect.DeepEqual(*w.Record, *loaded) || w.Record.Version == 0 {
+		t.Fatalf("claimed record = %+v, want %+v", w.Record, loaded)
+	}
 	if p, _ := st.Position(ctx, ids[1]); p != 1 {
 		t.Fatalf("position after a claim = %d, want 1", p)
 	}
@@ -415,5 +426,68 @@ func TestHeldCountsFollowAssignments(t *testing.T) {
 	}
 	if n, _ := st.HeldBy(ctx, []string{"fb"}, "bruno"); n != 0 {
 		t.Errorf("HeldBy(bruno) on fb alone = %d, want 0 (his conversation is on wa)", n)
+	}
+	// HeadsHeldBy reads the heads and the same count in one round trip.
+	join(t, st, "fb", 1)
+	heads, n, err := st.HeadsHeldBy(ctx, []string{"wa", "fb"}, []string{"wa", "fb"}, "bruno")
+	if err != nil || n != 1 || len(heads) != 1 || heads[0].Channel != "fb" {
+		t.Errorf("HeadsHeldBy = %+v, %d, %v; want the fb head and 1", heads, n, err)
+	}
+	if want, _ := st.Heads(ctx, []string{"wa", "fb"}); !reflect.DeepEqual(heads, want) {
+		t.Errorf("HeadsHeldBy heads = %+v, Heads = %+v", heads, want)
+	}
+}
+
+// A stored state leaves out a WhatsApp user's phone when it is the user's
+// id, and reads it back; states stored with the phone (as before) read the
+// same, and users without a phone keep none.
+func TestStoredPhone(t *testing.T) {
+	srv, r := openRedis(t)
+	st := r.Store()
+	ctx := context.Background()
+	raw := rawClient(t, srv)
+	for _, tc := range []struct {
+		name     string
+		platform channels.Platform
+		user     channels.User
+		stored   string // what the state holds of the user
+		// newOnly: the earlier format, which stored no phone, reads as
+		// phone = id (Meta gives a WhatsApp number its phone).
+		newOnly bool
+	}{
+		{"whatsapp, phone is the id", channels.WhatsApp, channels.User{ID: "5511999", Name: "Ana", Phone: "5511999"}, `"user":{"id":"5511999","name":"Ana"}`, false},
+		{"whatsapp, another phone", channels.WhatsApp, channels.User{ID: "5511999", Phone: "5511888"}, `"user":{"id":"5511999","phone":"5511888"}`, false},
+		{"whatsapp, a number without phone", channels.WhatsApp, channels.User{ID: "5511999"}, `"user":{"id":"5511999","phone":"-"}`, true},
+		{"whatsapp, business-scoped id", channels.WhatsApp, channels.User{ID: "US.1349"}, `"user":{"id":"US.1349"}`, false},
+		{"messenger, a number", channels.Messenger, channels.User{ID: "703519900000016"}, `"user":{"id":"703519900000016"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := queue.ConversationID("wa", tc.user.ID+string(tc.platform))
+			rec, err := st.Load(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Platform, rec.User, rec.State = tc.platform, tc.user, routing.StateBot
+			if err := st.Commit(ctx, &queue.Commit{Record: rec}); err != nil {
+				t.Fatal(err)
+			}
+			data, err := raw.Get(ctx, "t:{wa}:state:"+id).Result()
+			if err != nil || !strings.Contains(data, tc.stored) {
+				t.Errorf("stored state = %s, %v; want it to hold %s", data, err, tc.stored)
+			}
+			got, err := st.Load(ctx, id)
+			if err != nil || got.User != tc.user {
+				t.Errorf("loaded user = %+v, %v; want %+v", got.User, err, tc.user)
+			}
+			if tc.newOnly {
+				return
+			}
+			// The state as the earlier format stored it: the phone in full.
+			old, _ := json.Marshal(tc.user)
+			raw.Set(ctx, "t:{wa}:state:"+id, `{"platform":"`+string(tc.platform)+`","user":`+string(old)+`,"state":"bot"}`, 0)
+			if got, err := st.Load(ctx, id); err != nil || got.User != tc.user || got.State != routing.StateBot {
+				t.Errorf("user of an earlier state = %+v, %v; want %+v", got.User, err, tc.user)
+			}
+		})
 	}
 }

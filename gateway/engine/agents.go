@@ -55,20 +55,25 @@ func (e *Engine) Claim(ctx context.Context, a Agent, only string, wait time.Dura
 
 // claim assigns the head that has waited longest among chans' lines to
 // the agent; nil when no conversation waits.
+// The capacity check reads the agent's held count in the round trip that
+// reads the line heads.
 func (e *Engine) claim(ctx context.Context, s *setup, a Agent, chans []string) (*queue.Record, error) {
+	var held []string
 	if a.MaxConversations > 0 {
-		held, err := e.line.HeldBy(ctx, a.Channels, a.ID)
+		held = a.Channels
+	}
+	for {
+		heads, n, err := e.line.HeadsHeldBy(ctx, chans, held, a.ID)
 		if err != nil {
 			return nil, err
 		}
-		if held >= a.MaxConversations {
+		if held != nil && n >= a.MaxConversations {
 			return nil, ErrAtCapacity
 		}
-	}
-	for {
-		ch, ok, err := e.oldestHead(ctx, chans)
-		if err != nil || !ok {
-			return nil, err
+		held = nil // checked once per claim, as before
+		ch, ok := oldestHead(heads)
+		if !ok {
+			return nil, nil
 		}
 		w, ok, err := e.line.Claim(ctx, ch, e.now())
 		if err != nil {
@@ -89,7 +94,7 @@ func (e *Engine) claim(ctx context.Context, s *setup, a Agent, chans []string) (
 // ended meanwhile) is dropped and reported as not ok; on any other
 // failure the conversation goes back to its place in line.
 func (e *Engine) assignClaimed(ctx context.Context, s *setup, channelID string, w queue.Waiting, a Agent) (*queue.Record, bool, error) {
-	rec, err := e.apply(ctx, s, w.Conversation, routing.Input{Kind: routing.InAgentClaim, Agent: a.ID, AgentName: a.Name}, "", nil, nil)
+	rec, err := e.apply(ctx, s, w.Conversation, routing.Input{Kind: routing.InAgentClaim, Agent: a.ID, AgentName: a.Name}, "", nil, w.Record)
 	switch {
 	case err == nil:
 		return rec, true, nil
@@ -102,13 +107,12 @@ func (e *Engine) assignClaimed(ctx context.Context, s *setup, channelID string, 
 }
 
 // oldestHead returns the channel whose line head has waited longest.
-func (e *Engine) oldestHead(ctx context.Context, chans []string) (string, bool, error) {
-	heads, err := e.line.Heads(ctx, chans)
-	if err != nil || len(heads) == 0 {
-		return "", false, err
+func oldestHead(heads []queue.Waiting) (string, bool) {
+	if len(heads) == 0 {
+		return "", false
 	}
 	best := slices.MinFunc(heads, func(x, y queue.Waiting) int { return x.Since.Compare(y.Since) })
-	return best.Channel, true, nil
+	return best.Channel, true
 }
 
 // WaitingClaims is the number of long-polling claims now waiting.

@@ -54,10 +54,12 @@ func (e *Engine) autoAssign(ctx context.Context, s *setup, channelID string) err
 		if err != nil || !ok {
 			return err
 		}
-		rec, err := e.convs.Load(ctx, w.Conversation)
-		if err != nil {
-			_ = e.line.Unclaim(ctx, w)
-			return err
+		rec := w.Record
+		if rec == nil {
+			if rec, err = e.convs.Load(ctx, w.Conversation); err != nil {
+				_ = e.line.Unclaim(ctx, w)
+				return err
+			}
 		}
 		if rec.Version == 0 || rec.State != routing.StateWaiting {
 			if err := e.line.DropClaim(ctx, channelID, w.Conversation); err != nil {

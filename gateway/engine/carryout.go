@@ -9,9 +9,9 @@ import (
 )
 
 // carryOut does, in one place, what a committed decision leaves to do:
-// count its outcomes, queue its notifications, send its messages, queue
-// its call requests, note the agent's activity and signal automatic
-// assignment. It counts and announces before it sends, so that whoever
+// count its outcomes and note the agent's activity, queue its
+// notifications, send its messages, queue its call requests and signal
+// automatic assignment. It counts and announces before it sends, so that whoever
 // sees the reply also sees the metrics and notices. Nothing here can undo
 // the commit: failures are logged, and the sweep queues again the sends
 // and calls that could not be queued.
@@ -20,17 +20,13 @@ func (e *Engine) carryOut(ctx context.Context, d *decision) {
 	e.carryOutFollowUps(ctx, d)
 	e.queueNotifications(ctx, d)
 	e.carryOutLoop(ctx, d)
-	e.dispatch(ctx, d.s, d.commit, d.commit.Ack != "", d.commit.Replayed)
+	e.dispatch(ctx, d.s, d.commit, d.commit.Ack != "" || d.in.Kind == routing.InAgentClaim, d.commit.Replayed)
 	for _, job := range d.calls {
 		if err := e.enqueueCall(ctx, d.ch, job); err != nil {
 			e.log.Warn("call request queued later by the sweep", "channel", d.ch.id, "conversation", job.Conversation, "err", err)
 		}
 	}
 	switch d.in.Kind {
-	case routing.InAgentClaim, routing.InAgentMessage, routing.InAgentTemplate, routing.InAgentTakeover, routing.InAgentReengage:
-		if err := e.presence.TouchAgent(ctx, d.in.Agent, d.now); err != nil {
-			e.log.Warn("agent activity not recorded", "agent", d.in.Agent, "err", err)
-		}
 	case routing.InAgentClose, routing.InAgentRelease, routing.InAgentHandback:
 		if a, ok := d.s.agents[d.in.Agent]; ok {
 			e.assigner.signal(a.Channels...) // the agent has room for one more
@@ -54,8 +50,19 @@ var dailyCounts = map[routing.Outcome]string{
 	routing.OutcomeMissed:         "missed",
 }
 
+// agentActivity is the activity a decision notes: the agent's, when an
+// agent claims or writes.
+func agentActivity(d *decision) []queue.Activity {
+	switch d.in.Kind {
+	case routing.InAgentClaim, routing.InAgentMessage, routing.InAgentTemplate, routing.InAgentTakeover, routing.InAgentReengage:
+		return []queue.Activity{{Agent: d.in.Agent, At: d.now}}
+	}
+	return nil
+}
+
 // count adds a committed decision's outcomes to the metrics and to the
-// channel's daily counts.
+// channel's daily counts, and notes the agent's activity in the same
+// round trip.
 func (e *Engine) count(ctx context.Context, d *decision) {
 	ch, c, m := d.ch, d.commit, e.metrics
 	for _, s := range c.Sessions {
@@ -82,21 +89,24 @@ func (e *Engine) count(ctx context.Context, d *decision) {
 	m.declines.WithLabelValues(ch.id).Add(float64(counts["declines"]))
 	m.alreadyWaiting.WithLabelValues(ch.id).Add(float64(counts["already_waiting"]))
 	m.expiries.WithLabelValues(ch.id).Add(float64(counts["expiries"]))
-	if len(counts) > 0 || len(waits) > 0 {
-		if err := e.stats.CountDaily(ctx, ch.id, ch.day(d.now), counts, waits); err != nil {
-			e.log.WarnContext(ctx, "daily stats not counted", "channel", ch.id, "conversation", c.Record.ID, "err", err)
+	if touch := agentActivity(d); len(counts) > 0 || len(waits) > 0 || len(touch) > 0 {
+		if err := e.stats.CountDaily(ctx, ch.id, ch.day(d.now), counts, waits, touch...); err != nil {
+			e.log.WarnContext(ctx, "daily stats or agent activity not recorded", "channel", ch.id, "conversation", c.Record.ID, "err", err)
 		}
 	}
 }
 
 // dispatch sends a committed decision's messages. A decision on an inbox
 // event runs on a processing worker that holds the conversation, so it
-// sends at once and the replies go out in order; other decisions (agent
-// actions, the sweep) hand their sends to the task queue. A send that fails
-// and may be retried goes to the task queue too; one that cannot even be
-// queued stays in the outbox, where the sweep finds it. replayed says the
-// commit was applied by an earlier attempt (queue.Commit.Replayed): its
-// sends are checked against what was sent, as a retry's are.
+// sends at once and the replies go out in order. A claim sends its message
+// ("an agent joined") at once too, before the claim answers, so it goes
+// out before anything the agent then writes, and without the task queue's
+// round trips. Other decisions (agent actions, the sweep) hand their sends
+// to the task queue. A send that fails and may be retried goes to the task
+// queue too; one that cannot even be queued stays in the outbox (written by
+// the commit), where the sweep finds it. replayed says the commit was
+// applied by an earlier attempt (queue.Commit.Replayed): its sends are
+// checked against what was sent, as a retry's are.
 func (e *Engine) dispatch(ctx context.Context, s *setup, c *queue.Commit, inline, replayed bool) {
 	for _, job := range c.Sends {
 		if inline {

@@ -38,6 +38,7 @@ type Conversations interface {
 type Line interface {
 	Line(ctx context.Context, channel string, n int) ([]queue.Waiting, error)
 	Heads(ctx context.Context, channels []string) ([]queue.Waiting, error)
+	HeadsHeldBy(ctx context.Context, channels, held []string, agent string) ([]queue.Waiting, int, error)
 	LineLength(ctx context.Context, channel string) (int64, error)
 	Position(ctx context.Context, convID string) (int64, error)
 	Claim(ctx context.Context, channel string, now time.Time) (w queue.Waiting, ok bool, err error)
@@ -67,7 +68,6 @@ type Outbox interface {
 type Presence interface {
 	SetPresence(ctx context.Context, agent string, p queue.Presence, now time.Time) (queue.Presence, error)
 	Presences(ctx context.Context, agents []string) (map[string]queue.Presence, map[string]time.Time, error)
-	TouchAgent(ctx context.Context, agent string, t time.Time) error
 	AgentActivity(ctx context.Context, agents []string) (map[string]time.Time, error)
 }
 
@@ -79,7 +79,7 @@ type Events interface {
 
 // Stats keeps the daily counts and the sessions report.
 type Stats interface {
-	CountDaily(ctx context.Context, channel, day string, counts map[string]int64, waits []time.Duration) error
+	CountDaily(ctx context.Context, channel, day string, counts map[string]int64, waits []time.Duration, touch ...queue.Activity) error
 	DailyStats(ctx context.Context, channel, day string) (queue.Daily, error)
 	Sessions(ctx context.Context, channel string, from, to time.Time, after string, n int64) ([]queue.SessionRecord, string, error)
 	RecordCSAT(ctx context.Context, channel, convID, sessionID string, score int) (bool, error)
