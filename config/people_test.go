@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestPeopleProblems(t *testing.T) {
@@ -54,5 +56,40 @@ func TestExamplePasswordsArePublished(t *testing.T) {
 	lines := problemLines(t, err)
 	if len(lines) != 1 || !strings.Contains(lines[0], ": agents[0].password_hash: "+publishedProblem+" (set ${AGENT_ANA_PASSWORD_HASH})") {
 		t.Errorf("problems = %q, want the published agents[0].password_hash", lines)
+	}
+}
+
+// TestDevelopmentSignIns: the example's published hashes are those of the
+// passwords the start log prints, and only with the embedded Redis.
+func TestDevelopmentSignIns(t *testing.T) {
+	cfg, err := Load("example.yaml", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.DevelopmentSignIns()
+	if len(got) != 2 || got[0].Agent != "ana" || got[1].Agent != "bruno" {
+		t.Fatalf("development sign-ins %+v, want ana and bruno", got)
+	}
+	for _, s := range got {
+		a, _ := cfg.Agent(s.Agent)
+		if err := bcrypt.CompareHashAndPassword([]byte(a.PasswordHash.Reveal()), []byte(s.Password)); err != nil {
+			t.Errorf("%s's printed password does not match the example's hash: %v", s.Agent, err)
+		}
+	}
+
+	hash, err := bcrypt.GenerateFromPassword([]byte("a password of her own"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load("example.yaml", env(map[string]string{"AGENT_ANA_PASSWORD_HASH": string(hash)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.DevelopmentSignIns(); len(got) != 1 || got[0].Agent != "bruno" {
+		t.Errorf("with ana's own password: %+v, want bruno's only", got)
+	}
+	cfg.Redis.URL = "redis://127.0.0.1:6379/0"
+	if got := cfg.DevelopmentSignIns(); got != nil {
+		t.Errorf("with a real Redis: %+v, want none", got)
 	}
 }

@@ -101,3 +101,38 @@ func (v *validator) setBy(path string) string {
 	}
 	return " (set ${" + strings.Join(vars, "}, ${") + "})"
 }
+
+// examplePasswords are the console passwords behind the password hashes
+// config/example.yaml publishes (its comments name them too).
+var examplePasswords = map[string]string{
+	"ana":   "ana-dev-password",
+	"bruno": "bruno-dev-password",
+}
+
+// SignIn is an agent id and its console password.
+type SignIn struct {
+	Agent, Password string
+}
+
+// DevelopmentSignIns returns the console sign-ins a newcomer can use: the
+// agents whose password hash is the one config/example.yaml publishes for
+// them, with its password. Only with the embedded Redis (a real Redis
+// refuses published hashes), so the start log can print them.
+func (c *Config) DevelopmentSignIns() []SignIn {
+	if !c.Redis.Embedded() {
+		return nil
+	}
+	example, err := Parse("example.yaml", exampleFile, nil)
+	if err != nil {
+		return nil
+	}
+	var list []SignIn
+	for _, a := range c.Agents {
+		password, known := examplePasswords[a.ID]
+		ex, ok := example.Agent(a.ID)
+		if known && ok && a.PasswordHash != "" && a.PasswordHash == ex.PasswordHash {
+			list = append(list, SignIn{Agent: a.ID, Password: password})
+		}
+	}
+	return list
+}

@@ -226,3 +226,37 @@ func TestSecretsNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstRun is the README's first command: the example configuration
+// on the embedded Redis. The start log names the console's address and a
+// development sign-in, and both work.
+func TestFirstRun(t *testing.T) {
+	port := freePort(t)
+	t.Setenv("LISTEN", net.JoinHostPort("127.0.0.1", port))
+	g := &Gateway{URL: "http://" + net.JoinHostPort("127.0.0.1", port), Config: "../config/example.yaml", http: &http.Client{Timeout: waitFor}}
+	if err := g.start(t); err != nil {
+		t.Fatalf("the example did not start: %v\n%s", err, g.Stderr())
+	}
+	defer g.Stop(t)
+
+	console := regexp.MustCompile(`msg="agents' console" url=(\S+)`).FindStringSubmatch(g.Stderr())
+	signIn := regexp.MustCompile(`msg="development sign-in" agent=(\S+) password=(\S+)`).FindStringSubmatch(g.Stderr())
+	if console == nil || signIn == nil {
+		t.Fatalf("the start log names no console address or no development sign-in:\n%s", g.Stderr())
+	}
+	if want := g.URL + "/console/"; console[1] != want {
+		t.Errorf("console address %s, want %s", console[1], want)
+	}
+	resp, err := g.http.Get(console[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET %s: %d %s, want the console's page", console[1], resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	body := []byte(`{"agent": "` + signIn[1] + `", "password": "` + signIn[2] + `"}`)
+	if status, data := g.do(t, http.MethodPost, "/api/v1/session", "", nil, body); status != http.StatusOK && status != http.StatusCreated {
+		t.Errorf("signing in as the start log says (%s): %d %s", signIn[1], status, data)
+	}
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,10 @@ type Options struct {
 	// LockTTL is how long a dead worker can keep a conversation's events
 	// waiting (a live one renews its lock); 0: 2 minutes.
 	LockTTL time.Duration
+	// MediaRootCAs, when set, are the only certificate authorities trusted
+	// when fetching Messenger and Instagram attachments from the platform's
+	// CDN for agents (tests' own CDN).
+	MediaRootCAs *x509.CertPool
 }
 
 // App is the running gateway: HTTP server, engine, task workers and the
@@ -110,6 +115,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		Events: a.store, Stats: a.store, Calls: a.store, Tasks: a.tasks, DeadLetters: a.store, EraseTasks: r.EraseTasks, Inboxes: a.store,
 		Bot: opts.Bot, LockTTL: opts.LockTTL, Persist: persistFor(rc), Notifier: notify.New(notify.Options{SMTPRootCAs: opts.Ops.SMTPRootCAs, WebhookClient: opts.Ops.WebhookClient}),
 		Now: a.now, Log: a.log, Registry: registry, FollowUps: a.store, Sessions: a.store,
+		MediaRootCAs: opts.MediaRootCAs,
 	})
 	if err != nil {
 		r.Close()
@@ -170,7 +176,29 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}()
 	a.log.Info("gateway started", "listen", l.Addr().String(), "channels", len(a.cfg.Channels), "agents", len(a.cfg.Agents))
+	a.log.Info("agents' console", "url", a.ConsoleURL())
+	for _, s := range a.cfg.DevelopmentSignIns() {
+		// Published development values, refused with a real Redis: a
+		// newcomer signs in with them a minute after the first command.
+		a.log.Info("development sign-in", "agent", s.Agent, "password", s.Password)
+	}
 	return nil
+}
+
+// ConsoleURL is the agents' console's address on this machine.
+func (a *App) ConsoleURL() string {
+	scheme := "http"
+	if a.cfg.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(a.Addr())
+	if err != nil {
+		return scheme + "://" + a.Addr() + "/console/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost" // listening on every address
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/console/"
 }
 
 // Addr is the address the server listens on (useful with listen ":0").

@@ -37,6 +37,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -44,7 +45,7 @@ import (
 )
 
 // chromium finds the browser, or ends the test without one.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	name := os.Getenv("SWITCHBOARD_CHROMIUM")
 	if name == "" {
@@ -61,15 +62,17 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// browser is one headless tab and the errors its console reported.
+// browser is one headless tab, the errors its console reported and the
+// URLs it requested.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	mu   sync.Mutex
 	errs []string
+	urls []string
 }
 
-func newBrowser(t *testing.T, width, height int64) *browser {
+func newBrowser(t testing.TB, width, height int64) *browser {
 	// chromedp starts it headless with a fresh user-data-dir of its own,
 	// without background networking, sync or first-run pages.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,
@@ -86,6 +89,8 @@ func newBrowser(t *testing.T, width, height int64) *browser {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			b.urls = append(b.urls, e.Request.URL)
 		case *runtime.EventExceptionThrown:
 			b.errs = append(b.errs, fmt.Sprintf("exception: %s %v", e.ExceptionDetails.Text, e.ExceptionDetails.Exception))
 		case *runtime.EventConsoleAPICalled:
@@ -107,7 +112,26 @@ func newBrowser(t *testing.T, width, height int64) *browser {
 	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
 	return b
+}
+
+// onlyOrigin fails the test unless every request the page made went to
+// origin (data: and blob: URLs stay in the page).
+func (b *browser) onlyOrigin(origin string) {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.urls) == 0 {
+		b.t.Fatal("no request recorded")
+	}
+	for _, u := range b.urls {
+		if !strings.HasPrefix(u, origin+"/") && !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "blob:") {
+			b.t.Errorf("the console contacted another origin: %s", u)
+		}
+	}
 }
 
 func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {
@@ -239,11 +263,12 @@ func (b *browser) shows(selector, text string) {
 }
 
 // noErrors fails t on what the browser's console reported, but for the
-// 401 of the first agents/me, before signing in, and the wrong password's.
-func (b *browser) noErrors() {
+// 401 of the first agents/me, before signing in, and the wrong password's,
+// and for what the test expects (a part of the message each).
+func (b *browser) noErrors(expected ...string) {
 	b.t.Helper()
 	for _, e := range b.errors() {
-		if strings.Contains(e, "401 (Unauthorized)") {
+		if strings.Contains(e, "401 (Unauthorized)") || slices.ContainsFunc(expected, func(x string) bool { return strings.Contains(e, x) }) {
 			continue
 		}
 		b.t.Errorf("browser: %s", e)
@@ -361,8 +386,15 @@ func TestBrowserConsole(t *testing.T) {
 	if n := evalT[int](b, `Object.keys(sessionStorage).length`); n != 0 {
 		t.Errorf("%d drafts left after signing out", n)
 	}
+	var me struct{ Presence string }
+	h.apiJSON(http.MethodGet, "/api/v1/agents/me", anaToken, nil, http.StatusOK, &me)
+	if me.Presence != "offline" {
+		t.Errorf("ana is %s after signing out, want offline", me.Presence)
+	}
 	b.noErrors()
 	s.noErrors()
+	b.onlyOrigin(h.base)
+	s.onlyOrigin(h.base)
 	t.Logf("the console's browser test took %v", time.Since(began).Round(time.Millisecond))
 }
 

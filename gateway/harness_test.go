@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -177,7 +178,7 @@ var (
 // harness is a running App with a test Redis, a fake Graph API and a
 // settable clock.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	app   *App
 	clock *testkit.Clock
 	graph *testkit.Graph
@@ -204,9 +205,11 @@ type harnessOptions struct {
 	yaml func(yaml string, env map[string]string) string
 	// graphURL, when set, replaces the fake Graph API's URL (another fake).
 	graphURL string
+	// mediaRootCAs are a test CDN's.
+	mediaRootCAs *x509.CertPool
 }
 
-func newHarness(t *testing.T, opts harnessOptions) *harness {
+func newHarness(t testing.TB, opts harnessOptions) *harness {
 	t.Helper()
 	if opts.start.IsZero() {
 		opts.start = insideHours
@@ -236,7 +239,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot, Limits: opts.limits, LockTTL: opts.lockTTL})
+	app, err := New(ctx, cfg, Options{Now: h.clock.Now, Logger: logger, Bot: opts.bot, Limits: opts.limits, LockTTL: opts.lockTTL, MediaRootCAs: opts.mediaRootCAs})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -257,12 +260,12 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 
 // openAPIClient is an HTTP client that fails t on any exchange the
 // gateway's OpenAPI document does not describe.
-func openAPIClient(t *testing.T) *http.Client {
+func openAPIClient(t testing.TB) *http.Client {
 	return &http.Client{Transport: testkit.OpenAPI(t, httpapi.OpenAPIDocument()).Transport(t, nil)}
 }
 
 // testWriter sends the App's log lines to the test log (with -v only).
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -357,17 +360,25 @@ func (h *harness) apiJSON(method, path, token string, body any, want int, out an
 	}
 }
 
-// wantError checks an error answer's status and code.
-func (h *harness) wantError(method, path, token string, body any, status int, code string) {
+// wantError calls the API and fails the test unless it answers status
+// with the error code and a message that says each of says; it returns
+// the message.
+func (h *harness) wantError(method, path, token string, body any, status int, code string, says ...string) string {
 	h.t.Helper()
 	got, raw := h.api(method, path, token, body)
 	var e struct {
-		Error struct{ Code string } `json:"error"`
+		Error struct{ Code, Message string } `json:"error"`
 	}
 	_ = json.Unmarshal(raw, &e)
 	if got != status || e.Error.Code != code {
 		h.t.Errorf("%s %s = %d %s, want %d with code %q", method, path, got, raw, status, code)
 	}
+	for _, s := range says {
+		if !strings.Contains(e.Error.Message, s) {
+			h.t.Errorf("%s %s: message %q does not say %q", method, path, e.Error.Message, s)
+		}
+	}
+	return e.Error.Message
 }
 
 // queueView is GET /api/v1/queue as an agent sees it.

@@ -3,12 +3,10 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,26 +19,6 @@ import (
 
 // The agents' inbox through the HTTP API (every exchange checked against
 // openapi.yaml by the harness's client).
-
-// checkedError checks an error answer's status and code, and that its
-// message holds every one of says; it returns the message.
-func (h *harness) checkedError(method, path, token string, body any, status int, code string, says ...string) string {
-	h.t.Helper()
-	got, raw := h.api(method, path, token, body)
-	var e struct {
-		Error struct{ Code, Message string } `json:"error"`
-	}
-	_ = json.Unmarshal(raw, &e)
-	if got != status || e.Error.Code != code {
-		h.t.Errorf("%s %s = %d %s, want %d with code %q", method, path, got, raw, status, code)
-	}
-	for _, s := range says {
-		if !strings.Contains(e.Error.Message, s) {
-			h.t.Errorf("%s %s: message %q does not say %q", method, path, e.Error.Message, s)
-		}
-	}
-	return e.Error.Message
-}
 
 // list is one page of GET /api/v1/conversations?query.
 func (h *harness) list(token, query string) engine.ConversationPage {
@@ -137,13 +115,13 @@ func TestInboxList(t *testing.T) {
 		t.Errorf("?assigned_to=bruno = %v, want ana", got)
 	}
 
-	h.checkedError(http.MethodGet, "/api/v1/conversations?state=nope", anaToken, nil, http.StatusBadRequest, "bad_request", "bot, asking, waiting, assigned, ended")
-	h.checkedError(http.MethodGet, "/api/v1/conversations?cursor=nope", anaToken, nil, http.StatusBadRequest, "bad_request", "cursor")
-	h.checkedError(http.MethodGet, "/api/v1/conversations?label=gold", anaToken, nil, http.StatusBadRequest, "bad_request", "billing, sales, vip")
-	h.checkedError(http.MethodGet, "/api/v1/conversations?assigned_to=zed", anaToken, nil, http.StatusBadRequest, "bad_request", "assigned_to")
-	h.checkedError(http.MethodGet, "/api/v1/conversations?channel=fb-page", brunoTok, nil, http.StatusForbidden, "forbidden")
+	h.wantError(http.MethodGet, "/api/v1/conversations?state=nope", anaToken, nil, http.StatusBadRequest, "bad_request", "bot, asking, waiting, assigned, ended")
+	h.wantError(http.MethodGet, "/api/v1/conversations?cursor=nope", anaToken, nil, http.StatusBadRequest, "bad_request", "cursor")
+	h.wantError(http.MethodGet, "/api/v1/conversations?label=gold", anaToken, nil, http.StatusBadRequest, "bad_request", "billing, sales, vip")
+	h.wantError(http.MethodGet, "/api/v1/conversations?assigned_to=zed", anaToken, nil, http.StatusBadRequest, "bad_request", "assigned_to")
+	h.wantError(http.MethodGet, "/api/v1/conversations?channel=fb-page", brunoTok, nil, http.StatusForbidden, "forbidden")
 	for _, q := range []string{"limit=0", "limit=201", "limit=x"} {
-		h.checkedError(http.MethodGet, "/api/v1/conversations?"+q, anaToken, nil, http.StatusBadRequest, "bad_request", "limit")
+		h.wantError(http.MethodGet, "/api/v1/conversations?"+q, anaToken, nil, http.StatusBadRequest, "bad_request", "limit")
 	}
 	h.wantError(http.MethodGet, "/api/v1/conversations?unread=maybe", anaToken, nil, http.StatusBadRequest, "bad_request")
 	h.wantError(http.MethodGet, "/api/v1/conversations?status=waiting", anaToken, nil, http.StatusBadRequest, "bad_request")
@@ -215,11 +193,11 @@ func TestInboxUnreadReadAndTyping(t *testing.T) {
 	if err := h.app.store.Commit(ctx, &queue.Commit{Record: rec}); err != nil {
 		t.Fatal(err)
 	}
-	h.checkedError(http.MethodPost, "/api/v1/conversations/"+beto.conv()+"/read", brunoTok, nil, http.StatusUnprocessableEntity, "no_user_message")
-	h.checkedError(http.MethodPost, "/api/v1/conversations/"+beto.conv()+"/typing", brunoTok, nil, http.StatusUnprocessableEntity, "no_user_message")
+	h.wantError(http.MethodPost, "/api/v1/conversations/"+beto.conv()+"/read", brunoTok, nil, http.StatusUnprocessableEntity, "no_user_message")
+	h.wantError(http.MethodPost, "/api/v1/conversations/"+beto.conv()+"/typing", brunoTok, nil, http.StatusUnprocessableEntity, "no_user_message")
 	unknown := queue.ConversationID("wa-main", "nobody")
-	h.checkedError(http.MethodPost, "/api/v1/conversations/"+unknown+"/read", brunoTok, nil, http.StatusNotFound, "not_found")
-	h.checkedError(http.MethodPost, "/api/v1/conversations/"+carla.conv()+"/typing", brunoTok, nil, http.StatusForbidden, "forbidden")
+	h.wantError(http.MethodPost, "/api/v1/conversations/"+unknown+"/read", brunoTok, nil, http.StatusNotFound, "not_found")
+	h.wantError(http.MethodPost, "/api/v1/conversations/"+carla.conv()+"/typing", brunoTok, nil, http.StatusForbidden, "forbidden")
 }
 
 func TestInboxLabels(t *testing.T) {
@@ -251,10 +229,10 @@ func TestInboxLabels(t *testing.T) {
 		t.Errorf("labels after claim and close = %v", got)
 	}
 
-	h.checkedError(http.MethodPut, path, anaToken, map[string]any{"labels": []string{"gold"}}, http.StatusBadRequest, "bad_request", "gold", "billing, sales, vip")
+	h.wantError(http.MethodPut, path, anaToken, map[string]any{"labels": []string{"gold"}}, http.StatusBadRequest, "bad_request", "gold", "billing, sales, vip")
 	h.wantError(http.MethodPut, path, anaToken, map[string]any{"tags": []string{"vip"}}, http.StatusBadRequest, "bad_request")
-	h.checkedError(http.MethodPut, "/api/v1/conversations/"+carla.conv()+"/labels", brunoTok, map[string]any{"labels": []string{}}, http.StatusForbidden, "forbidden")
-	h.checkedError(http.MethodPut, "/api/v1/conversations/"+queue.ConversationID("wa-main", "nobody")+"/labels", anaToken, map[string]any{"labels": []string{}}, http.StatusNotFound, "not_found")
+	h.wantError(http.MethodPut, "/api/v1/conversations/"+carla.conv()+"/labels", brunoTok, map[string]any{"labels": []string{}}, http.StatusForbidden, "forbidden")
+	h.wantError(http.MethodPut, "/api/v1/conversations/"+queue.ConversationID("wa-main", "nobody")+"/labels", anaToken, map[string]any{"labels": []string{}}, http.StatusNotFound, "not_found")
 
 	// Per-label counts in the stats, and the sessions report by label.
 	var stats struct {
@@ -285,7 +263,7 @@ func TestInboxLabels(t *testing.T) {
 	if len(report.Sessions) != 0 {
 		t.Errorf("sales report = %d sessions, want none", len(report.Sessions))
 	}
-	h.checkedError(http.MethodGet, "/api/v1/admin/reports/sessions?label=gold", "test-admin-token-0123456789", nil, http.StatusBadRequest, "bad_request", "billing, sales, vip")
+	h.wantError(http.MethodGet, "/api/v1/admin/reports/sessions?label=gold", "test-admin-token-0123456789", nil, http.StatusBadRequest, "bad_request", "billing, sales, vip")
 }
 
 func TestInboxCannedAndColleagues(t *testing.T) {
@@ -362,8 +340,8 @@ func TestInboxTranscriptPages(t *testing.T) {
 	if !slices.Equal(seen, want) {
 		t.Errorf("the pages hold %v, the transcript %v", seen, want)
 	}
-	h.checkedError(http.MethodGet, "/api/v1/conversations/"+ana.conv()+"?before=gw_nope", brunoTok, nil, http.StatusBadRequest, "bad_request", "before")
-	h.checkedError(http.MethodGet, "/api/v1/conversations/"+ana.conv()+"?limit=501", brunoTok, nil, http.StatusBadRequest, "bad_request", "limit")
+	h.wantError(http.MethodGet, "/api/v1/conversations/"+ana.conv()+"?before=gw_nope", brunoTok, nil, http.StatusBadRequest, "bad_request", "before")
+	h.wantError(http.MethodGet, "/api/v1/conversations/"+ana.conv()+"?limit=501", brunoTok, nil, http.StatusBadRequest, "bad_request", "limit")
 }
 
 func TestInboxRetention(t *testing.T) {
@@ -379,7 +357,7 @@ func TestInboxRetention(t *testing.T) {
 	h.redis.FastForward(29 * 24 * time.Hour)
 	h.apiJSON(http.MethodGet, "/api/v1/conversations/"+ana.conv(), brunoTok, nil, http.StatusOK, nil)
 	h.redis.FastForward(2 * 24 * time.Hour)
-	h.checkedError(http.MethodGet, "/api/v1/conversations/"+ana.conv(), brunoTok, nil, http.StatusNotFound, "not_found")
+	h.wantError(http.MethodGet, "/api/v1/conversations/"+ana.conv(), brunoTok, nil, http.StatusNotFound, "not_found")
 	if got := convIDs(h.list(brunoTok, "state=ended")); len(got) != 0 {
 		t.Errorf("ended listing after the retention = %v, want empty", got)
 	}

@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"crypto/x509"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,11 +77,29 @@ func TestMediaServedSafely(t *testing.T) {
 	}
 }
 
-// A Messenger attachment's URL is a redirect only when it is https.
-func TestMediaRedirectOnlyToHTTPS(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
+// A Messenger attachment is streamed from its https CDN URL, so that the
+// console shows it from its own origin; a CDN redirect is passed on to the
+// agent, an expired URL is a 404, and an http or javascript: URL is never
+// fetched nor given out.
+func TestMediaFromTheCDN(t *testing.T) {
+	var fetched atomic.Int32
+	cdn := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		switch r.URL.Path {
+		case "/a.jpg":
+			w.Header().Set("Content-Type", "image/jpeg")
+			_, _ = w.Write([]byte("jpeg bytes"))
+		case "/moved.jpg":
+			http.Redirect(w, r, "https://elsewhere.example/moved.jpg", http.StatusFound)
+		default:
+			http.Error(w, "URL signature expired", http.StatusForbidden)
+		}
+	}))
+	t.Cleanup(cdn.Close)
+	h := newHarness(t, harnessOptions{mediaRootCAs: cdnRoots(cdn)})
 	u := fbUser{psid: "7000000000000041"}
-	for i, link := range []string{"https://cdn.example/a.jpg", "http://cdn.example/b.jpg", "javascript:alert(1)"} {
+	links := []string{cdn.URL + "/a.jpg", cdn.URL + "/moved.jpg", cdn.URL + "/expired.jpg", "http://cdn.example/b.jpg", "javascript:alert(1)"}
+	for i, link := range links {
 		h.postOK("messenger", testkit.Message(channels.Messenger, fbPageID, testkit.Inbound{ID: "m_MR" + string(rune('1'+i)), From: u.psid,
 			At: insideHours.Add(time.Duration(i) * time.Second), Media: &testkit.InboundMedia{Type: "image", URL: link}}))
 	}
@@ -89,16 +110,35 @@ func TestMediaRedirectOnlyToHTTPS(t *testing.T) {
 			ids[a.URL] = e.ID + ".0"
 		}
 	}
-	if len(ids) != 3 {
-		t.Fatalf("attachments in the transcript: %v, want 3", ids)
+	if len(ids) != len(links) {
+		t.Fatalf("attachments in the transcript: %v, want %d", ids, len(links))
 	}
-	resp, _ := h.getMedia(u.conv(), ids["https://cdn.example/a.jpg"])
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://cdn.example/a.jpg" {
-		t.Errorf("https attachment: %d to %q, want 302 to it", resp.StatusCode, resp.Header.Get("Location"))
+	resp, body := h.getMedia(u.conv(), ids[cdn.URL+"/a.jpg"])
+	if resp.StatusCode != http.StatusOK || body != "jpeg bytes" || resp.Header.Get("Content-Type") != "image/jpeg" ||
+		resp.Header.Get("Content-Security-Policy") != "sandbox" || resp.Header.Get("Content-Disposition") != "inline" {
+		t.Errorf("an https attachment: %d %q %v, want the image streamed, inline and sandboxed", resp.StatusCode, body, resp.Header)
 	}
+	resp, _ = h.getMedia(u.conv(), ids[cdn.URL+"/moved.jpg"])
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != cdn.URL+"/moved.jpg" {
+		t.Errorf("an attachment the CDN redirects: %d to %q, want 302 to its URL", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := h.getMedia(u.conv(), ids[cdn.URL+"/expired.jpg"]); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an expired attachment: %d, want 404", resp.StatusCode)
+	}
+	fetchedBefore := fetched.Load()
 	for _, link := range []string{"http://cdn.example/b.jpg", "javascript:alert(1)"} {
 		if resp, _ := h.getMedia(u.conv(), ids[link]); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s attachment: %d (Location %q), want 404", link, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
+	if fetched.Load() != fetchedBefore || fetchedBefore != 3 {
+		t.Errorf("the CDN was asked %d times, want 3 (the https URLs only)", fetched.Load())
+	}
+}
+
+// cdnRoots trusts a test server's certificate.
+func cdnRoots(srv *httptest.Server) *x509.CertPool {
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	return roots
 }

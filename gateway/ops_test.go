@@ -505,7 +505,7 @@ func TestMetricsStatsAndSessionsReport(t *testing.T) {
 	}
 }
 
-func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {

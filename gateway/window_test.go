@@ -121,7 +121,7 @@ func TestWindowWhatsApp(t *testing.T) {
 	at := mondayOpening.Add(5 * time.Minute)
 	h.setClock(at)
 	path := "/api/v1/conversations/" + ana.conv()
-	h.checkedError(http.MethodPost, path+"/messages", anaToken, map[string]string{"text": "hola"}, http.StatusUnprocessableEntity, "window_closed")
+	h.wantError(http.MethodPost, path+"/messages", anaToken, map[string]string{"text": "hola"}, http.StatusUnprocessableEntity, "window_closed")
 	var conv engine.ConversationView
 	h.apiJSON(http.MethodPost, path+"/template", anaToken, map[string]string{"template": "follow_up"}, http.StatusOK, &conv)
 	if conv.State != routing.StateAssigned || conv.AssignedTo == nil || *conv.AssignedTo != "ana" || !conv.WindowPending || conv.Missed {
@@ -153,7 +153,7 @@ func TestWindowWhatsApp(t *testing.T) {
 	if len(h.missed("")) != 0 {
 		t.Error("re-engaged conversation still in the missed list")
 	}
-	h.checkedError(http.MethodPost, path+"/messages", anaToken, map[string]string{"text": "hola"}, http.StatusUnprocessableEntity, "window_closed")
+	h.wantError(http.MethodPost, path+"/messages", anaToken, map[string]string{"text": "hola"}, http.StatusUnprocessableEntity, "window_closed")
 
 	h.setClock(at.Add(time.Minute))
 	h.postOK("whatsapp", ana.text("wamid.S3", "hola, sigo acá", at.Add(time.Minute)))
@@ -214,11 +214,11 @@ func TestWindowMessenger(t *testing.T) {
 	}
 
 	h.setClock(saturdayNight.Add(8*24*time.Hour + time.Hour))
-	h.checkedError(http.MethodPost, "/api/v1/conversations/"+dario.conv()+"/messages", anaToken, map[string]string{"text": "too late"}, http.StatusUnprocessableEntity, "window_closed")
+	h.wantError(http.MethodPost, "/api/v1/conversations/"+dario.conv()+"/messages", anaToken, map[string]string{"text": "too late"}, http.StatusUnprocessableEntity, "window_closed")
 	if len(h.missed("")) != 0 {
 		t.Error("the missed list keeps a conversation past follow_up_keep")
 	}
-	h.checkedError(http.MethodPost, "/api/v1/conversations/"+dario.conv()+"/template", anaToken, map[string]string{"template": "follow_up"}, http.StatusBadRequest, "bad_request")
+	h.wantError(http.MethodPost, "/api/v1/conversations/"+dario.conv()+"/template", anaToken, map[string]string{"template": "follow_up"}, http.StatusBadRequest, "bad_request")
 }
 
 // TestWindowInstagram: without human_agent_tag the Saturday-night offer on
@@ -253,12 +253,12 @@ func TestStartByTemplate(t *testing.T) {
 	start := func(user, channel string) map[string]string {
 		return map[string]string{"channel": channel, "user": user, "template": "follow_up"}
 	}
-	h.checkedError(http.MethodPost, "/api/v1/conversations", anaToken, start("+54 9 11", "wa-main"), http.StatusBadRequest, "bad_request")
-	h.checkedError(http.MethodPost, "/api/v1/conversations", anaToken, start("5491100000000", "fb-page"), http.StatusBadRequest, "bad_request")
-	h.checkedError(http.MethodPost, "/api/v1/conversations", brunoTok, start("5491100000000", "fb-page"), http.StatusForbidden, "forbidden")
+	h.wantError(http.MethodPost, "/api/v1/conversations", anaToken, start("+54 9 11", "wa-main"), http.StatusBadRequest, "bad_request")
+	h.wantError(http.MethodPost, "/api/v1/conversations", anaToken, start("5491100000000", "fb-page"), http.StatusBadRequest, "bad_request")
+	h.wantError(http.MethodPost, "/api/v1/conversations", brunoTok, start("5491100000000", "fb-page"), http.StatusForbidden, "forbidden")
 
 	h.graph.FailNext(1, testkit.ErrTemplateMissing)
-	msg := h.checkedError(http.MethodPost, "/api/v1/conversations", anaToken, start("5491100000000", "wa-main"), http.StatusUnprocessableEntity, "template_refused")
+	msg := h.wantError(http.MethodPost, "/api/v1/conversations", anaToken, start("5491100000000", "wa-main"), http.StatusUnprocessableEntity, "template_refused")
 	if !strings.Contains(msg, `"follow_up" does not exist in language es_AR`) {
 		t.Errorf("template error message %q does not name the problem", msg)
 	}
@@ -274,8 +274,8 @@ func TestStartByTemplate(t *testing.T) {
 	if tx := h.transcript(conv.ID); len(tx) != 1 || tx[0].Kind != "template" {
 		t.Errorf("transcript = %+v, want the template", tx)
 	}
-	h.checkedError(http.MethodPost, "/api/v1/conversations/"+conv.ID+"/template", brunoTok, map[string]string{"template": "follow_up"}, http.StatusConflict, "not_yours")
-	h.checkedError(http.MethodPost, "/api/v1/conversations/"+conv.ID+"/template", anaToken, map[string]string{"template": "nope"}, http.StatusBadRequest, "bad_request")
+	h.wantError(http.MethodPost, "/api/v1/conversations/"+conv.ID+"/template", brunoTok, map[string]string{"template": "follow_up"}, http.StatusConflict, "not_yours")
+	h.wantError(http.MethodPost, "/api/v1/conversations/"+conv.ID+"/template", anaToken, map[string]string{"template": "nope"}, http.StatusBadRequest, "bad_request")
 }
 
 // TestTakeover: an agent takes a bot conversation; the bot session ends
@@ -294,7 +294,7 @@ func TestTakeover(t *testing.T) {
 	if got := h.resolutions(ana.conv()); !slices.Equal(got, []string{"bot:taken_over"}) {
 		t.Errorf("sessions = %v, want [bot:taken_over]", got)
 	}
-	h.checkedError(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/takeover", anaToken, nil, http.StatusConflict, "not_bot")
+	h.wantError(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/takeover", anaToken, nil, http.StatusConflict, "not_bot")
 	h.apiJSON(http.MethodPost, "/api/v1/conversations/"+ana.conv()+"/messages", brunoTok, map[string]string{"text": "Bruno here"}, http.StatusAccepted, nil)
 	h.waitSent("Bruno here", 1)
 }

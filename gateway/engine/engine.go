@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"switchboard/bots"
 	"switchboard/config"
+	"switchboard/internal/outbound"
 	"switchboard/queue"
 )
 
@@ -62,6 +65,8 @@ type Engine struct {
 	followUps FollowUps
 	// sessions keeps the console's sign-in sessions and rate counters (people.go).
 	sessions WebSessions
+	// mediaClient fetches attachments from a platform CDN (media.go).
+	mediaClient *http.Client
 }
 
 // Options are what New needs besides the configuration.
@@ -108,6 +113,10 @@ type Options struct {
 	Log *slog.Logger
 	// Registry receives the engine's metrics; nil: a registry of its own.
 	Registry prometheus.Registerer
+	// MediaRootCAs, when set, are the only certificate authorities the
+	// engine trusts when it fetches Messenger and Instagram attachments
+	// from the platform's CDN (media.go); tests set their CDN's.
+	MediaRootCAs *x509.CertPool
 }
 
 // New builds the engine for a configuration. It returns an error naming
@@ -131,7 +140,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 	}
 	e := &Engine{inbox: o.Inbox, convs: o.Conversations, line: o.Line, outbox: o.Outbox, presence: o.Presence,
 		events: o.Events, stats: o.Stats, calls: o.Calls, tasks: o.Tasks, deadLetters: o.DeadLetters, inboxes: o.Inboxes, now: o.Now, log: o.Log, notifier: o.Notifier,
-		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, persist: o.Persist, followUps: o.FollowUps, metrics: newMetrics(o.Registry), waiters: newWaiters(), sessions: o.Sessions}
+		eraseTasks: o.EraseTasks, bot: o.Bot, lockTTL: o.LockTTL, persist: o.Persist, followUps: o.FollowUps, metrics: newMetrics(o.Registry), waiters: newWaiters(), sessions: o.Sessions, mediaClient: outbound.NewStreamingClient(outbound.StreamOptions{RootCAs: o.MediaRootCAs})}
 	e.assigner = newAssigner(func(ctx context.Context, channelID string) error {
 		return e.autoAssign(ctx, e.setup.Load(), channelID)
 	}, e.log)

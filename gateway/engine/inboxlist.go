@@ -454,6 +454,23 @@ func (e *Engine) Labels() []string {
 	return append([]string{}, e.setup.Load().cfg.Labels...)
 }
 
+// Templates are the names of the WhatsApp templates an agent may send,
+// by channel, for those of the agent's channels that have any.
+func (e *Engine) Templates(a Agent) map[string][]string {
+	cfg := e.setup.Load().cfg
+	out := map[string][]string{}
+	for _, id := range a.Channels {
+		ch, ok := cfg.Channel(id)
+		if !ok {
+			continue
+		}
+		for _, tp := range ch.Templates {
+			out[id] = append(out[id], tp.Name)
+		}
+	}
+	return out
+}
+
 // Colleague is an agent as its colleagues see it.
 type Colleague struct {
 	ID                string         `json:"id"`

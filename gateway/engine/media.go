@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 
 	"switchboard/channels"
 	"switchboard/channels/meta"
+	"switchboard/internal/outbound"
 	"switchboard/queue"
 )
 
@@ -19,10 +21,13 @@ import (
 //   - WhatsApp: mediaID is the attachment's media_id. The engine looks up
 //     the short-lived URL with the channel's token and streams the file;
 //     the token never reaches the agent.
-//   - Messenger and Instagram: attachments come with a CDN URL that needs
-//     no token; mediaID is "<entry id>.<n>" (the transcript entry's id and
-//     the attachment's index, from 0) and the answer is that URL, so the
-//     file does not pass through the gateway.
+//   - Messenger and Instagram: attachments come with an https CDN URL
+//     that needs no token; mediaID is "<entry id>.<n>" (the transcript
+//     entry's id and the attachment's index, from 0). The engine streams
+//     the file too, so that the console shows it from its own origin (its
+//     Content Security Policy allows no other); when the CDN answers with
+//     a redirect, which the client does not follow, the agent is sent to
+//     the attachment's URL instead.
 
 // Media is a file to serve: either Redirect, a URL to send the agent to,
 // or Body with its type, length (-1: unknown) and file name.
@@ -63,7 +68,7 @@ func (e *Engine) Media(ctx context.Context, a Agent, convID, mediaID string) (Me
 		if u, err := url.Parse(att.URL); err != nil || u.Scheme != "https" || u.Host == "" {
 			return Media{}, ErrNoMedia
 		}
-		return Media{Redirect: att.URL}, nil
+		return e.fromCDN(ctx, att)
 	}
 	ch, ok := e.setup.Load().channels[rec.Channel]
 	if !ok {
@@ -83,6 +88,31 @@ func (e *Engine) Media(ctx context.Context, a Agent, convID, mediaID string) (Me
 	}
 	return Media{Body: resp.Body, Length: resp.ContentLength, FileName: att.FileName,
 		ContentType: firstNonEmpty(resp.Header.Get("Content-Type"), m.MimeType, att.MimeType, "application/octet-stream")}, nil
+}
+
+// fromCDN streams a Messenger or Instagram attachment from its https URL.
+func (e *Engine) fromCDN(ctx context.Context, att channels.Attachment) (Media, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, att.URL, nil)
+	if err != nil {
+		return Media{}, ErrNoMedia
+	}
+	resp, err := e.mediaClient.Do(req)
+	var redirect *outbound.RedirectError
+	switch {
+	case errors.As(err, &redirect):
+		return Media{Redirect: att.URL}, nil
+	case err != nil:
+		return Media{}, &Error{Code: CodeMediaFailed, Message: "the platform did not give the media", Err: outbound.RedactError(err)}
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone || resp.StatusCode == http.StatusForbidden:
+		// CDN URLs expire: a 403 is how they say so.
+		resp.Body.Close()
+		return Media{}, ErrNoMedia
+	case resp.StatusCode/100 != 2:
+		resp.Body.Close()
+		return Media{}, &Error{Code: CodeMediaFailed, Message: fmt.Sprintf("the platform's CDN answered %d", resp.StatusCode)}
+	}
+	return Media{Body: resp.Body, Length: resp.ContentLength, FileName: att.FileName,
+		ContentType: firstNonEmpty(resp.Header.Get("Content-Type"), att.MimeType, "application/octet-stream")}, nil
 }
 
 // findMedia finds a media id among a transcript's attachments.

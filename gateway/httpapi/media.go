@@ -12,9 +12,10 @@ import (
 )
 
 // media is GET /api/v1/media/{conversation_id}/{media_id}: a file the user
-// sent, to an agent of the conversation's channel (403 to another): a 302
-// to a Messenger or Instagram CDN URL, or a WhatsApp file streamed with its
-// Content-Type (the channel's token never reaches the agent).
+// sent, to an agent of the conversation's channel (403 to another),
+// streamed with its Content-Type (a WhatsApp channel's token never reaches
+// the agent), or a 302 to a Messenger or Instagram CDN URL when the CDN
+// itself redirects.
 //
 // The file and its type come from the user, and the answer comes from the
 // gateway's origin: only images, audio and video are shown inline; anything

@@ -188,15 +188,18 @@ func (s *Server) registerPeople(e *echo.Echo, g *echo.Group) {
 }
 
 // meBody is GET /api/v1/agents/me; csrf_token only for a cookie session;
-// labels are the configured ones (the console's filter and checkboxes).
+// labels are the configured ones (the console's filter and checkboxes),
+// templates the names of the agent's channels' WhatsApp templates (its
+// template picker).
 type meBody struct {
-	ID        string         `json:"id"`
-	Name      string         `json:"name"`
-	Role      string         `json:"role"`
-	Channels  []string       `json:"channels"`
-	Presence  queue.Presence `json:"presence"`
-	Labels    []string       `json:"labels"`
-	CSRFToken string         `json:"csrf_token,omitempty"`
+	ID        string              `json:"id"`
+	Name      string              `json:"name"`
+	Role      string              `json:"role"`
+	Channels  []string            `json:"channels"`
+	Presence  queue.Presence      `json:"presence"`
+	Labels    []string            `json:"labels"`
+	Templates map[string][]string `json:"templates"`
+	CSRFToken string              `json:"csrf_token,omitempty"`
 }
 
 func (s *Server) meOf(c echo.Context, a engine.Agent, csrf string) error {
@@ -204,7 +207,7 @@ func (s *Server) meOf(c echo.Context, a engine.Agent, csrf string) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, meBody{ID: a.ID, Name: a.Name, Role: string(a.Role), Channels: a.Channels, Presence: p, Labels: s.engine.Labels(), CSRFToken: csrf})
+	return c.JSON(http.StatusOK, meBody{ID: a.ID, Name: a.Name, Role: string(a.Role), Channels: a.Channels, Presence: p, Labels: s.engine.Labels(), Templates: s.engine.Templates(a), CSRFToken: csrf})
 }
 
 func (s *Server) me(c echo.Context) error {

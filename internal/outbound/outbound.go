@@ -19,6 +19,8 @@ package outbound
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +66,9 @@ type StreamOptions struct {
 	// no data for this long fails with ErrIdleTimeout. Time the caller
 	// spends between Reads (writing what it read elsewhere) does not count.
 	IdleTimeout time.Duration
+	// RootCAs, when set, are the certificate authorities trusted instead
+	// of the system's (a test's own server).
+	RootCAs *x509.CertPool
 }
 
 // NewClient returns a client for short exchanges (a JSON request and its
@@ -82,7 +87,11 @@ func NewClient(o Options) *http.Client {
 // response body must get data within the idle timeout. The request's
 // context still bounds everything.
 func NewStreamingClient(o StreamOptions) *http.Client {
-	rt := refuseRedirects{newTransport(o.ConnectTimeout, o.TLSHandshakeTimeout, o.ResponseHeaderTimeout)}
+	t := newTransport(o.ConnectTimeout, o.TLSHandshakeTimeout, o.ResponseHeaderTimeout)
+	if o.RootCAs != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
+	}
+	rt := refuseRedirects{t}
 	return &http.Client{Transport: &idleTimeout{next: rt, idle: orDefault(o.IdleTimeout, DefaultIdleTimeout)}}
 }
 

@@ -190,9 +190,8 @@ export class Composer {
     }
   }
 
-  // showTemplates shows (or hides) the template picker. The template names
-  // come with the conversation or with the agent's channels; without them
-  // the agent types the name.
+  // showTemplates shows (or hides) the template picker: the channel's
+  // templates, or a field for the name when the configuration names none.
   showTemplates(show) {
     this.picker.hidden = !show;
     if (!show || this.picker.childElementCount) return;
@@ -219,9 +218,8 @@ export class Composer {
   }
 }
 
-// templateNames reads template names from conversation.templates or
-// me.templates[channel]: a list of names or of {name, language}.
+// templateNames are the names of the conversation's channel's templates
+// (GET /api/v1/agents/me).
 function templateNames(conv, me) {
-  const list = conv.templates || me.templates?.[conv.channel] || [];
-  return list.map((x) => (typeof x === "string" ? x : x.name)).filter(Boolean);
+  return me.templates?.[conv.channel] || [];
 }

@@ -223,12 +223,12 @@ export class ConversationView {
     this.variables.replaceChildren(h("h3", {}, t("details.variables")),
       vars.length ? h("dl", {}, vars.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])) : h("p", { class: "note" }, t("details.none")));
 
-    const sessions = c.sessions || [];
+    const sessions = sessionsOf(c.transcript || []);
     this.sessions.replaceChildren(h("h3", {}, t("details.sessions")),
       sessions.length
         ? h("ol", { class: "sessions" }, sessions.map((s) => h("li", {},
           sessionKind(s), s.agent ? ` (${this.app.agentName(s.agent)})` : "", " · ",
-          when(s.start), s.end ? ` – ${when(s.end)}` : "", s.resolution ? ` · ${s.resolution}` : "")))
+          when(s.start), s.end > s.start ? ` – ${when(s.end)}` : "")))
         : h("p", { class: "note" }, t("details.none")));
   }
 
@@ -277,11 +277,29 @@ function windowEnd(c) {
 }
 
 function sessionKind(s) {
-  switch (s.kind) {
-    case "bot": return t("session.bot");
-    case "agent": return t("session.agent");
-    default: return t("session.waiting");
+  return s.kind === "agent" ? t("session.agent") : t("session.bot");
+}
+
+// sessionsOf reads who held the conversation from the loaded transcript:
+// it is the bot's until an agent writes, that agent's until the bot or
+// another agent writes, and so on; the user's messages belong to the
+// session they fall in. (The API keeps session records for reports; the
+// transcript is what an agent needs here.)
+function sessionsOf(transcript) {
+  const sessions = [];
+  let current = null;
+  for (const e of transcript) {
+    const who = e.author === "agent" ? `agent:${e.agent}` : e.author === "bot" ? "bot" : null;
+    if (who && (!current || current.who !== who)) {
+      current = { who, kind: e.author, agent: e.agent, start: e.at, end: e.at };
+      sessions.push(current);
+    } else if (!current) {
+      current = { who: "bot", kind: "bot", start: e.at, end: e.at };
+      sessions.push(current);
+    }
+    current.end = e.at;
   }
+  return sessions;
 }
 
 function tick(e) {

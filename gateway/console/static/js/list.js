@@ -52,9 +52,18 @@ export class ListView {
     this.generation = 0; // a load newer than the answer being handled wins
     this.loading = false;
     // Render more (or fetch the next page) when the end of the list nears.
-    new IntersectionObserver((entries) => {
+    this.nearEnd = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.more();
-    }, { root: pane, rootMargin: "400px" }).observe(status);
+    }, { root: pane, rootMargin: "400px" });
+    this.nearEnd.observe(status);
+  }
+
+  // recheck makes the observer report again whether the end is near, as
+  // it only reports changes: a chunk too short to push the end out of
+  // sight would otherwise be the last one rendered.
+  recheck() {
+    this.nearEnd.unobserve(this.status);
+    this.nearEnd.observe(this.status);
   }
 
   // show switches to a view and loads it.
@@ -126,6 +135,7 @@ export class ListView {
         frag.append(li);
       }
       this.ul.append(frag);
+      this.recheck();
     } else if (this.cursor) {
       const gen = this.generation;
       this.loading = true;

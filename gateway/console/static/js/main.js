@@ -143,7 +143,7 @@ function setBadge(id, n, text) {
 
 // personStatus shows a colleague's presence dot and load.
 function personStatus(a) {
-  const open = a.open_conversations ?? a.open ?? 0;
+  const open = a.open_conversations;
   const load = a.max_conversations ? `${open}/${a.max_conversations}` : String(open);
   return h("span", { class: "person-status" },
     h("span", { class: `dot ${a.presence || "offline"}`, role: "img", "aria-label": presenceName(a.presence) }),
@@ -180,7 +180,7 @@ async function refreshMine() {
 async function refreshAgents() {
   try {
     const data = await api.agents();
-    app.agents = Array.isArray(data) ? data : data.agents || [];
+    app.agents = data.agents;
   } catch { /* keep the last list */ }
   // Supervisors see everyone's conversations: let them filter by agent.
   const select = byId("filter-agent");
@@ -328,7 +328,7 @@ async function start() {
   byId("app").hidden = false;
   byId("me-name").textContent = me.name || me.id;
   byId("presence").value = me.presence || "offline";
-  const channels = Array.isArray(me.channels) ? me.channels.map((c) => (typeof c === "string" ? c : c.id)) : [];
+  const channels = me.channels;
   byId("filter-channel").replaceChildren(h("option", { value: "" }, t("filter.any_channel")), ...channels.map((c) => h("option", { value: c }, c)));
   byId("filter-label").replaceChildren(h("option", { value: "" }, t("filter.any_label")), ...app.labels.map((l) => h("option", { value: l }, l)));
   api.canned().then((d) => { app.canned = d.canned_responses || []; }, () => {});
@@ -371,6 +371,8 @@ async function signIn(e) {
 }
 
 async function signOut() {
+  // An agent who leaves is not handed conversations any more.
+  if (byId("presence").value !== "offline") await api.presence("offline").catch(() => {});
   await api.signOut().catch(() => {});
   app.signedIn = false;
   app.stream?.close();
