@@ -184,6 +184,10 @@ func TestRedisOutage(t *testing.T) {
 	u := g.newUser(chOpen)
 	u.Says(t, "hello")
 	u.Receives(t, txtGreeting)
+	// The worker answers before it lets go of the conversation: stopping
+	// Redis in between would leave the lock held for its lifetime (2 min).
+	rdb := r.Client()
+	eventually(t, "the conversation's lock released", func() bool { return len(redistest.Keys(t, rdb, "*lock:*")) == 0 })
 
 	r.Stop()
 	body, _ := u.body("hours", "", "")

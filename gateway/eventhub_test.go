@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,25 +74,12 @@ func openStreams(t *testing.T, h *harness, ctx context.Context, token string, n,
 	return opened
 }
 
-// webhookLatency posts rounds of n webhooks, one after another, and
-// returns the lowest of the rounds' median times to an answer. Other work
-// on the machine only ever adds latency, so the best round is the one that
-// shows what the gateway itself costs.
-func webhookLatency(h *harness, rounds, n int, name string) time.Duration {
-	var best time.Duration
-	for r := range rounds {
-		times := make([]time.Duration, n)
-		for i := range times {
-			start := time.Now()
-			h.postOK("whatsapp", waStatus(fmt.Sprintf("wamid.%s.%d.%d", name, r, i), "delivered", "5511900000000", insideHours))
-			times[i] = time.Since(start)
-		}
-		slices.Sort(times)
-		if r == 0 || times[n/2] < best {
-			best = times[n/2]
-		}
+// postStatuses posts n webhooks, one after another, each of which must be
+// answered 200.
+func postStatuses(h *harness, n int, name string) {
+	for i := range n {
+		h.postOK("whatsapp", waStatus(fmt.Sprintf("wamid.%s.%d", name, i), "delivered", "5511900000000", insideHours))
 	}
-	return best
 }
 
 // redisClients is the number of connections the Redis at addr has.
@@ -129,13 +115,15 @@ func redisClients(t *testing.T, addr string) int {
 }
 
 // Five hundred open event streams used to hold the connections of the pool
-// webhooks use, pushing their latency up and /readyz to 503. Now they wait
-// on the hub, whose Redis connections do not grow with them.
+// webhooks use, so webhooks waited for one and /readyz went to 503. Now they
+// wait on the hub, whose Redis connections do not grow with them: with 500
+// open, every webhook is answered, readiness holds and Redis gains only a
+// few connections. (What streams cost in latency is measured by the load
+// tool's streams command, not here.)
 func TestEventStreamsDoNotStarveWebhooks(t *testing.T) {
 	h := newHarness(t, harnessOptions{limits: httpapi.Limits{MaxStreams: 1000, MaxStreamsPerAgent: 1000}})
-	const streams, rounds, webhooks = 500, 10, 40
-	webhookLatency(h, 1, 10, "warm") // the pool's connections are open
-	idle := webhookLatency(h, rounds, webhooks, "idle")
+	const streams, webhooks = 500, 200
+	postStatuses(h, 10, "warm") // the pool's connections are open
 	before := redisClients(t, h.redis.Addr)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -143,12 +131,9 @@ func TestEventStreamsDoNotStarveWebhooks(t *testing.T) {
 	if opened := openStreams(t, h, ctx, anaToken, streams, 2); opened != streams {
 		t.Fatalf("%d of %d event streams opened", opened, streams)
 	}
-	busy := webhookLatency(h, rounds, webhooks, "busy")
+	postStatuses(h, webhooks, "busy")
 	during := redisClients(t, h.redis.Addr)
-	t.Logf("webhook median %s without streams, %s with %d; Redis connections %d, then %d", idle, busy, streams, before, during)
-	if busy > 2*idle {
-		t.Errorf("webhook median %s with %d streams open, more than twice the %s without", busy, streams, idle)
-	}
+	t.Logf("Redis connections %d, then %d with %d streams open", before, during, streams)
 	// The hub reads ana's three channels, one connection each; a few more
 	// may open for the streams' own catch-up reads (2 at a time) and the
 	// task workers. Streams holding connections would take the whole pool.
@@ -301,7 +286,7 @@ func TestEventStreamEndsWhenTheAgentIsRemoved(t *testing.T) {
 func TestEventStreamBurstKeepsConnectionsBounded(t *testing.T) {
 	h := newHarness(t, harnessOptions{limits: httpapi.Limits{MaxStreams: 1000, MaxStreamsPerAgent: 1000}})
 	const streams, parallel, sharedPool, channels, workers = 400, 200, 64, 3, 5
-	webhookLatency(h, 1, 10, "warm")
+	postStatuses(h, 10, "warm")
 	before := redisClients(t, h.redis.Addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -20,6 +20,7 @@ import (
 	"switchboard/gateway/engine"
 	"switchboard/internal/testkit"
 	"switchboard/queue"
+	"switchboard/queue/redistest"
 	"switchboard/routing"
 )
 
@@ -284,7 +285,7 @@ func expireSeen(t *testing.T, h *harness) {
 	rdb := h.rawRedis()
 	defer rdb.Close()
 	ctx := context.Background()
-	keys := keysMatching(t, rdb, "t:{wa-main}:seen:*")
+	keys := redistest.Keys(t, rdb, "t:{wa-main}:seen:*")
 	if len(keys) == 0 {
 		t.Fatalf("dedupe markers: none")
 	}

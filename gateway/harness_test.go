@@ -621,16 +621,4 @@ func withRedis(yaml string, srv *redistest.Server) string {
 
 // rawRedis is a plain go-redis client of the test Redis, of its kind, for
 // tests that look at keys directly.
-func (h *harness) rawRedis() redis.UniversalClient {
-	var c redis.UniversalClient
-	switch h.redis.Kind {
-	case "cluster":
-		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: h.redis.Cluster})
-	case "sentinel":
-		c = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: redistest.SentinelMaster, SentinelAddrs: h.redis.SentinelAddrs})
-	default:
-		c = redis.NewClient(&redis.Options{Addr: h.redis.Addr})
-	}
-	h.t.Cleanup(func() { c.Close() })
-	return c
-}
+func (h *harness) rawRedis() redis.UniversalClient { return h.redis.Client() }

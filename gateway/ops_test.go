@@ -328,42 +328,7 @@ func TestEraseContactLeavesNoKeyOfTheUser(t *testing.T) {
 	}
 }
 
-func allKeys(t *testing.T, rdb redis.UniversalClient) []string { return keysMatching(t, rdb, "*") }
-
-// keysMatching lists the keys matching pattern, on every master of a
-// Cluster.
-func keysMatching(t *testing.T, rdb redis.UniversalClient, pattern string) []string {
-	t.Helper()
-	scan := func(ctx context.Context, c redis.Cmdable) ([]string, error) {
-		var keys []string
-		iter := c.Scan(ctx, 0, pattern, 100).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		return keys, iter.Err()
-	}
-	cc, ok := rdb.(*redis.ClusterClient)
-	if !ok {
-		keys, err := scan(context.Background(), rdb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return keys
-	}
-	var mu sync.Mutex
-	var keys []string
-	err := cc.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {
-		k, err := scan(ctx, m)
-		mu.Lock()
-		keys = append(keys, k...)
-		mu.Unlock()
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys
-}
+func allKeys(t *testing.T, rdb redis.UniversalClient) []string { return redistest.Keys(t, rdb, "*") }
 
 func dumpKey(t *testing.T, rdb redis.UniversalClient, k string) string {
 	ctx := context.Background()
