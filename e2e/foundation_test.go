@@ -239,11 +239,13 @@ func TestFirstRun(t *testing.T) {
 	}
 	defer g.Stop(t)
 
-	console := regexp.MustCompile(`msg="agents' console" url=(\S+)`).FindStringSubmatch(g.Stderr())
-	signIn := regexp.MustCompile(`msg="development sign-in" agent=(\S+) password=(\S+)`).FindStringSubmatch(g.Stderr())
-	if console == nil || signIn == nil {
-		t.Fatalf("the start log names no console address or no development sign-in:\n%s", g.Stderr())
-	}
+	// The lines follow "gateway started", written as the server starts.
+	var console, signIn []string
+	eventually(t, "the start log names the console's address and a development sign-in", func() bool {
+		console = regexp.MustCompile(`msg="agents' console" url=(\S+)`).FindStringSubmatch(g.Stderr())
+		signIn = regexp.MustCompile(`msg="development sign-in" agent=(\S+) password=(\S+)`).FindStringSubmatch(g.Stderr())
+		return console != nil && signIn != nil
+	})
 	if want := g.URL + "/console/"; console[1] != want {
 		t.Errorf("console address %s, want %s", console[1], want)
 	}

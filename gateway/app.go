@@ -168,6 +168,7 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.startPprof(); err != nil {
 		return err
 	}
+	signIns := a.cfg.DevelopmentSignIns()
 	a.http = &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: a.limits.IdleTimeout}
 	a.http.RegisterOnShutdown(a.server.EndStreams) // streams end, so shutdown need not wait for them
 	go func() {
@@ -177,7 +178,7 @@ func (a *App) Start(ctx context.Context) error {
 	}()
 	a.log.Info("gateway started", "listen", l.Addr().String(), "channels", len(a.cfg.Channels), "agents", len(a.cfg.Agents))
 	a.log.Info("agents' console", "url", a.ConsoleURL())
-	for _, s := range a.cfg.DevelopmentSignIns() {
+	for _, s := range signIns {
 		// Published development values, refused with a real Redis: a
 		// newcomer signs in with them a minute after the first command.
 		a.log.Info("development sign-in", "agent", s.Agent, "password", s.Password)
