@@ -18,10 +18,15 @@ import (
 // authentication found it and checks that the conversation is on one of
 // the agent's channels (ErrForbidden).
 
+// claimRecheck is how often a long-polling claim looks at the lines again
+// without a wake-up (waiters.wait).
+const claimRecheck = time.Second
+
 // Claim takes the oldest waiting conversation of the agent's channels (or
 // of only, one of them) and assigns it to the agent. With nothing waiting
-// it waits up to wait for a conversation to join one of those lines
-// (woken by line notices, not by polling) and returns nil when none did.
+// it waits up to wait for a conversation to join one of those lines (woken
+// by line notices, and looking again every claimRecheck in case a wake-up
+// was missed) and returns nil when none did.
 // Two agents never get the same conversation: the line gives each
 // conversation to one claimer, and the claim is committed with a version
 // check. It returns ErrForbidden for a channel the agent does not serve
@@ -47,7 +52,7 @@ func (e *Engine) Claim(ctx context.Context, a Agent, only string, wait time.Dura
 			v := view(s.channels[rec.Channel], rec, 0, e.now())
 			return &v, nil
 		}
-		if wait == 0 || !e.waiters.wait(waitCtx, chans) {
+		if wait == 0 || !e.waiters.wait(waitCtx, chans, claimRecheck) {
 			return nil, nil
 		}
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // waiters wakes long-polling claims when a conversation joins the line of
@@ -39,9 +40,12 @@ func (w *waiters) wake(channel string) {
 	}
 }
 
-// wait blocks until a conversation joins one of chans or ctx ends; it
-// reports whether it was woken.
-func (w *waiters) wait(ctx context.Context, chans []string) bool {
+// wait blocks until a conversation joins one of chans, recheck passes or
+// ctx ends; it reports whether to look at the lines again (false once ctx
+// ended). The recheck is there because a wake-up can be missed: a join
+// between the caller's look and this wait, or a notice lost with a Pub/Sub
+// connection (a Redis failover, a subscription not yet confirmed).
+func (w *waiters) wait(ctx context.Context, chans []string, recheck time.Duration) bool {
 	c := make(chan struct{}, 1)
 	w.mu.Lock()
 	w.subs[c] = chans
@@ -51,8 +55,12 @@ func (w *waiters) wait(ctx context.Context, chans []string) bool {
 		delete(w.subs, c)
 		w.mu.Unlock()
 	}()
+	t := time.NewTimer(recheck)
+	defer t.Stop()
 	select {
 	case <-c:
+		return true
+	case <-t.C:
 		return true
 	case <-ctx.Done():
 		return false
