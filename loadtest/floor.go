@@ -65,19 +65,31 @@ func StartFloor(redisURL string, chans []Channel) (*Floor, error) {
 	return f, nil
 }
 
-func (f *Floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	platform, ok := strings.CutPrefix(r.URL.Path, "/webhooks/")
+// signedWebhook reads a webhook's platform and body and checks its
+// signature against the platform's secrets, as the gateway does; when it
+// answers the request itself (not a webhook, a bad body or signature), ok
+// is false.
+func signedWebhook(w http.ResponseWriter, r *http.Request, secrets map[string][]string) (platform string, body []byte, ok bool) {
+	platform, ok = strings.CutPrefix(r.URL.Path, "/webhooks/")
 	if !ok || r.Method != http.MethodPost {
 		http.NotFound(w, r)
-		return
+		return "", nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
 	if err != nil {
 		http.Error(w, "body", http.StatusBadRequest)
-		return
+		return "", nil, false
 	}
-	if !meta.VerifySignature(body, r.Header.Get(meta.SignatureHeader), f.secrets[platform]...) {
+	if !meta.VerifySignature(body, r.Header.Get(meta.SignatureHeader), secrets[platform]...) {
 		http.Error(w, "signature", http.StatusUnauthorized)
+		return "", nil, false
+	}
+	return platform, body, true
+}
+
+func (f *Floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, body, ok := signedWebhook(w, r, f.secrets)
+	if !ok {
 		return
 	}
 	var v map[string]any

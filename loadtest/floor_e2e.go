@@ -9,13 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"switchboard/channels/meta"
 	"switchboard/internal/testkit"
 )
 
@@ -152,18 +150,8 @@ func StartE2EFloor(redisURL string, chans []Channel, workers int) (*E2EFloor, er
 func floorInbox(user string) string { return "lt:floor:in:" + user }
 
 func (f *E2EFloor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	platform, ok := strings.CutPrefix(r.URL.Path, "/webhooks/")
-	if !ok || r.Method != http.MethodPost {
-		http.NotFound(w, r)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
-	if err != nil {
-		http.Error(w, "body", http.StatusBadRequest)
-		return
-	}
-	if !meta.VerifySignature(body, r.Header.Get(meta.SignatureHeader), f.secrets[platform]...) {
-		http.Error(w, "signature", http.StatusUnauthorized)
+	platform, body, ok := signedWebhook(w, r, f.secrets)
+	if !ok {
 		return
 	}
 	var b floorBody

@@ -9,6 +9,7 @@ import (
 
 	"switchboard/channels"
 	"switchboard/queue"
+	"switchboard/queue/redistest"
 	"switchboard/routing"
 )
 
@@ -214,8 +215,8 @@ func TestBackfillIndexes(t *testing.T) {
 	ctx := context.Background()
 	rec := commitConv(t, st, "wa", "u1", routing.StateAssigned, "ana", t0)
 	// Make it look like a conversation stored before the indexes existed.
-	raw := rawClient(t, srv)
-	for _, k := range keysOf(t, raw, "t:{wa}:ix:*") {
+	raw := srv.Client()
+	for _, k := range redistest.Keys(t, raw, "t:{wa}:ix:*") {
 		raw.Del(ctx, k)
 	}
 	raw.HDel(ctx, "t:{wa}:conv:"+rec.ID, "ix_state", "ix_agent", "ix_labels")
@@ -241,7 +242,7 @@ func TestIndexFieldsOnlyWhenSet(t *testing.T) {
 	srv, r := openRedis(t)
 	st := r.Store()
 	ctx := context.Background()
-	raw := rawClient(t, srv)
+	raw := srv.Client()
 	rec := commitConv(t, st, "wa", "u1", routing.StateWaiting, "", t0)
 	key := "t:{wa}:conv:" + rec.ID
 	fields, err := raw.HGetAll(ctx, key).Result()

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"switchboard/queue"
+	"switchboard/queue/redistest"
 )
 
 func TestWebSessions(t *testing.T) {
@@ -27,7 +28,7 @@ func TestWebSessions(t *testing.T) {
 		t.Errorf("session (-want +got):\n%s", diff)
 	}
 	// Only a hash of the token names the key.
-	keys := keysOf(t, rawClient(t, srv), "*")
+	keys := redistest.Keys(t, srv.Client(), "*")
 	if len(keys) != 1 {
 		t.Fatalf("keys %q; want the session's", keys)
 	}

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"switchboard/channels"
 	"switchboard/queue"
 	"switchboard/queue/redistest"
@@ -51,49 +49,6 @@ func openRedis(t *testing.T) (*redistest.Server, *queue.Redis) {
 	}
 	t.Cleanup(func() { r.Close() })
 	return srv, r
-}
-
-// rawClient is a plain go-redis client of srv, of the kind srv is, for
-// tests that look at keys directly.
-func rawClient(t *testing.T, srv *redistest.Server) redis.UniversalClient {
-	t.Helper()
-	var c redis.UniversalClient
-	switch srv.Kind {
-	case "cluster":
-		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: srv.Cluster})
-	case "sentinel":
-		c = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: redistest.SentinelMaster, SentinelAddrs: srv.SentinelAddrs})
-	default:
-		c = redis.NewClient(&redis.Options{Addr: srv.Addr})
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// keysOf lists the keys matching pattern, on every master of a Cluster.
-func keysOf(t *testing.T, c redis.UniversalClient, pattern string) []string {
-	t.Helper()
-	cc, ok := c.(*redis.ClusterClient)
-	if !ok {
-		keys, err := c.Keys(context.Background(), pattern).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return keys
-	}
-	var mu sync.Mutex
-	var keys []string
-	err := cc.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {
-		k, err := m.Keys(ctx, pattern).Result()
-		mu.Lock()
-		keys = append(keys, k...)
-		mu.Unlock()
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys
 }
 
 func TestConversationIDRoundTrip(t *testing.T) {
@@ -445,7 +400,7 @@ func TestStoredPhone(t *testing.T) {
 	srv, r := openRedis(t)
 	st := r.Store()
 	ctx := context.Background()
-	raw := rawClient(t, srv)
+	raw := srv.Client()
 	for _, tc := range []struct {
 		name     string
 		platform channels.Platform

@@ -182,7 +182,7 @@ func TestTaskQueuesCarryThePrefix(t *testing.T) {
 	if diff := cmp.Diff([]string{"c_wa_a", "job-a"}, wait(gotA, 2)); diff != "" {
 		t.Errorf("A's tasks (-want +got):\n%s", diff)
 	}
-	queues, err := asynq.NewInspectorFromRedisClient(rawClient(t, srv)).Queues()
+	queues, err := asynq.NewInspectorFromRedisClient(srv.Client()).Queues()
 	if err != nil {
 		t.Fatal(err)
 	}
