@@ -75,29 +75,33 @@ func newProcessor(process func(context.Context, string) error, pending func(cont
 		p.wg.Add(1)
 		go p.run()
 	}
-	go p.refill()
-	go p.measure()
+	go p.every(refillEvery, p.refill)
+	go p.every(measureEvery, p.measure)
 	return p
 }
 
-// measure counts the backlog, the conversations with accepted events not
-// yet processed (in the buffer, with a worker or only in Redis), every
-// measureEvery: webhooks are refused above engine.max_backlog.
-func (p *processor) measure() {
-	tick := time.NewTicker(measureEvery)
+// every runs fn every d until the processor stops.
+func (p *processor) every(d time.Duration, fn func()) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-p.done:
 			return
 		case <-tick.C:
+			fn()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), measureEvery)
-		n, err := p.count(ctx)
-		cancel()
-		if err == nil {
-			p.backlog.Store(n)
-		}
+	}
+}
+
+// measure counts the backlog, the conversations with accepted events not
+// yet processed (in the buffer, with a worker or only in Redis), every
+// measureEvery: webhooks are refused above engine.max_backlog.
+func (p *processor) measure() {
+	ctx, cancel := context.WithTimeout(context.Background(), measureEvery)
+	defer cancel()
+	if n, err := p.count(ctx); err == nil {
+		p.backlog.Store(n)
 	}
 }
 
@@ -160,36 +164,27 @@ func (p *processor) enqueue(convID string) bool {
 func (p *processor) recover() { p.overflowed.Store(true) }
 
 // refill feeds the workers from the pending sets after an overflow, as
-// room frees up, until the sets are empty.
+// room frees up, until the sets are empty (every refillEvery).
 func (p *processor) refill() {
-	tick := time.NewTicker(refillEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-p.done:
+	room := cap(p.queue) - len(p.queue)
+	if !p.overflowed.Load() || room < cap(p.queue)/2 {
+		return
+	}
+	ids, err := p.pending(context.Background(), min(room, refillBatch))
+	if err != nil {
+		p.log.Warn("pending conversations not read; retrying", "err", err)
+		return
+	}
+	if len(ids) == 0 {
+		p.overflowed.Store(false)
+		return
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, id := range ids {
+		if p.closed || !p.enqueue(id) {
 			return
-		case <-tick.C:
 		}
-		room := cap(p.queue) - len(p.queue)
-		if !p.overflowed.Load() || room < cap(p.queue)/2 {
-			continue
-		}
-		ids, err := p.pending(context.Background(), min(room, refillBatch))
-		if err != nil {
-			p.log.Warn("pending conversations not read; retrying", "err", err)
-			continue
-		}
-		if len(ids) == 0 {
-			p.overflowed.Store(false)
-			continue
-		}
-		p.mu.RLock()
-		for _, id := range ids {
-			if p.closed || !p.enqueue(id) {
-				break
-			}
-		}
-		p.mu.RUnlock()
 	}
 }
 
