@@ -426,6 +426,14 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // do sends a request and returns the status and body.
 func (g *Gateway) do(t *testing.T, method, path, token string, header http.Header, body []byte) (int, []byte) {
 	t.Helper()
+	status, data, _ := g.exchange(t, method, path, token, header, body)
+	return status, data
+}
+
+// exchange is do that also returns the answer's headers; status 0 and the
+// error's text when the request got no answer.
+func (g *Gateway) exchange(t *testing.T, method, path, token string, header http.Header, body []byte) (int, []byte, http.Header) {
+	t.Helper()
 	req, err := http.NewRequest(method, g.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -441,14 +449,14 @@ func (g *Gateway) do(t *testing.T, method, path, token string, header http.Heade
 	}
 	resp, err := g.http.Do(req)
 	if err != nil {
-		return 0, []byte(err.Error())
+		return 0, []byte(err.Error()), nil
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	if strings.HasPrefix(path, "/api/v1/") {
 		g.openAPI(t).Check(t, req, body, resp, data)
 	}
-	return resp.StatusCode, data
+	return resp.StatusCode, data, resp.Header
 }
 
 // openAPI is the checker of the OpenAPI document the gateway serves (the

@@ -83,23 +83,16 @@ func TestConsoleDay(t *testing.T) {
 // checking the exchange against the OpenAPI document.
 func (g *Gateway) console(t *testing.T, method, path string, header http.Header, contentType string, body []byte) (int, []byte, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest(method, g.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
+	header = header.Clone()
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Content-Type", contentType)
 	}
-	resp, err := g.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	status, data, respHeader := g.exchange(t, method, path, "", header, body)
+	if status == 0 {
+		t.Fatal(string(data))
 	}
-	defer resp.Body.Close()
-	var data bytes.Buffer
-	_, _ = data.ReadFrom(resp.Body)
-	g.openAPI(t).Check(t, req, body, resp, data.Bytes())
-	return resp.StatusCode, data.Bytes(), resp.Header
+	return status, data, respHeader
 }

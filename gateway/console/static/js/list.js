@@ -106,20 +106,27 @@ export class ListView {
       this.more();
       return;
     }
-    this.setStatus(t("list.loading"));
+    if (await this.fetch(gen)) this.more();
+  }
+
+  // fetch adds the view's next page (the first while cursor is empty) to
+  // the loaded rows; false when it failed or a newer load took over.
+  async fetch(gen) {
     this.loading = true;
+    this.setStatus(t("list.loading"));
     try {
-      const page = await api.list(serverFilters(this.view, this.app.filters));
-      if (gen !== this.generation) return;
-      this.items = page.conversations || [];
+      const page = await api.list({ ...serverFilters(this.view, this.app.filters), cursor: this.cursor });
+      if (gen !== this.generation) return false;
+      const known = new Set(this.items.map((c) => c.id));
+      this.items.push(...(page.conversations || []).filter((c) => !known.has(c.id)));
       this.cursor = page.next_cursor || "";
+      return true;
     } catch (err) {
       if (gen === this.generation) this.setStatus(this.app.errorText(err));
-      return;
+      return false;
     } finally {
       if (gen === this.generation) this.loading = false;
     }
-    this.more();
   }
 
   // more renders the next chunk of loaded rows, or fetches the next page.
@@ -137,22 +144,7 @@ export class ListView {
       this.ul.append(frag);
       this.recheck();
     } else if (this.cursor) {
-      const gen = this.generation;
-      this.loading = true;
-      this.setStatus(t("list.loading"));
-      try {
-        const page = await api.list({ ...serverFilters(this.view, this.app.filters), cursor: this.cursor });
-        if (gen !== this.generation) return;
-        const known = new Set(this.items.map((c) => c.id));
-        this.items.push(...(page.conversations || []).filter((c) => !known.has(c.id)));
-        this.cursor = page.next_cursor || "";
-      } catch (err) {
-        if (gen === this.generation) this.setStatus(this.app.errorText(err));
-        return;
-      } finally {
-        if (gen === this.generation) this.loading = false;
-      }
-      this.more();
+      if (await this.fetch(this.generation)) this.more();
       return;
     }
     this.setStatus(this.items.length === 0 ? t("list.empty") : "");
