@@ -433,6 +433,13 @@ func TestBacklogRefusesWebhooks(t *testing.T) {
 	if retry == "" || !strings.Contains(answer, `"code":"backlog"`) || !strings.Contains(answer, "engine.max_backlog (100)") {
 		t.Errorf("over the backlog: %d, Retry-After %q, %s; want 503 naming engine.max_backlog", status, retry, answer)
 	}
+	metrics := scrape(t, h.base+"/metrics")
+	if n := metricValue(metrics, "switchboard_backlog_conversations", nil); n <= 100 {
+		t.Errorf("switchboard_backlog_conversations = %v while webhooks are refused, want above 100", n)
+	}
+	if n := metricValue(metrics, "switchboard_webhooks_rejected_total", map[string]string{"platform": "whatsapp", "reason": "backlog"}); n < 1 {
+		t.Errorf("webhooks rejected for the backlog counted %v times, want at least once", n)
+	}
 	close(bot.gate)
 	h.eventually("the late webhook accepted once the backlog drains", func() bool {
 		status, _, _ = req()
