@@ -185,7 +185,7 @@ func TestBrowserConsoleTemplate(t *testing.T) {
 	b.signIn("ana", anaPassword)
 	b.waitRole("list", "Missed")
 	b.shows("ul[aria-label=Missed] li", "Ana Souza")
-	b.js(`document.querySelector('ul[aria-label=Missed] a').click()`)
+	b.openRow("Missed")
 	b.waitRole("heading", "Ana Souza")
 	b.compose("hola, seguimos?")
 	b.click("button", "Send")

@@ -250,6 +250,18 @@ func (b *browser) signIn(agent, password string) {
 	b.click("button", "Sign in")
 }
 
+// openRow opens the first conversation of a list. The list may be
+// rendered again (a live event reloads it) between finding the row and
+// clicking it, so both happen in one step, tried until a row is there.
+func (b *browser) openRow(list string) {
+	b.t.Helper()
+	b.waitJS("a row of "+list+" opened", fmt.Sprintf(`(() => {
+		const a = document.querySelector('ul[aria-label=%s] a');
+		if (a) a.click();
+		return a !== null;
+	})()`, list), 5*time.Second)
+}
+
 // compose writes text into the composer.
 func (b *browser) compose(text string) {
 	b.t.Helper()
@@ -361,7 +373,7 @@ func TestBrowserConsole(t *testing.T) {
 	s.signIn("sue", "sue-password")
 	s.waitRole("list", "All")
 	s.shows("ul[aria-label=All] li", "Ana Souza")
-	s.js(`document.querySelector('ul[aria-label=All] a').click()`)
+	s.openRow("All")
 	s.waitRole("heading", "Ana Souza")
 	s.shows("ol[aria-label=Transcript] li", "great, thanks")
 	if width := evalT[int](s, `document.documentElement.scrollWidth`); width > 375 {
