@@ -246,14 +246,21 @@ func seedWaiting(t testing.TB, h *harness, n int) {
 
 // scrollToEnd scrolls the Waiting list down until it shows want rows (the
 // console fetches a page and renders a chunk at a time as the end nears).
+// It polls on a timer, not on animation frames, and on failure tells where
+// the list pane stood.
 func (b *browser) scrollToEnd(want int) {
 	b.t.Helper()
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](fmt.Sprintf(`(() => {
 		const rows = document.querySelectorAll('ul[aria-label=Waiting] li');
 		if (rows.length) rows[rows.length - 1].scrollIntoView({block: 'end'});
 		return rows.length >= %d;
-	})()`, want), chromedp.WithPollingTimeout(60*time.Second))); err != nil {
-		b.t.Fatalf("%d rows in Waiting after scrolling, want %d (%v)", evalT[int](b, `document.querySelectorAll('ul[aria-label=Waiting] li').length`), want, err)
+	})()`, want), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		b.t.Fatalf("%s after scrolling, want %d rows (%v)", evalT[string](b, `(() => {
+			const p = document.getElementById('list-pane');
+			return document.querySelectorAll('ul[aria-label=Waiting] li').length + ' rows; pane scrollTop ' + p.scrollTop +
+				', scrollHeight ' + p.scrollHeight + ', clientHeight ' + p.clientHeight +
+				'; status ' + JSON.stringify(document.getElementById('list-status').textContent);
+		})()`), want, err)
 	}
 }
 

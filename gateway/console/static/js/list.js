@@ -2,7 +2,10 @@
 // Mine, All, Missed, Closed (GET /api/v1/conversations, filtered by the
 // server and paged with its cursor). Rows are rendered a chunk at a time as
 // the agent scrolls, and the next page is fetched when the rendered rows
-// run out, so a list of thousands stays responsive.
+// run out, so a list of thousands stays responsive. The end is checked from
+// the scroll position, on scroll, resize and after each render, rather than
+// by an IntersectionObserver, which reports only changes: no missed report
+// can leave a list stuck.
 
 import { api } from "./api.js";
 import { h, srOnly, duration, when, stateName } from "./dom.js";
@@ -51,19 +54,24 @@ export class ListView {
     this.cursor = "";
     this.generation = 0; // a load newer than the answer being handled wins
     this.loading = false;
-    // Render more (or fetch the next page) when the end of the list nears.
-    this.nearEnd = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) this.more();
-    }, { root: pane, rootMargin: "400px" });
-    this.nearEnd.observe(status);
+    // Render more (or fetch the next page) when the end of the list nears:
+    // as the agent scrolls, when the window changes size, and after each
+    // render, until the rows fill the pane.
+    this.pane = pane;
+    const check = () => this.fill();
+    pane.addEventListener("scroll", check, { passive: true });
+    window.addEventListener("resize", check, { passive: true });
   }
 
-  // recheck makes the observer report again whether the end is near, as
-  // it only reports changes: a chunk too short to push the end out of
-  // sight would otherwise be the last one rendered.
-  recheck() {
-    this.nearEnd.unobserve(this.status);
-    this.nearEnd.observe(this.status);
+  // nearEnd tells whether the end of the rendered rows is within 400px of
+  // sight (never while the pane is hidden).
+  nearEnd() {
+    const p = this.pane;
+    return p.clientHeight > 0 && p.scrollHeight - p.scrollTop - p.clientHeight < 400;
+  }
+
+  fill() {
+    if (this.nearEnd()) this.more();
   }
 
   // show switches to a view and loads it.
@@ -97,6 +105,7 @@ export class ListView {
   // load replaces the rows with the view's first page.
   async load() {
     const gen = ++this.generation;
+    this.loading = false; // a page still coming for an older load is dropped
     this.rows.clear();
     this.ul.replaceChildren();
     this.items = [];
@@ -142,12 +151,13 @@ export class ListView {
         frag.append(li);
       }
       this.ul.append(frag);
-      this.recheck();
+      this.setStatus("");
+      this.fill();
     } else if (this.cursor) {
       if (await this.fetch(this.generation)) this.more();
-      return;
+    } else {
+      this.setStatus(this.items.length === 0 ? t("list.empty") : "");
     }
-    this.setStatus(this.items.length === 0 ? t("list.empty") : "");
   }
 
   setStatus(text) { this.status.textContent = text; }
@@ -164,6 +174,7 @@ export class ListView {
       this.rows.get(c.id)?.remove();
       this.rows.delete(c.id);
       if (this.items.length === 0) this.setStatus(t("list.empty"));
+      else this.fill();
       return;
     }
     const moved = i >= 0 && c.last_activity && c.last_activity !== this.items[i].last_activity;
@@ -218,6 +229,7 @@ export class ListView {
       prev = li;
     }
     this.setStatus(this.items.length === 0 ? t("list.empty") : "");
+    this.fill();
   }
 
   // markOpen flags the row of the open conversation.

@@ -292,6 +292,7 @@ function route() {
     app.list.markOpen(id);
   }
   document.body.classList.toggle("has-open", Boolean(id));
+  app.list.fill(); // on a narrow screen the list was hidden while a conversation was open
 }
 
 // ---- session ----
