@@ -74,14 +74,18 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 	// The platform ids: inbound event ids from the transcript, and the ids
 	// of sent messages (with their statuses' event ids, "<id>:<status>").
 	var platformIDs []string
-	for field, ids := range fields.Val() {
-		if strings.HasPrefix(field, "m:") {
-			for _, mid := range strings.Fields(ids) {
-				platformIDs = append(platformIDs, mid)
-				for _, st := range statusEventSuffixes {
-					platformIDs = append(platformIDs, mid+":"+string(st))
-				}
-			}
+	var sentIDs []string
+	for field, value := range fields.Val() {
+		if mid, ok := strings.CutPrefix(field, sentFieldPrefix); ok {
+			sentIDs = append(sentIDs, mid)
+		} else if strings.HasPrefix(field, legacySentFieldPrefix) {
+			sentIDs = append(sentIDs, strings.Fields(value)...)
+		}
+	}
+	for _, mid := range sentIDs {
+		platformIDs = append(platformIDs, mid)
+		for _, st := range statusEventSuffixes {
+			platformIDs = append(platformIDs, mid+":"+string(st))
 		}
 	}
 	for _, raw := range tx.Val() {
@@ -111,7 +115,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 		keyCmds = append(keyCmds, p.Del(ctx, k.conv(channel, convID), k.state(channel, convID), k.transcript(channel, convID),
 			k.inbox(channel, convID), k.inboxData(channel, convID)))
 		for _, id := range platformIDs {
-			keyCmds = append(keyCmds, p.Del(ctx, k.seen(channel, id), k.messageID(channel, id)))
+			keyCmds = append(keyCmds, p.Del(ctx, k.seen(channel, id), k.legacyMessageID(channel, id)))
 		}
 		if sids := sessionIDs(fields.Val()[sessionsField]); len(sids) > 0 {
 			entryCmds = append(entryCmds, p.XDel(ctx, k.sessions(channel), sids...))

@@ -217,7 +217,12 @@ func (k keys) inboxData(ch, id string) string  { return k.tag(ch) + "inboxdata:"
 func (k keys) inboxSeq(ch string) string       { return k.tag(ch) + "seq" }
 func (k keys) lock(ch, id string) string       { return k.tag(ch) + "lock:" + id }
 func (k keys) seen(ch, eventID string) string  { return k.tag(ch) + "seen:" + shortHash(eventID) }
-func (k keys) messageID(ch, mid string) string { return k.tag(ch) + "mid:" + mid }
+
+// legacyMessageID named the key that mapped a sent message's platform id
+// to "<conversation> <entry>", for 8 days, before the conversation's own
+// hash held the mapping (sentField). Statuses and echoes of messages sent
+// before that still find their entry through it, and erasure deletes it.
+func (k keys) legacyMessageID(ch, mid string) string { return k.tag(ch) + "mid:" + mid }
 
 // A conversation is two keys: its state (the routing state as JSON, a
 // string) and a hash with its version ("v"), the delivery status and the
@@ -229,10 +234,21 @@ func (k keys) state(ch, id string) string { return k.tag(ch) + "state:" + id }
 
 const sessionsField = "s"
 
-func deliveryField(entryID string) string { return "d:" + entryID }
+func deliveryField(entryID string) string { return deliveryFieldPrefix + entryID }
 
-// sentField lists the platform ids of a sent entry (for erasure).
-func sentField(entryID string) string { return "m:" + entryID }
+const deliveryFieldPrefix = "d:"
+
+// sentField maps a platform id of a sent message to its entry: status
+// webhooks and echoes come with the platform id, and are handled in the
+// user's conversation, whose hash this is. Erasure reads the platform ids
+// from these fields' names.
+func sentField(platformID string) string { return sentFieldPrefix + platformID }
+
+const sentFieldPrefix = "p:"
+
+// legacySentFieldPrefix named fields "m:<entry>" listing an entry's
+// platform ids, written with legacyMessageID keys; erasure still reads them.
+const legacySentFieldPrefix = "m:"
 
 // shortHash names a dedupe marker: event ids are long (a wamid is ~60
 // characters) and some name the user (a Messenger read is

@@ -297,20 +297,49 @@ r[4] = redis.call('GET', ARGV[2] .. 'state:' .. r[1]) or ''
 return r
 `)
 
-// deliveryScript moves a sent message's delivery status forward only:
-// sent < delivered < read, failed terminal.
+// advanceDelivery is the Lua function both delivery scripts use: it moves
+// an entry's delivery status forward only, sent < delivered < read, failed
+// terminal, and returns 1 when it changed, 0 when ignored as a regression.
+const advanceDelivery = `
+local function advance(conv, field, status, rank, detail)
+  local cur = redis.call('HGET', conv, field)
+  if cur then
+    local r = tonumber(string.match(cur, '^(%d+)'))
+    if r >= 4 or r >= tonumber(rank) then return 0 end
+  end
+  redis.call('HSET', conv, field, rank .. '|' .. status .. '|' .. detail)
+  return 1
+end
+`
+
+// deliveryScript moves an entry's delivery status forward.
 //
 // KEYS[1] the conversation's hash. ARGV[1] the entry's delivery field, ARGV[2] status,
 // ARGV[3] its rank, ARGV[4] detail (error text, may be empty).
 // Returns 1 when it changed, 0 when ignored as a regression.
-var deliveryScript = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local rank = tonumber(string.match(cur, '^(%d+)'))
-  if rank >= 4 or rank >= tonumber(ARGV[3]) then return 0 end
+var deliveryScript = redis.NewScript(advanceDelivery + `
+return advance(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+`)
+
+// statusScript applies a status webhook: it finds the entry a platform id
+// was sent as (the conversation's sent field, or the legacy key of a
+// message sent before the hash held it) and moves its delivery status
+// forward.
+//
+// KEYS[1] the conversation's hash, KEYS[2] the platform id's legacy key.
+// ARGV[1] the sent field, ARGV[2] status, ARGV[3] its rank, ARGV[4] detail,
+// ARGV[5] the conversation id, ARGV[6] the delivery fields' prefix. Returns nil when the id is unknown in the
+// conversation, else {entry, 1 when changed or 0}.
+var statusScript = redis.NewScript(advanceDelivery + `
+local entry = redis.call('HGET', KEYS[1], ARGV[1])
+if not entry then
+  local ref = redis.call('GET', KEYS[2])
+  if not ref then return nil end
+  local conv, e = string.match(ref, '^(%S+) (%S+)$')
+  if conv ~= ARGV[5] then return nil end
+  entry = e
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[4])
-return 1
+return {entry, advance(KEYS[1], ARGV[6] .. entry, ARGV[2], ARGV[3], ARGV[4])}
 `)
 
 // listedScript reads conversations of one channel for a listing: for each,

@@ -283,17 +283,58 @@ func TestDeliveryStatusOnlyMovesForward(t *testing.T) {
 		{channels.StatusRead, false}, // failed is final
 	}
 	for _, s := range steps {
-		c, e, changed, err := st.UpdateDelivery(ctx, "wa", "wamid.OUT", s.status, "")
-		if err != nil || c != conv || e != "m_1" || changed != s.changed {
-			t.Fatalf("%s: got %q %q changed=%v err=%v, want changed=%v", s.status, c, e, changed, err, s.changed)
+		e, changed, err := st.UpdateDelivery(ctx, conv, "wamid.OUT", s.status, "")
+		if err != nil || e != "m_1" || changed != s.changed {
+			t.Fatalf("%s: got %q changed=%v err=%v, want changed=%v", s.status, e, changed, err, s.changed)
 		}
 	}
 	tx, _ := st.Transcript(ctx, conv)
 	if len(tx) != 1 || tx[0].Delivery != "failed" {
 		t.Fatalf("transcript = %+v, want one failed entry", tx)
 	}
-	if _, _, ok, _ := st.UpdateDelivery(ctx, "wa", "wamid.UNKNOWN", channels.StatusRead, ""); ok {
+	if _, ok, _ := st.UpdateDelivery(ctx, conv, "wamid.UNKNOWN", channels.StatusRead, ""); ok {
 		t.Fatal("unknown message id reported as updated")
+	}
+	if _, ok, _ := st.UpdateDelivery(ctx, queue.ConversationID("wa", "u2"), "wamid.OUT", channels.StatusRead, ""); ok {
+		t.Fatal("a status in another user's conversation moved this one's message")
+	}
+}
+
+// TestSentTheEarlierWay: a message whose platform id was recorded the
+// earlier way (a key of its own, "m:<entry>" in the hash) still takes its
+// statuses, is known as an echo, and is erased with the conversation.
+func TestSentTheEarlierWay(t *testing.T) {
+	srv, r := openRedis(t)
+	st := r.Store()
+	ctx := context.Background()
+	raw := srv.Client()
+	conv := queue.ConversationID("wa", "u1")
+	if err := st.Append(ctx, conv, queue.Entry{ID: "m_1", Author: routing.AuthorBot, Kind: "message", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Set(ctx, "t:{wa}:mid:wamid.OLD", conv+" m_1", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.HSet(ctx, "t:{wa}:conv:"+conv, "m:m_1", "wamid.OLD", "d:m_1", "1|sent|").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if known, err := st.KnownMessage(ctx, conv, "wamid.OLD"); err != nil || !known {
+		t.Errorf("echo of a message sent the earlier way: known = %v, %v", known, err)
+	}
+	if _, ok, _ := st.UpdateDelivery(ctx, queue.ConversationID("wa", "u2"), "wamid.OLD", channels.StatusRead, ""); ok {
+		t.Error("a status in another user's conversation moved a message sent the earlier way")
+	}
+	if e, ok, err := st.UpdateDelivery(ctx, conv, "wamid.OLD", channels.StatusRead, ""); err != nil || !ok || e != "m_1" {
+		t.Errorf("status of a message sent the earlier way: %q, %v, %v", e, ok, err)
+	}
+	if tx, _ := st.Transcript(ctx, conv); len(tx) != 1 || tx[0].Delivery != "read" {
+		t.Errorf("transcript = %+v, want the entry read", tx)
+	}
+	if _, _, err := st.Erase(ctx, "wa", "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := raw.Exists(ctx, "t:{wa}:mid:wamid.OLD").Result(); n != 0 {
+		t.Error("the earlier key of a sent message outlived the erasure")
 	}
 }
 

@@ -13,11 +13,6 @@ import (
 	"switchboard/channels"
 )
 
-// messageIDTTL is how long a platform message id stays mapped to its
-// transcript entry: status webhooks may arrive for days (Meta retries for up
-// to 7 days).
-const messageIDTTL = 8 * 24 * time.Hour
-
 // Transcript returns a conversation's entries, oldest first, each with its
 // current delivery status.
 func (s *Store) Transcript(ctx context.Context, convID string) ([]Entry, error) {
@@ -66,7 +61,8 @@ func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) err
 }
 
 // Sent records that one part of a job reached the platform: its platform
-// ids map back to the entry, for status webhooks. finished also removes the
+// ids map back to the entry, in the conversation's hash, for status
+// webhooks and echoes. finished also removes the
 // job from the outbox (its last part was sent). It may be called again
 // with the same arguments after an error (it writes the same). With
 // Options.WaitReplicas it returns only once the record reached that many
@@ -86,11 +82,12 @@ func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformID
 	if finished {
 		p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
 	}
-	for _, mid := range platformIDs {
-		p.Set(ctx, s.keys.messageID(job.Channel, mid), job.Conversation+" "+part.Entry, messageIDTTL)
-	}
 	if len(platformIDs) > 0 {
-		p.HSet(ctx, conv, sentField(part.Entry), strings.Join(platformIDs, " "))
+		fields := make([]any, 0, 2*len(platformIDs))
+		for _, mid := range platformIDs {
+			fields = append(fields, sentField(mid), part.Entry)
+		}
+		p.HSet(ctx, conv, fields...)
 	}
 	// The first status of a part: set only if a status webhook did not
 	// come first (statuses never move back).
@@ -122,10 +119,20 @@ func (s *Store) Done(ctx context.Context, job SendJob) error {
 }
 
 // KnownMessage reports whether a platform message id is one the gateway
-// sent (so its echo is not recorded twice).
-func (s *Store) KnownMessage(ctx context.Context, channel, platformID string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.keys.messageID(channel, platformID)).Result()
-	return n == 1, unavailable(err)
+// sent in the conversation (so its echo is not recorded twice).
+func (s *Store) KnownMessage(ctx context.Context, convID, platformID string) (bool, error) {
+	ch := ChannelOf(convID)
+	var inHash *redis.BoolCmd
+	var legacy *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		inHash = p.HExists(ctx, s.keys.conv(ch, convID), sentField(platformID))
+		legacy = p.Exists(ctx, s.keys.legacyMessageID(ch, platformID))
+		return nil
+	})
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return inHash.Val() || legacy.Val() == 1, nil
 }
 
 // DeliveredUpTo applies a watermark (Messenger deliveries and reads): every
@@ -198,25 +205,23 @@ func (s *Store) Outbox(ctx context.Context, channel string) ([]SendJob, error) {
 	return out, nil
 }
 
-// UpdateDelivery applies a status webhook to the entry that a platform
-// message id belongs to. Statuses only move forward. It returns the
-// conversation and entry, or ok=false when the id is unknown (or the status
-// was a regression).
-func (s *Store) UpdateDelivery(ctx context.Context, channel, platformID string, st channels.DeliveryStatus, detail string) (convID, entryID string, ok bool, err error) {
-	ref, err := s.rdb.Get(ctx, s.keys.messageID(channel, platformID)).Result()
+// UpdateDelivery applies a status webhook to the entry of the conversation
+// that a platform message id belongs to, in one round trip. Statuses only
+// move forward. It returns the entry, or ok=false when the id is unknown
+// in the conversation (or the status was a regression).
+func (s *Store) UpdateDelivery(ctx context.Context, convID, platformID string, st channels.DeliveryStatus, detail string) (entryID string, ok bool, err error) {
+	ch := ChannelOf(convID)
+	res, err := statusScript.Run(ctx, s.rdb, []string{s.keys.conv(ch, convID), s.keys.legacyMessageID(ch, platformID)},
+		sentField(platformID), string(st), rank(st), detail, convID, deliveryFieldPrefix).Slice()
 	if errors.Is(err, redis.Nil) {
-		return "", "", false, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", "", false, unavailable(err)
+		return "", false, unavailable(err)
 	}
-	convID, entryID, _ = strings.Cut(ref, " ")
-	changed, err := deliveryScript.Run(ctx, s.rdb, []string{s.keys.conv(channel, convID)},
-		deliveryField(entryID), string(st), rank(st), detail).Int()
-	if err != nil {
-		return "", "", false, unavailable(err)
-	}
-	return convID, entryID, changed == 1, nil
+	entryID, _ = res[0].(string)
+	changed, _ := res[1].(int64)
+	return entryID, changed == 1, nil
 }
 
 // rank orders delivery statuses for deliveryScript.

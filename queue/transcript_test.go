@@ -43,7 +43,7 @@ func TestDeliveryOfAJobsParts(t *testing.T) {
 			t.Errorf("part %d delivered = %v, %v; want %v", i, done, err, want)
 		}
 	}
-	if known, _ := st.KnownMessage(ctx, "fb", "mid.1"); !known {
+	if known, _ := st.KnownMessage(ctx, conv, "mid.1"); !known {
 		t.Error("sent message id unknown")
 	}
 	if err := st.Done(ctx, job); err != nil {

@@ -156,7 +156,7 @@ func TestWorkerWritesWaitForReplicas(t *testing.T) {
 	if jobs, _ := plain.Outbox(ctx, "wa"); len(jobs) != 0 {
 		t.Errorf("outbox after the last part's record = %v, want empty", jobs)
 	}
-	if known, _ := plain.KnownMessage(ctx, "wa", "wamid.OUT1"); !known {
+	if known, _ := plain.KnownMessage(ctx, job.Conversation, "wamid.OUT1"); !known {
 		t.Error("the sent message's platform id is not known")
 	}
 	if replicas > 0 {

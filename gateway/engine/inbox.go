@@ -181,7 +181,7 @@ func (e *Engine) handle(ctx context.Context, convID, token string, ev *channels.
 		if strings.HasPrefix(ev.Payload, queue.EntryIDPrefix) {
 			return rec, e.inbox.Ack(ctx, convID, ev.ID)
 		}
-		if known, err := e.inbox.KnownMessage(ctx, ev.Channel, ev.ID); err != nil || known {
+		if known, err := e.inbox.KnownMessage(ctx, convID, ev.ID); err != nil || known {
 			if err == nil {
 				err = e.inbox.Ack(ctx, convID, ev.ID)
 			}
@@ -201,7 +201,7 @@ func (e *Engine) applyStatus(ctx context.Context, convID string, ev *channels.Ev
 			detail = fmt.Sprintf("%d: %s", st.Errors[0].Code, firstNonEmpty(st.Errors[0].Details, st.Errors[0].Message, st.Errors[0].Title))
 		}
 		for _, mid := range st.MessageIDs {
-			_, entryID, changed, err := e.outbox.UpdateDelivery(ctx, ev.Channel, mid, st.Status, detail)
+			entryID, changed, err := e.outbox.UpdateDelivery(ctx, convID, mid, st.Status, detail)
 			if err != nil {
 				return err
 			}

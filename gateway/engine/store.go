@@ -19,7 +19,7 @@ type Inbox interface {
 	Renew(ctx context.Context, convID, token string, ttl time.Duration) error
 	Ack(ctx context.Context, convID, eventID string) error
 	Record(ctx context.Context, convID, eventID string, entries ...queue.Entry) error
-	KnownMessage(ctx context.Context, channel, platformID string) (bool, error)
+	KnownMessage(ctx context.Context, convID, platformID string) (bool, error)
 	Pending(ctx context.Context, channel string, n int) ([]string, error)
 	PendingConversations(ctx context.Context, channel string, before time.Time) ([]string, error)
 	PendingCount(ctx context.Context, channel string) (int64, error)
@@ -60,7 +60,7 @@ type Outbox interface {
 	SendFailed(ctx context.Context, job queue.SendJob, part queue.SendPart, reason string) error
 	Delivered(ctx context.Context, job queue.SendJob, part queue.SendPart) (bool, error)
 	Done(ctx context.Context, job queue.SendJob) error
-	UpdateDelivery(ctx context.Context, channel, platformID string, st channels.DeliveryStatus, detail string) (convID, entryID string, ok bool, err error)
+	UpdateDelivery(ctx context.Context, convID, platformID string, st channels.DeliveryStatus, detail string) (entryID string, ok bool, err error)
 	DeliveredUpTo(ctx context.Context, convID string, watermark time.Time, st channels.DeliveryStatus) error
 }
 
