@@ -250,7 +250,7 @@ func (s *Store) SetLabels(ctx context.Context, rec *Record) error {
 		labels = []string{}
 	}
 	rec.Labels = labels
-	state, err := encodeRecord(rec)
+	state, err := encodeState(rec)
 	if err != nil {
 		return err
 	}

@@ -357,8 +357,13 @@ for i = 2, #ARGV do
   local st = redis.call('GET', KEYS[k + 1]) or ''
   out[#out + 1] = st
   out[#out + 1] = redis.call('HGET', KEYS[k + 2], ARGV[1]) or ''
+  -- Every commit sets ix_state; a state committed before the indexes
+  -- existed (and not yet backfilled) says it in its JSON of that time.
+  local indexed = redis.call('HGET', KEYS[k], 'ix_state')
   local rank = false
-  if string.find(st, '"state":"waiting"', 1, true) then rank = redis.call('ZRANK', KEYS[1], ARGV[i]) end
+  if indexed == 'waiting' or (not indexed and string.find(st, '"state":"waiting"', 1, true)) then
+    rank = redis.call('ZRANK', KEYS[1], ARGV[i])
+  end
   out[#out + 1] = rank and tostring(rank + 1) or '0'
 end
 return out

@@ -390,60 +390,6 @@ func (s *Store) Load(ctx context.Context, convID string) (*Record, error) {
 	return decodeRecord(convID, version.Val(), data.Val())
 }
 
-// decodeRecord builds a Record from its stored version and JSON.
-func decodeRecord(convID, version, data string) (*Record, error) {
-	rec := &Record{}
-	if data != "" {
-		if err := json.Unmarshal([]byte(data), rec); err != nil {
-			return nil, fmt.Errorf("conversation %s: %w", convID, err)
-		}
-		rec.Version, _ = strconv.ParseInt(version, 10, 64)
-		if u := &rec.User; rec.Platform == channels.WhatsApp {
-			switch {
-			case u.Phone == noPhone:
-				u.Phone = ""
-			case u.Phone == "" && isNumber(u.ID):
-				u.Phone = u.ID
-			}
-		}
-	}
-	rec.ID, rec.Channel = convID, ChannelOf(convID)
-	return rec, nil
-}
-
-// noPhone is the stored phone of a WhatsApp user whose id is a number but
-// who has no phone (not seen from Meta; kept exact all the same).
-const noPhone = "-"
-
-// encodeRecord is a Record's stored JSON. A WhatsApp user's phone is
-// nearly always the user's id (the wa_id), so it is left out then and
-// decodeRecord puts it back; states stored with it (as before) read the
-// same.
-func encodeRecord(rec *Record) ([]byte, error) {
-	if u := rec.User; rec.Platform == channels.WhatsApp && isNumber(u.ID) {
-		switch u.Phone {
-		case u.ID:
-			u.Phone = ""
-		case "":
-			u.Phone = noPhone
-		}
-		stored := *rec
-		stored.User = u
-		return json.Marshal(&stored)
-	}
-	return json.Marshal(rec)
-}
-
-// isNumber reports whether s is a non-empty string of digits.
-func isNumber(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
 // Commit applies a decision atomically. It returns ErrConflict when the
 // conversation changed since c.Record was loaded, and a *StaleError when
 // c.Token is set and no longer holds the processing lock (ErrLockLost) or
@@ -459,7 +405,7 @@ func isNumber(s string) bool {
 func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	rec := c.Record
 	id, ch := rec.ID, rec.Channel
-	conv, err := encodeRecord(rec)
+	conv, err := encodeState(rec)
 	if err != nil {
 		return err
 	}

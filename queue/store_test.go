@@ -451,11 +451,11 @@ func TestStoredPhone(t *testing.T) {
 		// phone = id (Meta gives a WhatsApp number its phone).
 		newOnly bool
 	}{
-		{"whatsapp, phone is the id", channels.WhatsApp, channels.User{ID: "5511999", Name: "Ana", Phone: "5511999"}, `"user":{"id":"5511999","name":"Ana"}`, false},
-		{"whatsapp, another phone", channels.WhatsApp, channels.User{ID: "5511999", Phone: "5511888"}, `"user":{"id":"5511999","phone":"5511888"}`, false},
-		{"whatsapp, a number without phone", channels.WhatsApp, channels.User{ID: "5511999"}, `"user":{"id":"5511999","phone":"-"}`, true},
-		{"whatsapp, business-scoped id", channels.WhatsApp, channels.User{ID: "US.1349"}, `"user":{"id":"US.1349"}`, false},
-		{"messenger, a number", channels.Messenger, channels.User{ID: "703519900000016"}, `"user":{"id":"703519900000016"}`, false},
+		{"whatsapp, phone is the id", channels.WhatsApp, channels.User{ID: "5511999", Name: "Ana", Phone: "5511999"}, `"u":{"i":"5511999","n":"Ana"}`, false},
+		{"whatsapp, another phone", channels.WhatsApp, channels.User{ID: "5511999", Phone: "5511888"}, `"u":{"i":"5511999","ph":"5511888"}`, false},
+		{"whatsapp, a number without phone", channels.WhatsApp, channels.User{ID: "5511999"}, `"u":{"i":"5511999","ph":"-"}`, true},
+		{"whatsapp, business-scoped id", channels.WhatsApp, channels.User{ID: "US.1349"}, `"u":{"i":"US.1349"}`, false},
+		{"messenger, a number", channels.Messenger, channels.User{ID: "703519900000016"}, `"u":{"i":"703519900000016"}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := queue.ConversationID("wa", tc.user.ID+string(tc.platform))
@@ -486,4 +486,35 @@ func TestStoredPhone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A listing's place in line is read for a waiting conversation whose
+// state is stored in the short form, and for one stored the earlier way
+// before the indexes existed (no ix_state in its hash).
+func TestPlaceInLineOfEitherStateForm(t *testing.T) {
+	srv, r := openRedis(t)
+	st := r.Store()
+	ctx := context.Background()
+	raw := srv.Client()
+	id := queue.ConversationID("wa", "5511999")
+	rec, err := st.Load(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Platform, rec.User, rec.State = channels.WhatsApp, channels.User{ID: "5511999"}, routing.StateWaiting
+	rec.Transferred, rec.WaitingSince = true, t0
+	if err := st.Commit(ctx, &queue.Commit{Record: rec, Line: queue.LineJoin, Since: t0}); err != nil {
+		t.Fatal(err)
+	}
+	place := func(form string) {
+		t.Helper()
+		got, err := st.LoadMany(ctx, "ana", []string{id})
+		if err != nil || len(got) != 1 || got[0].Position != 1 || got[0].Record.State != routing.StateWaiting {
+			t.Errorf("%s: listed = %+v, %v; want waiting, first in line", form, got, err)
+		}
+	}
+	place("short form")
+	raw.Set(ctx, "t:{wa}:state:"+id, `{"platform":"whatsapp","user":{"id":"5511999"},"state":"waiting","transferred":true}`, 0)
+	raw.HDel(ctx, "t:{wa}:conv:"+id, "ix_state")
+	place("earlier form, not indexed")
 }

@@ -1,0 +1,240 @@
+package queue
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"switchboard/channels"
+	"switchboard/routing"
+)
+
+// The stored form of a conversation's state: JSON with short names and
+// times as Unix milliseconds, behind a one-byte version mark. A waiting
+// conversation's state is about 215 bytes this way against 370 in the
+// JSON of Record's own field names (RFC 3339 times), which is how states
+// were stored before and still read: a state that begins with '{' is of
+// that earlier form. Times keep millisecond precision, the gateway
+// clock's.
+//
+// A field added to Record, routing.Conversation or routing.Session must
+// be added here too; TestStateFormKeepsEveryField fails until it is.
+
+// stateFormMark begins a state of the short form.
+const stateFormMark = '2'
+
+type storedState struct {
+	Platform string `json:"p"` // platformCodes
+
+	User              storedUser     `json:"u"`
+	State             routing.State  `json:"s"`
+	Session           *storedSession `json:"se,omitempty"`
+	Transferred       bool           `json:"t,omitempty"`
+	WaitingSince      *int64         `json:"ws,omitempty"`
+	AvailableNotified bool           `json:"an,omitempty"`
+	LastAck           *int64         `json:"lk,omitempty"`
+	AssignedTo        string         `json:"at,omitempty"`
+	LastAgent         string         `json:"lg,omitempty"`
+	LastUserMessage   *int64         `json:"lu,omitempty"`
+	LastActivity      *int64         `json:"la,omitempty"`
+	Sessions          int            `json:"n,omitempty"`
+	// Call and Loop are rarely set; they keep their own field names.
+	Call              routing.CallState `json:"c,omitzero"`
+	PreferredAgent    string            `json:"pa,omitempty"`
+	ReleasedBy        string            `json:"rb,omitempty"`
+	Loop              routing.LoopState `json:"l,omitzero"`
+	MissedAt          *int64            `json:"ma,omitempty"`
+	TemplateAt        *int64            `json:"ta,omitempty"`
+	LastMessage       *storedMessage    `json:"lm,omitempty"`
+	Variables         map[string]string `json:"va,omitempty"`
+	Labels            []string          `json:"lb,omitempty"`
+	LastUserMessageID string            `json:"li,omitempty"`
+}
+
+type storedSession struct {
+	// ID is stored without the conversation id it begins with
+	// ("<conversation>-<n>" as "-<n>").
+	ID         string              `json:"i"`
+	Kind       routing.SessionKind `json:"k"`
+	Agent      string              `json:"a,omitempty"`
+	Start      *int64              `json:"s,omitempty"`
+	Declined   bool                `json:"d,omitempty"`
+	FirstReply *int64              `json:"f,omitempty"`
+}
+
+type storedMessage struct {
+	Text string `json:"t"`
+	At   *int64 `json:"a,omitempty"`
+}
+
+// platformCodes are the platforms' one-letter names in the stored form;
+// any other platform is stored by its name.
+var platformCodes = map[channels.Platform]string{channels.WhatsApp: "w", channels.Messenger: "m", channels.Instagram: "i"}
+
+func platformCode(p channels.Platform) string {
+	if c, ok := platformCodes[p]; ok {
+		return c
+	}
+	return string(p)
+}
+
+func platformOfCode(c string) channels.Platform {
+	for p, code := range platformCodes {
+		if code == c {
+			return p
+		}
+	}
+	return channels.Platform(c)
+}
+
+// storedUser is channels.User with short names.
+type storedUser struct {
+	ID    string `json:"i"`
+	Name  string `json:"n,omitempty"`
+	Phone string `json:"ph,omitempty"`
+}
+
+// msBase stores times as milliseconds after the user's last message:
+// most of a state's times are that message's or a few seconds from it,
+// so they are a few digits. Absent (nil) is the zero time.
+type msBase int64
+
+func (b msBase) rel(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	ms := t.UnixMilli() - int64(b)
+	return &ms
+}
+
+func (b msBase) abs(ms *int64) time.Time {
+	if ms == nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(b) + *ms).UTC()
+}
+
+// encodeState is a Record's stored form. A WhatsApp user's phone is
+// nearly always the user's id (the wa_id), so it is left out then and
+// decodeRecord puts it back.
+func encodeState(rec *Record) ([]byte, error) {
+	lu := msBase(0).rel(rec.LastUserMessage)
+	var base msBase
+	if lu != nil {
+		base = msBase(*lu)
+	}
+	s := storedState{
+		Platform: platformCode(rec.Platform), User: storedUser(rec.User), State: rec.State,
+		Transferred: rec.Transferred, WaitingSince: base.rel(rec.WaitingSince),
+		AvailableNotified: rec.AvailableNotified, LastAck: base.rel(rec.LastAck),
+		AssignedTo: rec.AssignedTo, LastAgent: rec.LastAgent,
+		LastUserMessage: lu, LastActivity: base.rel(rec.LastActivity),
+		Sessions: rec.Sessions, Call: rec.Call, PreferredAgent: rec.PreferredAgent,
+		ReleasedBy: rec.ReleasedBy, Loop: rec.Loop, MissedAt: base.rel(rec.MissedAt),
+		TemplateAt: base.rel(rec.TemplateAt), Variables: rec.Variables, Labels: rec.Labels,
+		LastUserMessageID: rec.LastUserMessageID,
+	}
+	if u := &s.User; rec.Platform == channels.WhatsApp && isNumber(u.ID) {
+		switch u.Phone {
+		case u.ID:
+			u.Phone = ""
+		case "":
+			u.Phone = noPhone
+		}
+	}
+	if se := rec.Session; se != nil {
+		id := se.ID
+		if rest, ok := strings.CutPrefix(id, rec.ID); ok && rec.ID != "" {
+			id = rest
+		}
+		s.Session = &storedSession{ID: id, Kind: se.Kind, Agent: se.Agent, Start: base.rel(se.Start),
+			Declined: se.Declined, FirstReply: base.rel(se.FirstReply)}
+	}
+	if m := rec.LastMessage; m != nil {
+		s.LastMessage = &storedMessage{Text: m.Text, At: base.rel(m.At)}
+	}
+	b, err := json.Marshal(&s)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{stateFormMark}, b...), nil
+}
+
+// decodeRecord builds a Record from its stored version and state, of
+// either form.
+func decodeRecord(convID, version, data string) (*Record, error) {
+	rec := &Record{}
+	rec.ID, rec.Channel = convID, ChannelOf(convID)
+	if data == "" {
+		return rec, nil
+	}
+	var err error
+	if data[0] == stateFormMark {
+		err = decodeState(rec, data[1:])
+	} else {
+		err = json.Unmarshal([]byte(data), rec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("conversation %s: %w", convID, err)
+	}
+	rec.ID, rec.Channel = convID, ChannelOf(convID)
+	rec.Version, _ = strconv.ParseInt(version, 10, 64)
+	if u := &rec.User; rec.Platform == channels.WhatsApp {
+		switch {
+		case u.Phone == noPhone:
+			u.Phone = ""
+		case u.Phone == "" && isNumber(u.ID):
+			u.Phone = u.ID
+		}
+	}
+	return rec, nil
+}
+
+// decodeState fills rec (its ID set) from a state of the short form.
+func decodeState(rec *Record, data string) error {
+	var s storedState
+	if err := json.Unmarshal([]byte(data), &s); err != nil {
+		return err
+	}
+	rec.LastUserMessage = msBase(0).abs(s.LastUserMessage)
+	var base msBase
+	if s.LastUserMessage != nil {
+		base = msBase(*s.LastUserMessage)
+	}
+	rec.Platform, rec.User, rec.State = platformOfCode(s.Platform), channels.User(s.User), s.State
+	rec.Transferred, rec.WaitingSince = s.Transferred, base.abs(s.WaitingSince)
+	rec.AvailableNotified, rec.LastAck = s.AvailableNotified, base.abs(s.LastAck)
+	rec.AssignedTo, rec.LastAgent, rec.LastActivity = s.AssignedTo, s.LastAgent, base.abs(s.LastActivity)
+	rec.Sessions, rec.Call, rec.PreferredAgent = s.Sessions, s.Call, s.PreferredAgent
+	rec.ReleasedBy, rec.Loop = s.ReleasedBy, s.Loop
+	rec.MissedAt, rec.TemplateAt = base.abs(s.MissedAt), base.abs(s.TemplateAt)
+	rec.Variables, rec.Labels, rec.LastUserMessageID = s.Variables, s.Labels, s.LastUserMessageID
+	if se := s.Session; se != nil {
+		id := se.ID
+		if strings.HasPrefix(id, "-") {
+			id = rec.ID + id
+		}
+		rec.Session = &routing.Session{ID: id, Kind: se.Kind, Agent: se.Agent, Start: base.abs(se.Start),
+			Declined: se.Declined, FirstReply: base.abs(se.FirstReply)}
+	}
+	if m := s.LastMessage; m != nil {
+		rec.LastMessage = &LastMessage{Text: m.Text, At: base.abs(m.At)}
+	}
+	return nil
+}
+
+// noPhone is the stored phone of a WhatsApp user whose id is a number but
+// who has no phone (not seen from Meta; kept exact all the same).
+const noPhone = "-"
+
+// isNumber reports whether s is a non-empty string of digits.
+func isNumber(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
