@@ -89,8 +89,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 		}
 	}
 	for _, raw := range tx.Val() {
-		var e Entry
-		if json.Unmarshal([]byte(raw), &e) == nil {
+		if e, err := decodeEntry(raw); err == nil {
 			if id, ok := strings.CutPrefix(e.ID, inboundPrefix); ok {
 				platformIDs = append(platformIDs, id)
 			}

@@ -458,8 +458,8 @@ func (s *Store) TranscriptPage(ctx context.Context, convID, before string, n int
 	fields := make([]string, 0, len(raws))
 	positions := make([]any, 0, 2*len(raws))
 	for i, raw := range raws {
-		var e Entry
-		if json.Unmarshal([]byte(raw), &e) != nil {
+		e, err := decodeEntry(raw)
+		if err != nil {
 			continue
 		}
 		entries = append(entries, e)
@@ -482,8 +482,7 @@ func (s *Store) TranscriptPage(ctx context.Context, convID, before string, n int
 	}
 	next := ""
 	if start > 0 && len(raws) > 0 {
-		var first Entry
-		if json.Unmarshal([]byte(raws[0]), &first) == nil {
+		if first, err := decodeEntry(raws[0]); err == nil {
 			next = first.ID
 		}
 	}

@@ -11,7 +11,9 @@ import (
 	"switchboard/routing"
 )
 
-// The stored form of a conversation's state: JSON with short names and
+// The stored forms of a conversation's state and transcript entries.
+//
+// The state: JSON with short names and
 // times as Unix milliseconds, behind a one-byte version mark. A waiting
 // conversation's state is about 215 bytes this way against 370 in the
 // JSON of Record's own field names (RFC 3339 times), which is how states
@@ -237,4 +239,59 @@ func isNumber(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// A transcript entry is stored the same way: the mark, then JSON with
+// short names and its time in Unix milliseconds. Its event id and
+// delivery status are not stored (the id and the conversation's hash say
+// them). An entry that begins with '{' is of the earlier form, Entry's
+// own JSON.
+type storedEntry struct {
+	ID          string                `json:"i"`
+	At          int64                 `json:"t,omitempty"`
+	Author      routing.Author        `json:"a"`
+	Agent       string                `json:"g,omitempty"`
+	Kind        string                `json:"k"`
+	Text        string                `json:"x,omitempty"`
+	Payload     string                `json:"p,omitempty"`
+	Choices     []channels.Choice     `json:"c,omitempty"`
+	Attachments []channels.Attachment `json:"m,omitempty"`
+	Location    *channels.Location    `json:"l,omitempty"`
+}
+
+// encodeEntry is an entry's stored form.
+func encodeEntry(e Entry) string {
+	return string(stateFormMark) + mustJSON(storedEntry{ID: e.ID, At: unixMilli(e.At), Author: e.Author, Agent: e.Agent,
+		Kind: e.Kind, Text: e.Text, Payload: e.Payload, Choices: e.Choices, Attachments: e.Attachments, Location: e.Location})
+}
+
+// decodeEntry reads a stored entry of either form.
+func decodeEntry(raw string) (Entry, error) {
+	var e Entry
+	if raw == "" || raw[0] != stateFormMark {
+		err := json.Unmarshal([]byte(raw), &e)
+		return e, err
+	}
+	var s storedEntry
+	if err := json.Unmarshal([]byte(raw[1:]), &s); err != nil {
+		return e, err
+	}
+	return Entry{ID: s.ID, At: fromUnixMilli(s.At), Author: s.Author, Agent: s.Agent, Kind: s.Kind, Text: s.Text,
+		Payload: s.Payload, Choices: s.Choices, Attachments: s.Attachments, Location: s.Location}, nil
+}
+
+// unixMilli is t in Unix milliseconds, 0 for the zero time.
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromUnixMilli is the UTC time of Unix milliseconds, the zero time for 0.
+func fromUnixMilli(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
 }

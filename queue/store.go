@@ -428,7 +428,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		arg.Agent = rec.AssignedTo
 	}
 	for _, e := range c.Entries {
-		arg.TX = append(arg.TX, mustJSON(e))
+		arg.TX = append(arg.TX, encodeEntry(e))
 	}
 	for _, j := range c.Sends {
 		arg.Outbox = append(arg.Outbox, [2]string{j.ID, mustJSON(j)})

@@ -26,8 +26,8 @@ func (s *Store) Transcript(ctx context.Context, convID string) ([]Entry, error) 
 	raws, dlv := lr.Val(), hg.Val()
 	out := make([]Entry, 0, len(raws))
 	for _, raw := range raws {
-		var e Entry
-		if json.Unmarshal([]byte(raw), &e) != nil {
+		e, err := decodeEntry(raw)
+		if err != nil {
 			continue
 		}
 		finishEntry(&e, dlv[deliveryField(e.ID)])
@@ -55,7 +55,7 @@ func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) err
 	ch := ChannelOf(convID)
 	vals := make([]any, len(entries))
 	for i, e := range entries {
-		vals[i] = mustJSON(e)
+		vals[i] = encodeEntry(e)
 	}
 	return unavailable(s.rdb.RPush(ctx, s.keys.transcript(ch, convID), vals...).Err())
 }
@@ -175,7 +175,7 @@ func (s *Store) Record(ctx context.Context, convID, eventID string, entries ...E
 	args := make([]any, 0, 1+len(entries))
 	args = append(args, eventID)
 	for _, e := range entries {
-		args = append(args, mustJSON(e))
+		args = append(args, encodeEntry(e))
 	}
 	res, err := recordScript.Run(ctx, s.rdb,
 		[]string{s.keys.transcript(ch, convID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID)}, args...).Int()

@@ -106,3 +106,39 @@ func TestPendingConversations(t *testing.T) {
 		t.Errorf("fb has %d pending, %v; want none", n, err)
 	}
 }
+
+// A transcript holding entries stored the earlier way (Entry's own JSON)
+// reads them beside those of the short form, in both ways of reading.
+func TestTranscriptOfBothEntryForms(t *testing.T) {
+	srv, r := openRedis(t)
+	st := r.Store()
+	ctx := context.Background()
+	conv := queue.ConversationID("fb", "u1")
+	earlier := `{"id":"u_m.1","at":"2026-03-02T10:00:00Z","author":"user","kind":"text","text":"hello"}`
+	if err := srv.Client().RPush(ctx, "t:{fb}:tx:"+conv, earlier).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := st.Load(ctx, conv)
+	rec.State = routing.StateBot
+	reply := queue.Entry{ID: "gw_1", At: t0, Author: routing.AuthorBot, Kind: "message", Text: "hi"}
+	if err := st.Commit(ctx, &queue.Commit{Record: rec, Entries: []queue.Entry{reply}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []queue.Entry{
+		{ID: "u_m.1", EventID: "m.1", At: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Author: routing.AuthorUser, Kind: "text", Text: "hello"},
+		reply,
+	}
+	all, err := st.Transcript(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _, err := st.TranscriptPage(ctx, conv, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]queue.Entry{"Transcript": all, "TranscriptPage": page} {
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", name, d)
+		}
+	}
+}
