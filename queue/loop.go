@@ -34,11 +34,21 @@ for sid in string.gmatch(index, '[^,]+') do table.insert(ids, sid) end
 for i = #ids, 1, -1 do
   local r = redis.call('XRANGE', KEYS[2], ids[i], ids[i])
   if #r == 1 then
-    local rec = cjson.decode(r[1][2][2])
-    if rec.id == ARGV[1] then
-      rec.csat = tonumber(ARGV[2])
+    local data = r[1][2][2]
+    -- the short form (stateform.go): a mark, then short names
+    local short = string.sub(data, 1, 1) == '2'
+    if short then data = string.sub(data, 2) end
+    local rec = cjson.decode(data)
+    if (short and rec.i or rec.id) == ARGV[1] then
+      if short then
+        rec.c = tonumber(ARGV[2])
+        data = '2' .. cjson.encode(rec)
+      else
+        rec.csat = tonumber(ARGV[2])
+        data = cjson.encode(rec)
+      end
       redis.call('XDEL', KEYS[2], ids[i])
-      ids[i] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'data', cjson.encode(rec))
+      ids[i] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'data', data)
       redis.call('HSET', KEYS[1], 's', table.concat(ids, ','))
       return 1
     end

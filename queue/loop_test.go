@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+
 	"switchboard/channels"
 	"switchboard/queue"
 	"switchboard/routing"
@@ -47,5 +50,36 @@ func TestRecordCSATOnTheAgentSessionAndErasure(t *testing.T) {
 	list, _, _ = st.Sessions(ctx, "wa", time.UnixMilli(0), time.Time{}, "", 10)
 	if erased.Sessions != 2 || len(list) != 0 {
 		t.Errorf("erased %d sessions, %d left; want 2 and none", erased.Sessions, len(list))
+	}
+}
+
+// A session recorded the earlier way (SessionRecord's own JSON) reads the
+// same, and a satisfaction answer is recorded on it.
+func TestRecordCSATOnAnEarlierSessionRecord(t *testing.T) {
+	srv, r := openRedis(t)
+	st := r.Store()
+	ctx := context.Background()
+	raw := srv.Client()
+	conv := queue.ConversationID("wa", "u-old")
+	earlier := `{"id":"` + conv + `-1","user":"u-old","kind":"agent","agent":"ana","start":"2026-03-02T10:00:00Z",` +
+		`"end":"2026-03-02T10:05:00Z","resolution":"closed","first_reply":"2026-03-02T10:00:30Z"}`
+	sid, err := raw.XAdd(ctx, &redis.XAddArgs{Stream: "t:{wa}:sessions", Values: []any{"data", earlier}}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.HSet(ctx, "t:{wa}:conv:"+conv, "s", sid)
+	if ok, err := st.RecordCSAT(ctx, "wa", conv, conv+"-1", 3); err != nil || !ok {
+		t.Fatalf("RecordCSAT = %v, %v", ok, err)
+	}
+	list, _, err := st.Sessions(ctx, "wa", time.UnixMilli(0), time.Time{}, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	want := queue.SessionRecord{ID: conv + "-1", Conversation: conv, Channel: "wa", User: "u-old", Kind: routing.SessionAgent,
+		Agent: "ana", Start: at, End: at.Add(5 * time.Minute), Resolution: routing.ResolutionClosed,
+		FirstReply: at.Add(30 * time.Second), CSAT: 3}
+	if len(list) != 1 || !cmp.Equal(list[0], want) {
+		t.Errorf("sessions = %+v; want %+v", list, want)
 	}
 }

@@ -295,3 +295,47 @@ func fromUnixMilli(ms int64) time.Time {
 	}
 	return time.UnixMilli(ms).UTC()
 }
+
+// An ended session's record on the channel's sessions stream is stored
+// the same way: the mark, then JSON with short names, its start in Unix
+// milliseconds and its end and first reply in milliseconds after the
+// start. The CSAT script sets "c" in it (csat in the earlier form).
+type storedSessionRecord struct {
+	ID         string              `json:"i"`
+	User       string              `json:"u"`
+	Kind       routing.SessionKind `json:"k"`
+	Agent      string              `json:"g,omitempty"`
+	Bot        string              `json:"b,omitempty"`
+	Start      int64               `json:"s,omitempty"`
+	End        *int64              `json:"e,omitempty"`
+	Resolution routing.Resolution  `json:"r"`
+	FirstReply *int64              `json:"f,omitempty"`
+	CSAT       int                 `json:"c,omitempty"`
+}
+
+// encodeSessionRecord is a session record's stored form; the conversation
+// and channel are not stored (the session id and the stream's key say
+// them).
+func encodeSessionRecord(r SessionRecord) string {
+	start := unixMilli(r.Start)
+	base := msBase(start)
+	return string(stateFormMark) + mustJSON(storedSessionRecord{ID: r.ID, User: r.User, Kind: r.Kind, Agent: r.Agent,
+		Bot: r.Bot, Start: start, End: base.rel(r.End), Resolution: r.Resolution, FirstReply: base.rel(r.FirstReply), CSAT: r.CSAT})
+}
+
+// decodeSessionRecord reads a stored session record of either form,
+// without its conversation and channel.
+func decodeSessionRecord(data string) (SessionRecord, error) {
+	var r SessionRecord
+	if data == "" || data[0] != stateFormMark {
+		err := json.Unmarshal([]byte(data), &r)
+		return r, err
+	}
+	var s storedSessionRecord
+	if err := json.Unmarshal([]byte(data[1:]), &s); err != nil {
+		return r, err
+	}
+	base := msBase(s.Start)
+	return SessionRecord{ID: s.ID, User: s.User, Kind: s.Kind, Agent: s.Agent, Bot: s.Bot, Start: fromUnixMilli(s.Start),
+		End: base.abs(s.End), Resolution: s.Resolution, FirstReply: base.abs(s.FirstReply), CSAT: s.CSAT}, nil
+}

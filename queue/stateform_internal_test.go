@@ -158,3 +158,16 @@ func TestEntryFormKeepsEveryField(t *testing.T) {
 		t.Errorf("stored entry %d bytes: %s", len(stored), stored)
 	}
 }
+
+func TestSessionRecordFormKeepsEveryField(t *testing.T) {
+	var want SessionRecord
+	fillAll(t, reflect.ValueOf(&want).Elem(), new(int))
+	want.Conversation, want.Channel = "", "" // the stream's key and the id say them
+	got, err := decodeSessionRecord(encodeSessionRecord(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("a session record read back differs (-written +read):\n%s", d)
+	}
+}

@@ -434,8 +434,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		arg.Outbox = append(arg.Outbox, [2]string{j.ID, mustJSON(j)})
 	}
 	for _, r := range c.Sessions {
-		r.Conversation, r.Channel = "", ""
-		arg.Sessions = append(arg.Sessions, mustJSON(r))
+		arg.Sessions = append(arg.Sessions, encodeSessionRecord(r))
 	}
 	for _, n := range c.Notices {
 		arg.Events = append(arg.Events, mustJSON(n))

@@ -257,8 +257,8 @@ func (s *Store) Sessions(ctx context.Context, channel string, from, to time.Time
 	last := ""
 	for _, m := range msgs {
 		last = m.ID
-		var r SessionRecord
-		if data, ok := m.Values["data"].(string); ok && json.Unmarshal([]byte(data), &r) == nil {
+		data, _ := m.Values["data"].(string)
+		if r, err := decodeSessionRecord(data); err == nil {
 			r.Channel = channel
 			if i := strings.LastIndexByte(r.ID, '-'); i > 0 {
 				r.Conversation = r.ID[:i] // session ids are "<conversation>-<n>"
