@@ -235,7 +235,7 @@ func seedWaiting(t testing.TB, h *harness, n int) {
 			User: channels.User{ID: uid, Name: fmt.Sprintf("Waiting User %04d", i)}, LastActivity: at, LastUserMessage: at,
 			State: routing.StateWaiting, Transferred: true, WaitingSince: at},
 			LastMessage: &queue.LastMessage{Text: "I want to talk to a person", At: at}, LastUserMessageID: "wamid.SEED" + uid}
-		commit := &queue.Commit{Record: rec, Line: queue.LineJoin, Since: at, Deadline: at.Add(24 * time.Hour)}
+		commit := &queue.Commit{Record: rec, Line: queue.LineJoin, Since: at}
 		entry := queue.Entry{ID: queue.InboundEntryID(rec.LastUserMessageID), At: at, Author: routing.AuthorUser, Kind: "text", Text: "I want to talk to a person"}
 		commit.Entries = []queue.Entry{entry}
 		if err := h.app.store.Commit(ctx, commit); err != nil {

@@ -125,6 +125,7 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 		if len(jobs) > 0 {
 			entryCmds = append(entryCmds, p.HDel(ctx, k.outbox(channel), jobs...))
 		}
+		// deadlines: the set of earlier releases, which may still hold it.
 		entryCmds = append(entryCmds,
 			p.ZRem(ctx, k.line(channel), convID), p.ZRem(ctx, k.claiming(channel), convID),
 			p.ZRem(ctx, k.deadlines(channel), convID), p.ZRem(ctx, k.pending(channel), convID),

@@ -41,7 +41,7 @@ func contact(t *testing.T, st *queue.Store, user string) string {
 	rec.State, rec.User = routing.StateWaiting, channels.User{ID: user}
 	part := queue.SendPart{Entry: user + "-m1", Message: channels.Outbound{Text: "wait a moment"}}
 	job := queue.SendJob{ID: user + "-j1", Channel: "wa", Conversation: conv, Parts: []queue.SendPart{part}, At: t0}
-	must(st.Commit(ctx, &queue.Commit{Record: rec, Ack: user + ".in1", Line: queue.LineJoin, Since: t0, Deadline: t0.Add(time.Hour),
+	must(st.Commit(ctx, &queue.Commit{Record: rec, Ack: user + ".in1", Line: queue.LineJoin, Since: t0,
 		Entries:  []queue.Entry{{ID: queue.InboundEntryID(user + ".in1"), At: t0, Author: routing.AuthorUser, Kind: "text", Text: "hello"}},
 		Sends:    []queue.SendJob{job},
 		Sessions: []queue.SessionRecord{{ID: conv + "-1", User: user, Kind: routing.SessionBot, Start: t0, End: t0, Resolution: routing.ResolutionTransferred}},
@@ -52,7 +52,7 @@ func contact(t *testing.T, st *queue.Store, user string) string {
 	}
 	must(st.Ack(ctx, conv, user+".out1:read"))
 	rec.State, rec.AssignedTo = routing.StateAssigned, "ana"
-	must(st.Commit(ctx, &queue.Commit{Record: rec, Line: queue.LineLeave, Deadline: t0.Add(time.Hour)}))
+	must(st.Commit(ctx, &queue.Commit{Record: rec, Line: queue.LineLeave}))
 	must(st.Publish(ctx, queue.Notice{Type: routing.NoticeClaimed, Channel: "wa", Conversation: conv, At: t0, Agent: "ana"}))
 	must(st.MarkCall(ctx, "wa", conv, conv+"-call-1", t0))
 	return conv
@@ -149,9 +149,10 @@ func TestEraseRemovesEverythingOfOneContact(t *testing.T) {
 	}
 	// Keys: the hash (which maps the sent id to its entry), state,
 	// transcript, inbox and its payloads, the consumed event's dedupe
-	// marker and the sent id's status event's marker. Entries: the session, two notices, the outbox job,
-	// the deadline, the pending mark, the assignment and the call mark.
-	if diff := cmp.Diff(queue.Erased{Keys: 7, Entries: 8, Sessions: 1}, erased); diff != "" {
+	// marker and the sent id's status event's marker. Entries: the
+	// session, two notices, the outbox job, the pending mark, the
+	// assignment and the call mark.
+	if diff := cmp.Diff(queue.Erased{Keys: 7, Entries: 7, Sessions: 1}, erased); diff != "" {
 		t.Errorf("erased (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(stored{}, snapshot(t, st, "u1")); diff != "" {

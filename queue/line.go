@@ -1,12 +1,16 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"switchboard/routing"
 )
 
 // Waiting is one conversation in a waiting line.
@@ -130,10 +134,30 @@ func (s *Store) DropClaim(ctx context.Context, channel, convID string) error {
 	return unavailable(s.rdb.ZRem(ctx, s.keys.claiming(channel), convID).Err())
 }
 
-// Due lists up to n conversations of a channel whose inactivity deadline is
-// at or before now. The cost grows with what is due, not with what exists.
-func (s *Store) Due(ctx context.Context, channel string, now time.Time, n int) ([]string, error) {
-	return s.upTo(ctx, s.keys.deadlines(channel), now, n)
+// Due lists up to n open conversations of a channel (not ended) whose
+// last activity is at or before cutoff, the longest idle first. It reads
+// the inbox's state indexes, scored by last activity: the cost grows with
+// what is due, not with what exists. n must be above 0.
+func (s *Store) Due(ctx context.Context, channel string, cutoff time.Time, n int) ([]string, error) {
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, len(routing.OpenStates))
+	for i, st := range routing.OpenStates {
+		cmds[i] = p.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: s.keys.indexState(channel, string(st)),
+			Start: "-inf", Stop: strconv.FormatInt(cutoff.UnixMilli(), 10), ByScore: true, Count: int64(n)})
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, unavailable(err)
+	}
+	var due []redis.Z
+	for _, c := range cmds {
+		due = append(due, c.Val()...)
+	}
+	slices.SortStableFunc(due, func(a, b redis.Z) int { return cmp.Compare(a.Score, b.Score) })
+	ids := make([]string, 0, min(len(due), n))
+	for _, z := range due[:min(len(due), n)] {
+		ids = append(ids, z.Member.(string))
+	}
+	return ids, nil
 }
 
 // upTo lists the members of a sorted set scored (in ms) at or before t,

@@ -264,8 +264,11 @@ func shortHash(id string) string {
 func (k keys) daily(ch, day string) string { return k.tag(ch) + "daily:" + day }
 func (k keys) waits(ch, day string) string { return k.tag(ch) + "waits:" + day }
 
-func (k keys) line(ch string) string        { return k.tag(ch) + "line" }
-func (k keys) claiming(ch string) string    { return k.tag(ch) + "claiming" }
+func (k keys) line(ch string) string     { return k.tag(ch) + "line" }
+func (k keys) claiming(ch string) string { return k.tag(ch) + "claiming" }
+
+// deadlines is the inactivity deadlines set earlier releases kept; the
+// sweep now reads the state indexes, and commits and erasures empty it.
 func (k keys) deadlines(ch string) string   { return k.tag(ch) + "deadlines" }
 func (k keys) assigned(ch string) string    { return k.tag(ch) + "assigned" }
 func (k keys) held(ch string) string        { return k.tag(ch) + "held" }

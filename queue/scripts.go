@@ -78,11 +78,13 @@ return 1
 
 // commitScript applies one routing decision atomically: the conversation's
 // new state (version-checked), its transcript entries, its place in the
-// waiting line, its inactivity deadline, the inbox event it consumed, the
+// waiting line, the inbox event it consumed, the
 // sends it queued (outbox), the sessions it ended and the agents' notices.
 //
 // KEYS[1] conversation hash, KEYS[2] transcript, KEYS[3] line, KEYS[4]
-// claiming, KEYS[5] deadlines, KEYS[6] inbox, KEYS[7] inbox payloads, KEYS[8]
+// claiming, KEYS[5] the deadlines set of earlier releases (read only: the
+// sweep reads the state indexes; each commit takes its conversation out,
+// so the set empties as conversations move), KEYS[6] inbox, KEYS[7] inbox payloads, KEYS[8]
 // outbox, KEYS[9] sessions stream, KEYS[10] events stream, KEYS[11] assigned
 // (conversation -> agent), KEYS[12] held (agent -> number of conversations
 // assigned to it, kept in step with KEYS[11] so capacity checks cost one
@@ -90,7 +92,7 @@ return 1
 // conversation's hash: its version, and (appended) the stream ids of the
 // sessions it ends, for erasure.
 // ARGV[1] expected version (0: must not exist), ARGV[2] a JSON object:
-// {id, conv, line: "join"|"leave"|"", score, deadline (ms, 0 removes),
+// {id, conv, line: "join"|"leave"|"", score,
 // ack, tx: [json], outbox: [[id, json]], sessions: [json], events: [json],
 // agent, notify}.
 // KEYS[14] the conversation's processing lock, KEYS[15] its unread counts
@@ -125,11 +127,7 @@ elseif c.line == 'leave' then
   redis.call('ZREM', KEYS[3], c.id)
   redis.call('ZREM', KEYS[4], c.id)
 end
-if c.deadline > 0 then
-  redis.call('ZADD', KEYS[5], c.deadline, c.id)
-else
-  redis.call('ZREM', KEYS[5], c.id)
-end
+redis.call('ZREM', KEYS[5], c.id)
 if c.ack ~= '' then
   redis.call('ZREM', KEYS[6], c.ack)
   redis.call('HDEL', KEYS[7], c.ack)

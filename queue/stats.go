@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"switchboard/routing"
 )
 
 // dailyTTL keeps a day's counters for a week, for the stats of today and
@@ -81,13 +83,14 @@ func (s *Store) DailyStats(ctx context.Context, channel, day string) (Daily, err
 }
 
 // ChannelActive reports whether a channel still has conversations in its
-// waiting line, being claimed, with an inactivity deadline (open ones) or
-// with events to process.
+// waiting line, being claimed, open (not ended) or with events to process.
 func (s *Store) ChannelActive(ctx context.Context, channel string) (bool, error) {
 	p := s.rdb.Pipeline()
 	cmds := []*redis.IntCmd{
-		p.ZCard(ctx, s.keys.line(channel)), p.ZCard(ctx, s.keys.claiming(channel)),
-		p.ZCard(ctx, s.keys.deadlines(channel)), p.ZCard(ctx, s.keys.pending(channel)),
+		p.ZCard(ctx, s.keys.line(channel)), p.ZCard(ctx, s.keys.claiming(channel)), p.ZCard(ctx, s.keys.pending(channel)),
+	}
+	for _, st := range routing.OpenStates {
+		cmds = append(cmds, p.ZCard(ctx, s.keys.indexState(channel, string(st))))
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		return false, unavailable(err)

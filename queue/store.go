@@ -185,7 +185,6 @@ type Commit struct {
 	Token    string
 	Line     LineOp
 	Since    time.Time // LineJoin: the place in line
-	Deadline time.Time // the inactivity deadline; zero removes it
 	Entries  []Entry
 	Sends    []SendJob
 	Sessions []SessionRecord
@@ -421,9 +420,6 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	case LineLeave:
 		arg.Line = "leave"
 	}
-	if !c.Deadline.IsZero() {
-		arg.Deadline = c.Deadline.UnixMilli()
-	}
 	if rec.State == routing.StateAssigned {
 		arg.Agent = rec.AssignedTo
 	}
@@ -479,7 +475,6 @@ type commitArg struct {
 	Line     string      `json:"line"`
 	Score    int64       `json:"score"`
 	Notify   string      `json:"notify"`
-	Deadline int64       `json:"deadline"`
 	Ack      string      `json:"ack"`
 	TX       []string    `json:"tx"`
 	Outbox   [][2]string `json:"outbox"`

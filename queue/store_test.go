@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -246,18 +247,31 @@ func TestConcurrentClaimsTakeEachConversationOnce(t *testing.T) {
 	}
 }
 
-func TestDueListsOnlyExpiredDeadlines(t *testing.T) {
+// Due lists the open conversations idle since the cutoff or before,
+// longest idle first, across states; an ended one is never due.
+func TestDueListsOpenConversationsIdleSinceTheCutoff(t *testing.T) {
 	_, st := openStore(t)
 	ctx := context.Background()
-	for i, d := range []time.Duration{-time.Minute, 0, time.Minute} {
-		rec, _ := st.Load(ctx, queue.ConversationID("wa", fmt.Sprint("u", i)))
-		if err := st.Commit(ctx, &queue.Commit{Record: rec, Deadline: t0.Add(d)}); err != nil {
+	commit := func(user string, state routing.State, idle time.Duration) string {
+		t.Helper()
+		rec, _ := st.Load(ctx, queue.ConversationID("wa", user))
+		rec.State, rec.LastActivity = state, t0.Add(-idle)
+		if err := st.Commit(ctx, &queue.Commit{Record: rec}); err != nil {
 			t.Fatal(err)
 		}
+		return rec.ID
 	}
+	waiting := commit("u1", routing.StateWaiting, time.Minute)
+	bot := commit("u2", routing.StateBot, 2*time.Minute)
+	commit("u3", routing.StateAssigned, -time.Minute)
+	commit("u4", routing.StateEnded, time.Hour)
+	atCutoff := commit("u5", routing.StateAsking, 0)
 	due, err := st.Due(ctx, "wa", t0, 100)
-	if err != nil || len(due) != 2 {
-		t.Fatalf("due = %v, %v; want the two at or before now", due, err)
+	if want := []string{bot, waiting, atCutoff}; err != nil || !slices.Equal(due, want) {
+		t.Fatalf("due = %v, %v; want %v", due, err, want)
+	}
+	if due, err := st.Due(ctx, "wa", t0, 1); err != nil || !slices.Equal(due, []string{bot}) {
+		t.Errorf("one due = %v, %v; want the longest idle", due, err)
 	}
 }
 

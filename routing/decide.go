@@ -115,11 +115,20 @@ func (r *Rules) Deadline(c Conversation) time.Time {
 	if c.State == "" || c.State == StateEnded {
 		return time.Time{}
 	}
-	timeout := r.InactivityTimeout
-	if timeout == 0 {
-		timeout = DefaultInactivityTimeout
+	return c.LastActivity.Add(r.inactivityTimeout())
+}
+
+// IdleCutoff is the last activity at or before which an open conversation
+// has expired at now.
+func (r *Rules) IdleCutoff(now time.Time) time.Time {
+	return now.Add(-r.inactivityTimeout())
+}
+
+func (r *Rules) inactivityTimeout() time.Duration {
+	if r.InactivityTimeout == 0 {
+		return DefaultInactivityTimeout
 	}
-	return c.LastActivity.Add(timeout)
+	return r.InactivityTimeout
 }
 
 // Decide applies one input to c at now and returns the new conversation and

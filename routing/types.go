@@ -35,6 +35,9 @@ const (
 	StateCalling  State = "calling"  // the call is being requested from the provider
 )
 
+// OpenStates are the states a conversation can expire from: all but ended.
+var OpenStates = []State{StateBot, StateAsking, StateWaiting, StateAssigned, StateChoosing, StatePhone, StateCalling}
+
 // SessionKind says who held a session.
 type SessionKind string
 

@@ -28,7 +28,7 @@ type channel struct {
 	// retired: a reload removed the channel while conversations were still
 	// waiting or open on it. Webhooks no longer reach it; the sweep, the
 	// agents who served it and the admin API still do, until its line and
-	// deadlines are empty (reload.go).
+	// open conversations are gone (reload.go).
 	retired bool
 }
 

@@ -199,7 +199,6 @@ func (e *Engine) decide(ctx context.Context, d *decision, botReplies map[string]
 		c.Sends = append(c.Sends, *send)
 	}
 	c.Record.Conversation = conv
-	c.Deadline = ch.rules.Deadline(conv)
 	return nil
 }
 

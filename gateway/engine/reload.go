@@ -29,7 +29,7 @@ func (e *Engine) Reload(ctx context.Context, cfg *config.Config) (retired []stri
 
 // carryRetired keeps in the new setup the channels the new configuration
 // removed while conversations still wait or are open on them (their line,
-// claiming set, deadlines or inbox are not empty), marked retired: webhooks
+// claiming set, open conversations or inbox are not empty), marked retired: webhooks
 // no longer reach them (they are not in byAccount), but the sweep expires
 // their conversations and the agents who served them (in the old setup and
 // still configured) can still list, take and answer them. It returns the

@@ -34,7 +34,7 @@ type Conversations interface {
 	Erase(ctx context.Context, channel, userID string) (string, queue.Erased, error)
 }
 
-// Line is each channel's waiting line, with its claims, deadlines and assignments.
+// Line is each channel's waiting line, with its claims, idle conversations and assignments.
 type Line interface {
 	Line(ctx context.Context, channel string, n int) ([]queue.Waiting, error)
 	Heads(ctx context.Context, channels []string) ([]queue.Waiting, error)
@@ -45,7 +45,7 @@ type Line interface {
 	Unclaim(ctx context.Context, w queue.Waiting) error
 	StaleClaims(ctx context.Context, channel string, cutoff time.Time) ([]string, error)
 	DropClaim(ctx context.Context, channel, convID string) error
-	Due(ctx context.Context, channel string, now time.Time, n int) ([]string, error)
+	Due(ctx context.Context, channel string, cutoff time.Time, n int) ([]string, error)
 	AssignedTo(ctx context.Context, channel string) (map[string][]string, error)
 	Held(ctx context.Context, channels []string) (map[string]int, error)
 	HeldBy(ctx context.Context, channels []string, agent string) (int, error)

@@ -46,10 +46,10 @@ func (e *Engine) Tick(ctx context.Context, prev, now time.Time) error {
 	return errors.Join(errs...)
 }
 
-// expireDue ends the conversations whose deadline passed. Its cost grows
-// with what expired, not with what exists.
+// expireDue ends the conversations idle past the channel's inactivity
+// timeout. Its cost grows with what expired, not with what exists.
 func (e *Engine) expireDue(ctx context.Context, s *setup, ch *channel, now time.Time) error {
-	due, err := e.line.Due(ctx, ch.id, now, sweepBatch)
+	due, err := e.line.Due(ctx, ch.id, ch.rules.IdleCutoff(now), sweepBatch)
 	if err != nil {
 		return err
 	}
