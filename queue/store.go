@@ -412,7 +412,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		TX: []string{}, Outbox: [][2]string{}, Sessions: []string{}, Events: []string{}, IX: s.newIndexArg(c)}
 	replayable := c.Token != "" && c.Ack != ""
 	if replayable {
-		arg.Applied = c.Token + " " + strconv.FormatInt(rec.Version, 10) + " " + shortHash(c.Ack)
+		arg.Applied = shortHash(c.Token + " " + strconv.FormatInt(rec.Version, 10) + " " + c.Ack)
 	}
 	switch c.Line {
 	case LineJoin:
@@ -483,8 +483,8 @@ type commitArg struct {
 	Agent    string      `json:"agent"`
 	IX       *indexArg   `json:"ix"`
 	// Applied, for a replayable commit, marks it applied in the
-	// conversation's hash: "<token> <version it was decided on> <event
-	// hash>".
+	// conversation's hash: a hash of "<token> <version it was decided on>
+	// <event>", 16 characters (the hash stays small).
 	Applied string `json:"applied"`
 }
 
