@@ -72,10 +72,12 @@ func TestStateFormKeepsEveryField(t *testing.T) {
 	}
 }
 
-func TestStateFormIsShort(t *testing.T) {
+// loadToolState is the state of a waiting conversation as the load tool
+// makes them (loadtest memory).
+func loadToolState() *Record {
 	id := ConversationID("wa", "550940000001824")
 	at := time.UnixMilli(1_796_094_866_000).UTC()
-	rec := &Record{
+	return &Record{
 		Conversation: routing.Conversation{ID: id, Channel: "wa", Platform: channels.WhatsApp,
 			User:  channels.User{ID: "550940000001824", Name: "Load User 1824", Phone: "550940000001824"},
 			State: routing.StateWaiting, Transferred: true, WaitingSince: at.Add(1948 * time.Millisecond),
@@ -83,6 +85,11 @@ func TestStateFormIsShort(t *testing.T) {
 		LastMessage:       &LastMessage{Text: "agent", At: at},
 		LastUserMessageID: "wamid.LT550940000001824000001",
 	}
+}
+
+func TestStateFormIsShort(t *testing.T) {
+	rec := loadToolState()
+	id := rec.ID
 	short, err := encodeState(rec)
 	if err != nil {
 		t.Fatal(err)
@@ -107,16 +114,8 @@ func TestStateFormIsShort(t *testing.T) {
 // conversation in the short form and, as the floor to compare with, in
 // the earlier JSON form.
 func BenchmarkStateForm(b *testing.B) {
-	id := ConversationID("wa", "550940000001824")
-	at := time.UnixMilli(1_796_094_866_000).UTC()
-	rec := &Record{
-		Conversation: routing.Conversation{ID: id, Channel: "wa", Platform: channels.WhatsApp,
-			User:  channels.User{ID: "550940000001824", Name: "Load User 1824", Phone: "550940000001824"},
-			State: routing.StateWaiting, Transferred: true, WaitingSince: at.Add(1948 * time.Millisecond),
-			LastUserMessage: at, LastActivity: at, Sessions: 1},
-		LastMessage:       &LastMessage{Text: "agent", At: at},
-		LastUserMessageID: "wamid.LT550940000001824000001",
-	}
+	rec := loadToolState()
+	id := rec.ID
 	b.Run("short", func(b *testing.B) {
 		for b.Loop() {
 			data, _ := encodeState(rec)
