@@ -1,8 +1,9 @@
 // The console in a real browser through what an agent's day brings: a
 // dropped connection (the event stream resumes with Last-Event-ID), a
 // session that ends with a reply half written, a user lost to the
-// messaging window and won back with a template, and a thousand waiting
-// conversations. The helpers are console_browser_test.go's.
+// messaging window and won back with a template, a thousand waiting
+// conversations, and a switch of lists while a page is on its way. The
+// helpers are console_browser_test.go's.
 
 package gateway
 
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
 	"switchboard/channels"
@@ -280,6 +283,52 @@ func TestBrowserConsoleThousand(t *testing.T) {
 	}
 	if len(seen) != 1000 || rows[0] != "Waiting User 0000" || rows[999] != "Waiting User 0999" {
 		t.Errorf("%d users listed, from %q to %q; want 1,000 in line order", len(seen), rows[0], rows[len(rows)-1])
+	}
+	b.noErrors()
+}
+
+// TestBrowserConsoleSwitchDuringAFetch: an agent who leaves a list while
+// its page is still on the way (held here in the browser) finds the next
+// list working: the Waiting list shows its rows and pages to its end, and
+// the late page changes nothing. (A page still coming once left the list
+// marked loading, and no later chunk rendered.)
+func TestBrowserConsoleSwitchDuringAFetch(t *testing.T) {
+	_, b := consoleOnLine(t, 120)
+	paused := make(chan fetch.RequestID, 16)
+	if err := chromedp.Listen(b.ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- e.RequestID
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The listings' requests ("?" escaped: a conversation's own URL goes on).
+	pattern := []*fetch.RequestPattern{{URLPattern: `*/api/v1/conversations\?*`, RequestStage: fetch.RequestStageRequest}}
+	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: pattern}); err != nil {
+		t.Fatal(err)
+	}
+	b.click("link", "All")
+	var held fetch.RequestID
+	select {
+	case held = <-paused:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the All list asked for no page")
+	}
+	b.click("link", "Waiting")
+	b.waitRole("list", "Waiting")
+	b.scrollToEnd(120)
+	if _, err := chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: held}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	b.click("link", "All")
+	b.waitJS("the All list shows its first page", `document.querySelectorAll('ul[aria-label=All] li').length >= 50`, 10*time.Second)
+	b.click("link", "Waiting")
+	b.scrollToEnd(120)
+	if n := evalT[int](b, `document.querySelectorAll('ul[aria-label=Waiting] li').length`); n != 120 {
+		t.Errorf("the Waiting list shows %d rows, want 120", n)
 	}
 	b.noErrors()
 }
