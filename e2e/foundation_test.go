@@ -233,7 +233,9 @@ func TestSecretsNeverLogged(t *testing.T) {
 func TestFirstRun(t *testing.T) {
 	port := freePort(t)
 	t.Setenv("LISTEN", net.JoinHostPort("127.0.0.1", port))
-	g := &Gateway{URL: "http://" + net.JoinHostPort("127.0.0.1", port), Config: "../config/example.yaml", http: &http.Client{Timeout: waitFor}}
+	// Signing in checks the example's bcrypt hash (cost 12): seconds
+	// under the race detector on a busy machine.
+	g := &Gateway{URL: "http://" + net.JoinHostPort("127.0.0.1", port), Config: "../config/example.yaml", http: &http.Client{Timeout: time.Minute}}
 	if err := g.start(t); err != nil {
 		t.Fatalf("the example did not start: %v\n%s", err, g.Stderr())
 	}
