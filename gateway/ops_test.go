@@ -29,6 +29,7 @@ import (
 	"switchboard/gateway/engine"
 	"switchboard/internal/testkit"
 	"switchboard/queue/redistest"
+	"switchboard/routing"
 )
 
 const adminToken = "test-admin-token-0123456789"
@@ -484,4 +485,28 @@ func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
 		t.Fatalf("parse /metrics: %v", err)
 	}
 	return fams
+}
+
+// TestReloadedInactivityTimeoutApplies: the sweep reads the timeout in
+// force, so a reload that shortens it ends, at the next sweep, a
+// conversation already idle longer than the new timeout (README, How a
+// conversation is routed).
+func TestReloadedInactivityTimeoutApplies(t *testing.T) {
+	o := newOpsHarness(t, "", nil, nil)
+	u := waUser{id: "5511900000003", name: "Three"}
+	o.postOK("whatsapp", u.text("wamid.r3", "agent", insideHours))
+	o.waitSent(msgTransferred, 1)
+	o.settle()
+	o.tick(insideHours.Add(2 * time.Hour))
+	if st := o.state(u.conv()); st != routing.StateWaiting {
+		t.Fatalf("2h idle under the 24h default: state %s, want waiting", st)
+	}
+	o.write(strings.Replace(testConfig, "      after_hours: ask\n", "      after_hours: ask\n      inactivity_timeout: 1h\n", 1), "")
+	if status, res := o.reload(); status != http.StatusOK {
+		t.Fatalf("reload = %d %v, want 200", status, res)
+	}
+	o.tick(insideHours.Add(2*time.Hour + time.Minute))
+	if st := o.state(u.conv()); st != routing.StateEnded {
+		t.Errorf("2h idle after a reload to a 1h timeout: state %s, want ended", st)
+	}
 }
