@@ -74,18 +74,18 @@ func (s *Store) Erase(ctx context.Context, channel, userID string) (string, Eras
 	// The platform ids: inbound event ids from the transcript, and the ids
 	// of sent messages (with their statuses' event ids, "<id>:<status>").
 	var platformIDs []string
-	var sentIDs []string
 	for field, value := range fields.Val() {
+		var sent []string
 		if mid, ok := strings.CutPrefix(field, sentFieldPrefix); ok {
-			sentIDs = append(sentIDs, mid)
+			sent = []string{mid}
 		} else if strings.HasPrefix(field, legacySentFieldPrefix) {
-			sentIDs = append(sentIDs, strings.Fields(value)...)
+			sent = strings.Fields(value)
 		}
-	}
-	for _, mid := range sentIDs {
-		platformIDs = append(platformIDs, mid)
-		for _, st := range statusEventSuffixes {
-			platformIDs = append(platformIDs, mid+":"+string(st))
+		for _, mid := range sent {
+			platformIDs = append(platformIDs, mid)
+			for _, st := range statusEventSuffixes {
+				platformIDs = append(platformIDs, mid+":"+string(st))
+			}
 		}
 	}
 	for _, raw := range tx.Val() {

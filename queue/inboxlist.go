@@ -224,7 +224,11 @@ func (s *Store) LoadMany(ctx context.Context, agent string, ids []string) ([]Lis
 			}
 			out[i].Record = rec
 			out[i].Unread, _ = strconv.ParseInt(r[2], 10, 64)
-			out[i].Position, _ = strconv.ParseInt(r[3], 10, 64)
+			// Only a waiting conversation shows its place: one in line
+			// under another state keeps the place without showing it.
+			if rec.State == routing.StateWaiting {
+				out[i].Position, _ = strconv.ParseInt(r[3], 10, 64)
+			}
 		}
 	}
 	return out, nil
@@ -250,12 +254,8 @@ func (s *Store) SetLabels(ctx context.Context, rec *Record) error {
 		labels = []string{}
 	}
 	rec.Labels = labels
-	state, err := encodeState(rec)
-	if err != nil {
-		return err
-	}
 	v, err := labelsScript.Run(ctx, s.rdb, []string{s.keys.conv(ch, id), s.keys.state(ch, id)},
-		rec.Version, string(state), s.keys.index(ch), activityScore(rec), strings.Join(labels, ",")).Int64()
+		rec.Version, encodeState(rec), s.keys.index(ch), activityScore(rec), strings.Join(labels, ",")).Int64()
 	if err != nil {
 		return unavailable(err)
 	}

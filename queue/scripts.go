@@ -78,8 +78,8 @@ return 1
 
 // commitScript applies one routing decision atomically: the conversation's
 // new state (version-checked), its transcript entries, its place in the
-// waiting line, the inbox event it consumed, the
-// sends it queued (outbox), the sessions it ended and the agents' notices.
+// waiting line, the inbox event it consumed, the sends it queued (outbox),
+// the sessions it ended and the agents' notices.
 //
 // KEYS[1] conversation hash, KEYS[2] transcript, KEYS[3] line, KEYS[4]
 // claiming, KEYS[5] the deadlines set of earlier releases (read only: the
@@ -355,13 +355,7 @@ for i = 2, #ARGV do
   local st = redis.call('GET', KEYS[k + 1]) or ''
   out[#out + 1] = st
   out[#out + 1] = redis.call('HGET', KEYS[k + 2], ARGV[1]) or ''
-  -- Every commit sets ix_state; a state committed before the indexes
-  -- existed (and not yet backfilled) says it in its JSON of that time.
-  local indexed = redis.call('HGET', KEYS[k], 'ix_state')
-  local rank = false
-  if indexed == 'waiting' or (not indexed and string.find(st, '"state":"waiting"', 1, true)) then
-    rank = redis.call('ZRANK', KEYS[1], ARGV[i])
-  end
+  local rank = redis.call('ZRANK', KEYS[1], ARGV[i])
   out[#out + 1] = rank and tostring(rank + 1) or '0'
 end
 return out

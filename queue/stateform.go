@@ -11,25 +11,36 @@ import (
 	"switchboard/routing"
 )
 
-// The stored forms of a conversation's state and transcript entries.
+// The stored forms of a conversation's state, its transcript entries and
+// its ended sessions' records: a one-byte mark, then JSON with short names
+// and times in milliseconds (msBase). The load tool's waiting state is 186
+// bytes this way against 369 in Record's own JSON (long names, RFC 3339
+// times), which is how all three were stored before and still read: data
+// that does not begin with the mark is of that earlier form. Times keep
+// millisecond precision, the gateway clock's.
 //
-// The state: JSON with short names and
-// times as Unix milliseconds, behind a one-byte version mark. A waiting
-// conversation's state is about 215 bytes this way against 370 in the
-// JSON of Record's own field names (RFC 3339 times), which is how states
-// were stored before and still read: a state that begins with '{' is of
-// that earlier form. Times keep millisecond precision, the gateway
-// clock's.
-//
-// A field added to Record, routing.Conversation or routing.Session must
-// be added here too; TestStateFormKeepsEveryField fails until it is.
+// A field added to Record, routing.Conversation, routing.Session, Entry or
+// SessionRecord must be added here too; the FormKeepsEveryField tests fail
+// until it is.
 
-// stateFormMark begins a state of the short form.
-const stateFormMark = '2'
+// storedFormMark begins data of the short form.
+const storedFormMark = '2'
+
+// markedJSON is v's JSON behind the mark.
+func markedJSON(v any) string { return string(storedFormMark) + mustJSON(v) }
+
+// unmarshalStored reads data into short when it begins with the mark,
+// else into earlier, the type whose own JSON the earlier form was; it
+// reports which.
+func unmarshalStored(data string, short, earlier any) (isShort bool, err error) {
+	if data != "" && data[0] == storedFormMark {
+		return true, json.Unmarshal([]byte(data[1:]), short)
+	}
+	return false, json.Unmarshal([]byte(data), earlier)
+}
 
 type storedState struct {
-	Platform string `json:"p"` // platformCodes
-
+	Platform          string         `json:"p"` // platformCodes
 	User              storedUser     `json:"u"`
 	State             routing.State  `json:"s"`
 	Session           *storedSession `json:"se,omitempty"`
@@ -98,10 +109,20 @@ type storedUser struct {
 	Phone string `json:"ph,omitempty"`
 }
 
-// msBase stores times as milliseconds after the user's last message:
-// most of a state's times are that message's or a few seconds from it,
-// so they are a few digits. Absent (nil) is the zero time.
+// msBase stores times as milliseconds after a base: 0 (Unix
+// milliseconds), or a time most of a record's times are at or a few
+// seconds from (the user's last message in a state, the start in a
+// session record), which leaves them a few digits. Absent (nil) is the
+// zero time.
 type msBase int64
+
+// baseAt is the base of a stored time (0 when absent).
+func baseAt(ms *int64) msBase {
+	if ms == nil {
+		return 0
+	}
+	return msBase(*ms)
+}
 
 func (b msBase) rel(t time.Time) *int64 {
 	if t.IsZero() {
@@ -121,12 +142,9 @@ func (b msBase) abs(ms *int64) time.Time {
 // encodeState is a Record's stored form. A WhatsApp user's phone is
 // nearly always the user's id (the wa_id), so it is left out then and
 // decodeRecord puts it back.
-func encodeState(rec *Record) ([]byte, error) {
+func encodeState(rec *Record) string {
 	lu := msBase(0).rel(rec.LastUserMessage)
-	var base msBase
-	if lu != nil {
-		base = msBase(*lu)
-	}
+	base := baseAt(lu)
 	s := storedState{
 		Platform: platformCode(rec.Platform), User: storedUser(rec.User), State: rec.State,
 		Transferred: rec.Transferred, WaitingSince: base.rel(rec.WaitingSince),
@@ -157,11 +175,7 @@ func encodeState(rec *Record) ([]byte, error) {
 	if m := rec.LastMessage; m != nil {
 		s.LastMessage = &storedMessage{Text: m.Text, At: base.rel(m.At)}
 	}
-	b, err := json.Marshal(&s)
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte{stateFormMark}, b...), nil
+	return markedJSON(&s)
 }
 
 // decodeRecord builds a Record from its stored version and state, of
@@ -172,16 +186,14 @@ func decodeRecord(convID, version, data string) (*Record, error) {
 	if data == "" {
 		return rec, nil
 	}
-	var err error
-	if data[0] == stateFormMark {
-		err = decodeState(rec, data[1:])
-	} else {
-		err = json.Unmarshal([]byte(data), rec)
-	}
+	var stored storedState
+	isShort, err := unmarshalStored(data, &stored, rec)
 	if err != nil {
 		return nil, fmt.Errorf("conversation %s: %w", convID, err)
 	}
-	rec.ID, rec.Channel = convID, ChannelOf(convID)
+	if isShort {
+		stored.fill(rec)
+	}
 	rec.Version, _ = strconv.ParseInt(version, 10, 64)
 	if u := &rec.User; rec.Platform == channels.WhatsApp {
 		switch {
@@ -194,17 +206,10 @@ func decodeRecord(convID, version, data string) (*Record, error) {
 	return rec, nil
 }
 
-// decodeState fills rec (its ID set) from a state of the short form.
-func decodeState(rec *Record, data string) error {
-	var s storedState
-	if err := json.Unmarshal([]byte(data), &s); err != nil {
-		return err
-	}
+// fill sets rec's fields (its ID set) from s.
+func (s *storedState) fill(rec *Record) {
 	rec.LastUserMessage = msBase(0).abs(s.LastUserMessage)
-	var base msBase
-	if s.LastUserMessage != nil {
-		base = msBase(*s.LastUserMessage)
-	}
+	base := baseAt(s.LastUserMessage)
 	rec.Platform, rec.User, rec.State = platformOfCode(s.Platform), channels.User(s.User), s.State
 	rec.Transferred, rec.WaitingSince = s.Transferred, base.abs(s.WaitingSince)
 	rec.AvailableNotified, rec.LastAck = s.AvailableNotified, base.abs(s.LastAck)
@@ -224,7 +229,6 @@ func decodeState(rec *Record, data string) error {
 	if m := s.LastMessage; m != nil {
 		rec.LastMessage = &LastMessage{Text: m.Text, At: base.abs(m.At)}
 	}
-	return nil
 }
 
 // noPhone is the stored phone of a WhatsApp user whose id is a number but
@@ -241,14 +245,14 @@ func isNumber(s string) bool {
 	return s != ""
 }
 
-// A transcript entry is stored the same way: the mark, then JSON with
-// short names and its time in Unix milliseconds. Its event id and
+// A transcript entry is stored the same way, its time in Unix
+// milliseconds. Its event id and
 // delivery status are not stored (the id and the conversation's hash say
 // them). An entry that begins with '{' is of the earlier form, Entry's
 // own JSON.
 type storedEntry struct {
 	ID          string                `json:"i"`
-	At          int64                 `json:"t,omitempty"`
+	At          *int64                `json:"t,omitempty"`
 	Author      routing.Author        `json:"a"`
 	Agent       string                `json:"g,omitempty"`
 	Kind        string                `json:"k"`
@@ -261,52 +265,31 @@ type storedEntry struct {
 
 // encodeEntry is an entry's stored form.
 func encodeEntry(e Entry) string {
-	return string(stateFormMark) + mustJSON(storedEntry{ID: e.ID, At: unixMilli(e.At), Author: e.Author, Agent: e.Agent,
+	return markedJSON(storedEntry{ID: e.ID, At: msBase(0).rel(e.At), Author: e.Author, Agent: e.Agent,
 		Kind: e.Kind, Text: e.Text, Payload: e.Payload, Choices: e.Choices, Attachments: e.Attachments, Location: e.Location})
 }
 
 // decodeEntry reads a stored entry of either form.
 func decodeEntry(raw string) (Entry, error) {
 	var e Entry
-	if raw == "" || raw[0] != stateFormMark {
-		err := json.Unmarshal([]byte(raw), &e)
-		return e, err
-	}
 	var s storedEntry
-	if err := json.Unmarshal([]byte(raw[1:]), &s); err != nil {
+	if isShort, err := unmarshalStored(raw, &s, &e); !isShort || err != nil {
 		return e, err
 	}
-	return Entry{ID: s.ID, At: fromUnixMilli(s.At), Author: s.Author, Agent: s.Agent, Kind: s.Kind, Text: s.Text,
+	return Entry{ID: s.ID, At: msBase(0).abs(s.At), Author: s.Author, Agent: s.Agent, Kind: s.Kind, Text: s.Text,
 		Payload: s.Payload, Choices: s.Choices, Attachments: s.Attachments, Location: s.Location}, nil
 }
 
-// unixMilli is t in Unix milliseconds, 0 for the zero time.
-func unixMilli(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// fromUnixMilli is the UTC time of Unix milliseconds, the zero time for 0.
-func fromUnixMilli(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
 // An ended session's record on the channel's sessions stream is stored
-// the same way: the mark, then JSON with short names, its start in Unix
-// milliseconds and its end and first reply in milliseconds after the
-// start. The CSAT script sets "c" in it (csat in the earlier form).
+// the same way, its start in Unix milliseconds and its end and first
+// reply in milliseconds after the start. The CSAT script sets "c" in it (csat in the earlier form).
 type storedSessionRecord struct {
 	ID         string              `json:"i"`
 	User       string              `json:"u"`
 	Kind       routing.SessionKind `json:"k"`
 	Agent      string              `json:"g,omitempty"`
 	Bot        string              `json:"b,omitempty"`
-	Start      int64               `json:"s,omitempty"`
+	Start      *int64              `json:"s,omitempty"`
 	End        *int64              `json:"e,omitempty"`
 	Resolution routing.Resolution  `json:"r"`
 	FirstReply *int64              `json:"f,omitempty"`
@@ -317,25 +300,21 @@ type storedSessionRecord struct {
 // and channel are not stored (the session id and the stream's key say
 // them).
 func encodeSessionRecord(r SessionRecord) string {
-	start := unixMilli(r.Start)
-	base := msBase(start)
-	return string(stateFormMark) + mustJSON(storedSessionRecord{ID: r.ID, User: r.User, Kind: r.Kind, Agent: r.Agent,
-		Bot: r.Bot, Start: start, End: base.rel(r.End), Resolution: r.Resolution, FirstReply: base.rel(r.FirstReply), CSAT: r.CSAT})
+	start := msBase(0).rel(r.Start)
+	base := baseAt(start)
+	return markedJSON(storedSessionRecord{ID: r.ID, User: r.User, Kind: r.Kind, Agent: r.Agent, Bot: r.Bot,
+		Start: start, End: base.rel(r.End), Resolution: r.Resolution, FirstReply: base.rel(r.FirstReply), CSAT: r.CSAT})
 }
 
 // decodeSessionRecord reads a stored session record of either form,
 // without its conversation and channel.
 func decodeSessionRecord(data string) (SessionRecord, error) {
 	var r SessionRecord
-	if data == "" || data[0] != stateFormMark {
-		err := json.Unmarshal([]byte(data), &r)
-		return r, err
-	}
 	var s storedSessionRecord
-	if err := json.Unmarshal([]byte(data[1:]), &s); err != nil {
+	if isShort, err := unmarshalStored(data, &s, &r); !isShort || err != nil {
 		return r, err
 	}
-	base := msBase(s.Start)
-	return SessionRecord{ID: s.ID, User: s.User, Kind: s.Kind, Agent: s.Agent, Bot: s.Bot, Start: fromUnixMilli(s.Start),
+	base := baseAt(s.Start)
+	return SessionRecord{ID: s.ID, User: s.User, Kind: s.Kind, Agent: s.Agent, Bot: s.Bot, Start: msBase(0).abs(s.Start),
 		End: base.abs(s.End), Resolution: s.Resolution, FirstReply: base.abs(s.FirstReply), CSAT: s.CSAT}, nil
 }

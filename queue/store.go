@@ -404,11 +404,7 @@ func (s *Store) Load(ctx context.Context, convID string) (*Record, error) {
 func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	rec := c.Record
 	id, ch := rec.ID, rec.Channel
-	conv, err := encodeState(rec)
-	if err != nil {
-		return err
-	}
-	arg := commitArg{ID: id, Channel: ch, Conv: string(conv), Ack: c.Ack,
+	arg := commitArg{ID: id, Channel: ch, Conv: encodeState(rec), Ack: c.Ack,
 		TX: []string{}, Outbox: [][2]string{}, Sessions: []string{}, Events: []string{}, IX: s.newIndexArg(c)}
 	replayable := c.Token != "" && c.Ack != ""
 	if replayable {
@@ -443,6 +439,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	}
 	var cmd *redis.Cmd
 	if replayable && s.wait.replicas > 0 {
+		var err error
 		if cmd, err = s.wait.evalReplicated(ctx, s.rdb, commitScript, keys, rec.Version, mustJSON(arg), c.Token); err != nil {
 			return err
 		}

@@ -502,9 +502,9 @@ func TestStoredPhone(t *testing.T) {
 	}
 }
 
-// A listing's place in line is read for a waiting conversation whose
+// A listing's place in line is shown for a waiting conversation whose
 // state is stored in the short form, and for one stored the earlier way
-// before the indexes existed (no ix_state in its hash).
+// before the indexes existed (no ix_state in its hash either).
 func TestPlaceInLineOfEitherStateForm(t *testing.T) {
 	srv, r := openRedis(t)
 	st := r.Store()

@@ -62,8 +62,8 @@ func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) err
 
 // Sent records that one part of a job reached the platform: its platform
 // ids map back to the entry, in the conversation's hash, for status
-// webhooks and echoes. finished also removes the
-// job from the outbox (its last part was sent). It may be called again
+// webhooks and echoes. finished also removes the job from the outbox (its
+// last part was sent). It may be called again
 // with the same arguments after an error (it writes the same). With
 // Options.WaitReplicas it returns only once the record reached that many
 // replicas, else an error wrapping ErrNotReplicated: a failover could

@@ -29,11 +29,11 @@ func (e *Engine) Reload(ctx context.Context, cfg *config.Config) (retired []stri
 
 // carryRetired keeps in the new setup the channels the new configuration
 // removed while conversations still wait or are open on them (their line,
-// claiming set, open conversations or inbox are not empty), marked retired: webhooks
-// no longer reach them (they are not in byAccount), but the sweep expires
-// their conversations and the agents who served them (in the old setup and
-// still configured) can still list, take and answer them. It returns the
-// retired channels' ids.
+// claiming set or inbox is not empty, or a conversation is not ended),
+// marked retired: webhooks no longer reach them (they are not in
+// byAccount), but the sweep expires their conversations and the agents
+// who served them (in the old setup and still configured) can still list,
+// take and answer them. It returns the retired channels' ids.
 func (e *Engine) carryRetired(ctx context.Context, old, s *setup) ([]string, error) {
 	var retired []string
 	for id, ch := range old.channels {
