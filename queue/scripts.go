@@ -109,16 +109,15 @@ return 1
 var commitScript = redis.NewScript(`
 if ARGV[3] ~= '' and redis.call('GET', KEYS[14]) ~= ARGV[3] then return -2 end
 local c = cjson.decode(ARGV[2])
+local old = redis.call('HMGET', KEYS[1], 'v', 'a', 'ix_state', 'ix_agent', 'ix_labels')
 if c.ack ~= '' and not redis.call('ZSCORE', KEYS[6], c.ack) then
-  if c.applied ~= '' and redis.call('HGET', KEYS[1], 'a') == c.applied then return -4 end
+  if c.applied ~= '' and old[2] == c.applied then return -4 end
   return -3
 end
-local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local cur = tonumber(old[1] or '0')
 if cur ~= tonumber(ARGV[1]) then return -1 end
-redis.call('HSET', KEYS[1], 'v', cur + 1)
-if c.applied ~= '' then redis.call('HSET', KEYS[1], 'a', c.applied) end
 redis.call('SET', KEYS[13], c.conv)
-for _, e in ipairs(c.tx) do redis.call('RPUSH', KEYS[2], e) end
+if #c.tx > 0 then redis.call('RPUSH', KEYS[2], unpack(c.tx)) end
 if c.line == 'join' then
   redis.call('ZADD', KEYS[3], c.score, c.id)
   redis.call('ZREM', KEYS[4], c.id)
@@ -166,19 +165,25 @@ return cur + 1
 const commitIndexBlock = `
 local ix = c.ix
 local p = ix.prefix
-local old = redis.call('HMGET', KEYS[1], 'ix_state', 'ix_agent', 'ix_labels')
-if old[1] then redis.call('ZREM', p .. 'st:' .. old[1], c.id) end
-if old[2] and old[2] ~= '' then redis.call('ZREM', p .. 'ag:' .. old[2], c.id) end
-if old[3] then
-  for l in string.gmatch(old[3], '[^,]+') do redis.call('ZREM', p .. 'lb:' .. l, c.id) end
+local labels = table.concat(ix.labels, ',')
+if old[3] and old[3] ~= ix.state then redis.call('ZREM', p .. 'st:' .. old[3], c.id) end
+if old[4] and old[4] ~= '' and old[4] ~= ix.agent then redis.call('ZREM', p .. 'ag:' .. old[4], c.id) end
+if old[5] and old[5] ~= labels then
+  for l in string.gmatch(old[5], '[^,]+') do redis.call('ZREM', p .. 'lb:' .. l, c.id) end
 end
 redis.call('ZADD', p .. 'all', ix.score, c.id)
 redis.call('ZADD', p .. 'st:' .. ix.state, ix.score, c.id)
 if ix.agent ~= '' then redis.call('ZADD', p .. 'ag:' .. ix.agent, ix.score, c.id) end
 for _, l in ipairs(ix.labels) do redis.call('ZADD', p .. 'lb:' .. l, ix.score, c.id) end
-redis.call('HSET', KEYS[1], 'ix_state', ix.state)
-if ix.agent ~= '' then redis.call('HSET', KEYS[1], 'ix_agent', ix.agent) else redis.call('HDEL', KEYS[1], 'ix_agent') end
-if #ix.labels > 0 then redis.call('HSET', KEYS[1], 'ix_labels', table.concat(ix.labels, ',')) else redis.call('HDEL', KEYS[1], 'ix_labels') end
+local set = {'v', cur + 1, 'ix_state', ix.state}
+local unset = {}
+if c.applied ~= '' then set[#set + 1] = 'a'; set[#set + 1] = c.applied end
+if ix.agent ~= '' then set[#set + 1] = 'ix_agent'; set[#set + 1] = ix.agent
+elseif old[4] then unset[#unset + 1] = 'ix_agent' end
+if labels ~= '' then set[#set + 1] = 'ix_labels'; set[#set + 1] = labels
+elseif old[5] then unset[#unset + 1] = 'ix_labels' end
+redis.call('HSET', KEYS[1], unpack(set))
+if #unset > 0 then redis.call('HDEL', KEYS[1], unpack(unset)) end
 if ix.agent ~= '' then redis.call('HSETNX', KEYS[15], ix.agent, 0) end
 local unread = redis.call('HGETALL', KEYS[15])
 for i = 1, #unread, 2 do
@@ -186,8 +191,13 @@ for i = 1, #unread, 2 do
   if ix.users > 0 then redis.call('HSET', KEYS[15], unread[i], n) end
   if n > 0 then redis.call('ZADD', p .. 'un:' .. unread[i], ix.score, c.id) end
 end
-for _, k in ipairs({KEYS[1], KEYS[2], KEYS[13], KEYS[15], KEYS[16]}) do
-  if ix.ttl > 0 then redis.call('PEXPIRE', k, ix.ttl) else redis.call('PERSIST', k) end
+-- Only an ended conversation expires (and the positions a page recorded
+-- follow its hash): the keys of any other have a TTL only when it was
+-- ended before this commit.
+if ix.ttl > 0 or redis.call('PTTL', KEYS[1]) > 0 then
+  for _, k in ipairs({KEYS[1], KEYS[2], KEYS[13], KEYS[15], KEYS[16]}) do
+    if ix.ttl > 0 then redis.call('PEXPIRE', k, ix.ttl) else redis.call('PERSIST', k) end
+  end
 end
 `
 
