@@ -140,3 +140,58 @@ func TestRenewRejectsBadInput(t *testing.T) {
 		t.Errorf("renew of a lock never taken = %v, want ErrLockLost", err)
 	}
 }
+
+// A webhook's accept takes the free lock of a new event's conversation and
+// reads the batch a worker's Take would; it leaves a held lock, and a
+// duplicate, alone; a lock handed back frees the conversation with its
+// events still waiting.
+func TestAcceptAndTake(t *testing.T) {
+	_, r := openRedis(t)
+	st := r.Store()
+	ctx := context.Background()
+	const ttl = 2 * time.Minute
+	conv := accept(t, st, "e1") // waiting from before, under no lock
+	ev := func(id string) *channels.Event {
+		return &channels.Event{ID: id, Channel: "wa", User: channels.User{ID: "u1"}, Kind: channels.KindText, Text: id, Timestamp: t0.Add(time.Minute)}
+	}
+	ids := func(b queue.Batch) (out []string) {
+		for _, e := range b.Events {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+
+	res, b, taken, err := st.AcceptAndTake(ctx, ev("e2"), conv, time.Hour, t0, "webhook-1", ttl, 20)
+	if err != nil || res != queue.AcceptedNew || !taken || !cmp.Equal(ids(b), []string{"e1", "e2"}) || b.Record == nil || b.Record.ID != conv {
+		t.Fatalf("accept of e2 = %v, %+v, taken %v, %v; want new, taken, with e1 and e2 and the conversation", res, b, taken, err)
+	}
+	if _, ok, _ := st.Take(ctx, conv, "worker", ttl, 20, true); ok {
+		t.Fatal("a worker took the conversation the webhook holds")
+	}
+	res, _, taken, err = st.AcceptAndTake(ctx, ev("e3"), conv, time.Hour, t0, "webhook-2", ttl, 20)
+	if err != nil || res != queue.AcceptedNew || taken {
+		t.Fatalf("accept of e3 under the first webhook's lock = %v, taken %v, %v; want new, not taken", res, taken, err)
+	}
+	res, _, taken, err = st.AcceptAndTake(ctx, ev("e2"), conv, time.Hour, t0, "webhook-3", ttl, 20)
+	if err != nil || res != queue.AcceptedPending || taken {
+		t.Fatalf("e2 again = %v, taken %v, %v; want pending, not taken", res, taken, err)
+	}
+
+	if err := st.HandBack(ctx, conv, "someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.Take(ctx, conv, "worker", ttl, 20, true); ok {
+		t.Fatal("a hand back by another token let the lock go")
+	}
+	if err := st.HandBack(ctx, conv, "webhook-1"); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := st.Pending(ctx, "wa", 10)
+	if err != nil || !cmp.Equal(pending, []string{conv}) {
+		t.Fatalf("pending after the hand back = %v, %v; want the conversation", pending, err)
+	}
+	w, ok, err := st.Take(ctx, conv, "worker", ttl, 20, true)
+	if err != nil || !ok || !cmp.Equal(ids(w), []string{"e1", "e2", "e3"}) {
+		t.Fatalf("take after the hand back = %v, %v, %v; want e1, e2, e3", ids(w), ok, err)
+	}
+}

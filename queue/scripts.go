@@ -3,24 +3,33 @@ package queue
 import "github.com/redis/go-redis/v9"
 
 // acceptScript records one inbound event in its conversation's inbox unless
-// the event was seen before.
+// the event was seen before; asked to, it also takes the conversation's
+// processing lock for the caller when the event is new and the lock is
+// free, and reads the batch as takeScript does: the webhook then hands the
+// worker what it would have read first (one round trip less per message).
 //
 // KEYS[1] seen marker, KEYS[2] inbox (zset: event id -> order), KEYS[3] inbox
 // payloads (hash), KEYS[4] the channel's arrival counter (breaks timestamp
 // ties in arrival order), KEYS[5] the channel's pending set (conversation ->
-// when its inbox last went from empty to not empty).
+// when its inbox last went from empty to not empty), KEYS[6] the
+// conversation's processing lock, KEYS[7] its hash, KEYS[8] its state.
 // ARGV[1] event id, ARGV[2] event time in ms, ARGV[3] payload, ARGV[4] dedupe
 // TTL in ms, ARGV[5] conversation id, ARGV[6] now in ms, ARGV[7] "1" when a
 // WAIT follows: a duplicate still waiting then renews its marker, a write
 // that makes the WAIT cover the earlier delivery's writes too (replication
-// is in order).
-// Returns 1 (new), 2 (duplicate still waiting in the inbox), 0 (duplicate, done).
-var acceptScript = redis.NewScript(`
+// is in order). ARGV[8] the lock token to take it under ("" not to take
+// it), ARGV[9] the lock TTL in ms, ARGV[10] how many events to read.
+// Returns 1 (new), 2 (duplicate still waiting in the inbox), 0 (duplicate,
+// done), or, new with the lock taken, the batch as takeScript returns it.
+var acceptScript = redis.NewScript(batchReader + `
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
   local seq = redis.call('INCR', KEYS[4]) % 4096
   redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) * 4096 + seq, ARGV[1])
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
   redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[5])
+  if ARGV[8] ~= '' and redis.call('SET', KEYS[6], ARGV[8], 'NX', 'PX', ARGV[9]) then
+    return readBatch(KEYS[7], KEYS[8], KEYS[2], KEYS[3], tonumber(ARGV[10]))
+  end
   return 1
 end
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
@@ -29,6 +38,24 @@ if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
 end
 return 0
 `)
+
+// batchReader defines readBatch(conv, state, inbox, data, n): the
+// conversation's version and state, then up to n of its oldest inbox
+// events as id, payload pairs ("" for what is missing).
+const batchReader = `
+local function readBatch(conv, state, inbox, data, n)
+  local out = {redis.call('HGET', conv, 'v') or '', redis.call('GET', state) or ''}
+  local ids = redis.call('ZRANGE', inbox, 0, n - 1)
+  if #ids > 0 then
+    local payloads = redis.call('HMGET', data, unpack(ids))
+    for i, id in ipairs(ids) do
+      out[#out + 1] = id
+      out[#out + 1] = payloads[i] or ''
+    end
+  end
+  return out
+end
+`
 
 // takeScript starts (or continues) draining a conversation's inbox in one
 // round trip: it takes the processing lock, unless the caller holds it
@@ -40,35 +67,30 @@ return 0
 // ARGV[4] "1" to take the lock, "0" when the caller holds it.
 // Returns false when another worker holds the lock, else {version, data,
 // id1, payload1, id2, payload2, ...} ("" for a missing conversation).
-var takeScript = redis.NewScript(`
+var takeScript = redis.NewScript(batchReader + `
 if ARGV[4] == '1' then
   if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 elseif redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return false
 end
-local out = {redis.call('HGET', KEYS[4], 'v') or '', redis.call('GET', KEYS[5]) or ''}
-local ids = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-if #ids > 0 then
-  local payloads = redis.call('HMGET', KEYS[3], unpack(ids))
-  for i, id in ipairs(ids) do
-    out[#out + 1] = id
-    out[#out + 1] = payloads[i] or ''
-  end
-end
-return out
+return readBatch(KEYS[4], KEYS[5], KEYS[2], KEYS[3], tonumber(ARGV[3]))
 `)
 
 // releaseScript releases a conversation's processing lock, unless events
 // arrived meanwhile: then the holder keeps it and drains again. This is what
-// makes a task that found the lock taken safe to drop.
+// makes a task that found the lock taken safe to drop. Handing back, the
+// holder lets go whatever waits: it will not drain (the conversation stays
+// in the pending set for whoever does).
 //
 // KEYS[1] lock, KEYS[2] inbox, KEYS[3] pending set. ARGV[1] holder token,
-// ARGV[2] lock TTL in ms, ARGV[3] conversation id.
-// Returns 1 released, 0 kept (inbox not empty), -1 not the holder.
+// ARGV[2] lock TTL in ms, ARGV[3] conversation id, ARGV[4] "1" to hand
+// back.
+// Returns 1 released, 0 kept (inbox not empty) or handed back, -1 not the
+// holder.
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 if redis.call('ZCARD', KEYS[2]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  if ARGV[4] == '1' then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
   return 0
 end
 redis.call('DEL', KEYS[1])

@@ -229,32 +229,69 @@ const (
 // its lock and a send's record wait too (Commit, Take, Sent); other
 // writes do not.
 func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (Accepted, error) {
+	res, _, _, err := s.AcceptAndTake(ctx, ev, convID, dedupeTTL, now, "", 0, 0)
+	return res, err
+}
+
+// AcceptAndTake is Accept that, when token is not empty and the event is
+// new, also takes the conversation's processing lock under token for ttl
+// if no worker holds it, and reads up to n events with the conversation as
+// Take does, in the same round trip. taken says it did: the caller then
+// drains the conversation as Take's caller does, or hands the lock back
+// (HandBack). On an error no lock is left taken, as far as Redis can be
+// reached.
+func (s *Store) AcceptAndTake(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time,
+	token string, ttl time.Duration, n int) (res Accepted, b Batch, taken bool, err error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		return 0, err
+		return 0, Batch{}, false, err
 	}
 	ch := ev.Channel
-	keys := []string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch)}
+	keys := []string{s.keys.seen(ch, ev.ID), s.keys.inbox(ch, convID), s.keys.inboxData(ch, convID), s.keys.inboxSeq(ch), s.keys.pending(ch),
+		s.keys.lock(ch, convID), s.keys.conv(ch, convID), s.keys.state(ch, convID)}
 	waiting := "0"
 	if s.wait.replicas > 0 {
 		waiting = "1"
 	}
 	cmd, err := s.eval(ctx, acceptScript, keys,
-		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli(), waiting)
+		ev.ID, ev.Timestamp.UnixMilli(), payload, dedupeTTL.Milliseconds(), convID, now.UnixMilli(), waiting, token, ttl.Milliseconds(), n)
 	if err != nil {
-		return 0, err
+		if token != "" {
+			// The script may have run (a WAIT not answered in time, a lost
+			// answer): the lock must not outlive this failed webhook.
+			_ = s.HandBack(context.WithoutCancel(ctx), convID, token)
+		}
+		return 0, Batch{}, false, err
 	}
-	res, err := cmd.Int()
+	if fields, ok := cmd.Val().([]any); ok {
+		if b, err = s.decodeBatch(ctx, convID, fields); err != nil {
+			_ = s.HandBack(context.WithoutCancel(ctx), convID, token)
+			return 0, Batch{}, false, err
+		}
+		return AcceptedNew, b, true, nil
+	}
+	code, err := cmd.Int()
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, Batch{}, false, unavailable(err)
 	}
-	switch res {
+	switch code {
 	case 1:
-		return AcceptedNew, nil
+		return AcceptedNew, Batch{}, false, nil
 	case 2:
-		return AcceptedPending, nil
+		return AcceptedPending, Batch{}, false, nil
 	}
-	return AcceptedDuplicate, nil
+	return AcceptedDuplicate, Batch{}, false, nil
+}
+
+// HandBack lets go of a processing lock its holder will not drain under
+// (one AcceptAndTake took): the events stay in the inbox and the
+// conversation in its channel's pending set, for a worker to take.
+func (s *Store) HandBack(ctx context.Context, convID, token string) error {
+	ch := ChannelOf(convID)
+	err := releaseScript.Run(ctx, s.rdb,
+		[]string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.pending(ch)},
+		token, 0, convID, "1").Err()
+	return unavailable(err)
 }
 
 // Batch is what one Take read: the conversation and its oldest events.
@@ -296,25 +333,37 @@ func (s *Store) Take(ctx context.Context, convID, token string, ttl time.Duratio
 	} else {
 		cmd = takeScript.Run(ctx, s.rdb, keys, token, ttl.Milliseconds(), n, flag)
 	}
-	res, err := cmd.StringSlice()
+	res, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
 		return Batch{}, false, nil
 	}
 	if err != nil {
 		return Batch{}, false, unavailable(err)
 	}
-	if b.Record, err = decodeRecord(convID, res[0], res[1]); err != nil {
-		return Batch{}, false, err
+	b, err = s.decodeBatch(ctx, convID, res)
+	return b, err == nil, err
+}
+
+// decodeBatch reads what readBatch (acceptScript, takeScript) returned.
+func (s *Store) decodeBatch(ctx context.Context, convID string, res []any) (Batch, error) {
+	str := func(v any) string { t, _ := v.(string); return t }
+	if len(res) < 2 {
+		return Batch{}, fmt.Errorf("queue: a batch of %d fields", len(res))
+	}
+	var b Batch
+	var err error
+	if b.Record, err = decodeRecord(convID, str(res[0]), str(res[1])); err != nil {
+		return Batch{}, err
 	}
 	for i := 2; i+1 < len(res); i += 2 {
 		var ev channels.Event
-		if json.Unmarshal([]byte(res[i+1]), &ev) != nil {
-			s.rdb.ZRem(ctx, s.keys.inbox(ch, convID), res[i])
+		if json.Unmarshal([]byte(str(res[i+1])), &ev) != nil {
+			s.rdb.ZRem(ctx, s.keys.inbox(ChannelOf(convID), convID), str(res[i]))
 			continue
 		}
 		b.Events = append(b.Events, ev)
 	}
-	return b, true, nil
+	return b, nil
 }
 
 // Renew extends the processing lock to ttl from now if token still holds
@@ -345,7 +394,7 @@ func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Durat
 	ch := ChannelOf(convID)
 	res, err := releaseScript.Run(ctx, s.rdb,
 		[]string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.pending(ch)},
-		token, ttl.Milliseconds(), convID).Int()
+		token, ttl.Milliseconds(), convID, "0").Int()
 	if err != nil {
 		return false, unavailable(err)
 	}

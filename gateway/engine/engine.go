@@ -158,7 +158,7 @@ func New(cfg *config.Config, o Options) (*Engine, error) {
 // delivers, until it closes.
 func (e *Engine) Start(workers int, lineJoins <-chan string) {
 	e.assigner.start()
-	e.processor = newProcessor(processRecovering(e.Process), e.pending, e.pendingCount, e.tasks, e.log, workers, processorBuffer)
+	e.processor = newProcessor(processRecovering(e.drain), e.inbox.HandBack, e.pending, e.pendingCount, e.tasks, e.log, workers, processorBuffer)
 	// Inboxes a crashed gateway left are drained now rather than at the
 	// sweep's grace period: draining twice is harmless (the conversation
 	// lock), unlike sending twice, so the outbox keeps its grace period.

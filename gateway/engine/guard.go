@@ -112,13 +112,13 @@ func (e *Engine) deadLetter(ctx context.Context, convID string, ev *channels.Eve
 // panic outside the handling of one event (reading the inbox, say) into an
 // error: the conversation then goes to the task queue, whose workers
 // recover panics too, and this worker goes on.
-func processRecovering(process func(context.Context, string) error) func(context.Context, string) error {
-	return func(ctx context.Context, convID string) (err error) {
+func processRecovering(process func(context.Context, string, *takenBatch) error) func(context.Context, string, *takenBatch) error {
+	return func(ctx context.Context, convID string, taken *takenBatch) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("conversation %s: panic: %v\n%s", convID, r, debug.Stack())
 			}
 		}()
-		return process(ctx, convID)
+		return process(ctx, convID, taken)
 	}
 }

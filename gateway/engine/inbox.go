@@ -25,30 +25,59 @@ const defaultLockTTL = 2 * time.Minute
 // Ingest makes an inbound event durable in its conversation's inbox and
 // queues its processing. It returns queue.ErrUnavailable (wrapped) when
 // Redis cannot be reached: the webhook must then answer 503.
+//
+// When a worker will soon be free, the same round trip takes the
+// conversation's processing lock and reads what the worker would read
+// first (queue.Store.AcceptAndTake), and the worker starts from that.
 func (e *Engine) Ingest(ctx context.Context, ev *channels.Event) (queue.Accepted, error) {
 	convID := queue.ConversationID(ev.Channel, ev.User.ID)
-	res, err := e.inbox.Accept(ctx, ev, convID, e.setup.Load().dedupeTTL, e.now())
+	token := ""
+	if e.processor.hasRoom() {
+		token = queue.NewEntryID()
+	}
+	res, batch, taken, err := e.inbox.AcceptAndTake(ctx, ev, convID, e.setup.Load().dedupeTTL, e.now(), token, e.lockTTL, inboxBatch)
 	if err != nil {
 		return res, err
 	}
 	if res == queue.AcceptedDuplicate {
 		return res, nil
 	}
+	if taken {
+		return res, e.processor.addTaken(ctx, convID, &takenBatch{token: token, batch: batch})
+	}
 	return res, e.processor.add(ctx, convID)
 }
 
-// Process drains one conversation's inbox in order. A task that finds the
-// conversation locked returns at once: the lock holder sees its event
-// before it lets go (see queue.Store.Unlock). The holder renews the lock
-// while it works (a slow bot may outlast it); once the lock is lost to
-// another worker it stops, and its commits, which carry the lock's token,
-// are refused, so no event is handled twice.
+// takenBatch is a conversation's processing lock, taken under token, and
+// the first batch read with it.
+type takenBatch struct {
+	token string
+	batch queue.Batch
+}
+
+// Process drains one conversation's inbox in order; it is the task
+// handler of processing.
 func (e *Engine) Process(ctx context.Context, convID string) error {
-	token := queue.NewEntryID()
-	batch, ok, err := e.inbox.Take(ctx, convID, token, e.lockTTL, inboxBatch, true)
-	if err != nil || !ok {
-		return err
+	return e.drain(ctx, convID, nil)
+}
+
+// drain drains one conversation's inbox in order, starting from taken
+// when a webhook took the lock with its event, else taking it. A task that
+// finds the conversation locked returns at once: the lock holder sees its
+// event before it lets go (see queue.Store.Unlock). The holder renews the
+// lock while it works (a slow bot may outlast it); once the lock is lost
+// to another worker it stops, and its commits, which carry the lock's
+// token, are refused, so no event is handled twice.
+func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) error {
+	if taken == nil {
+		token := queue.NewEntryID()
+		batch, ok, err := e.inbox.Take(ctx, convID, token, e.lockTTL, inboxBatch, true)
+		if err != nil || !ok {
+			return err
+		}
+		taken = &takenBatch{token: token, batch: batch}
 	}
+	token, batch := taken.token, taken.batch
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go e.keepLock(ctx, stop, convID, token)
@@ -84,6 +113,7 @@ func (e *Engine) Process(ctx context.Context, convID string) error {
 		if err != nil || released {
 			return err
 		}
+		var ok bool
 		if batch, ok, err = e.inbox.Take(ctx, convID, token, e.lockTTL, inboxBatch, false); err != nil || !ok {
 			return err
 		}

@@ -15,8 +15,10 @@ import (
 // conversations with work. A worker here then drains the inbox and sends
 // the replies.
 //
-// The webhook hands the conversation to the workers through a buffer. When
-// the buffer is full (a burst) it hands nothing: the refill loop feeds the
+// The webhook hands the conversation to the workers through a buffer,
+// with the processing lock and the first batch when it took them with the
+// event (Engine.Ingest). When the buffer is full (a burst) it hands
+// nothing (a lock it took is handed back): the refill loop feeds the
 // workers from the pending sets as they catch up. When processing fails,
 // the conversation goes to the durable task queue, which retries it; and if
 // the process dies, the sweep finds the pending inbox and queues it
@@ -26,7 +28,10 @@ import (
 // saves the task queue's enqueue, dequeue and completion scripts: Redis
 // was the bottleneck of the message path (BENCHMARKS.md).
 type processor struct {
-	process func(ctx context.Context, convID string) error
+	// process drains a conversation, from taken when not nil; handBack
+	// lets go of a taken lock no worker will drain under.
+	process  func(ctx context.Context, convID string, taken *takenBatch) error
+	handBack func(ctx context.Context, convID, token string) error
 	// pending lists up to n conversations with work, from Redis; count
 	// counts them.
 	pending func(ctx context.Context, n int) ([]string, error)
@@ -50,9 +55,10 @@ type processor struct {
 
 	// queuedMu guards queued, the conversations in the buffer: one entry
 	// each, however many of its events arrive before a worker takes it (the
-	// worker drains them all).
+	// worker drains them all), with the lock and batch a webhook took (nil
+	// when none did).
 	queuedMu sync.Mutex
-	queued   map[string]struct{}
+	queued   map[string]*takenBatch
 }
 
 const (
@@ -67,10 +73,11 @@ const (
 	measureEvery = time.Second
 )
 
-func newProcessor(process func(context.Context, string) error, pending func(context.Context, int) ([]string, error),
-	count func(context.Context) (int64, error), tasks Tasks, log *slog.Logger, workers, buffer int) *processor {
-	p := &processor{process: process, pending: pending, count: count, tasks: tasks, log: log,
-		queue: make(chan string, buffer), done: make(chan struct{}), queued: map[string]struct{}{}}
+func newProcessor(process func(context.Context, string, *takenBatch) error, handBack func(context.Context, string, string) error,
+	pending func(context.Context, int) ([]string, error), count func(context.Context) (int64, error),
+	tasks Tasks, log *slog.Logger, workers, buffer int) *processor {
+	p := &processor{process: process, handBack: handBack, pending: pending, count: count, tasks: tasks, log: log,
+		queue: make(chan string, buffer), done: make(chan struct{}), queued: map[string]*takenBatch{}}
 	for range max(workers, 1) {
 		p.wg.Add(1)
 		go p.run()
@@ -112,14 +119,17 @@ func (p *processor) run() {
 		// Forget it before draining: an event accepted from now on queues
 		// the conversation again (or is seen by this drain, see Unlock).
 		p.queuedMu.Lock()
+		taken := p.queued[convID]
 		delete(p.queued, convID)
 		p.queuedMu.Unlock()
 		if !p.stopping.Load() {
-			err := p.process(ctx, convID)
+			err := p.process(ctx, convID, taken)
 			if err == nil {
 				continue
 			}
 			p.log.Warn("processing failed; handing it to the task queue", "conversation", convID, "err", err)
+		} else if taken != nil {
+			p.letGo(ctx, convID, taken)
 		}
 		if err := p.tasks.EnqueueProcess(ctx, convID); err != nil {
 			p.log.Warn("processing not queued; the sweep will queue it", "conversation", convID, "err", err)
@@ -136,23 +146,64 @@ func (p *processor) add(ctx context.Context, convID string) error {
 	if p.closed {
 		return p.tasks.EnqueueProcess(ctx, convID)
 	}
-	if !p.enqueue(convID) {
+	if !p.enqueue(convID, nil) {
 		p.overflowed.Store(true)
 	}
 	return nil
 }
 
-// enqueue puts a conversation in the buffer unless it is there already; it
-// reports false when the buffer is full. The caller holds p.mu (read).
-func (p *processor) enqueue(convID string) bool {
+// hasRoom says whether a conversation added now would soon have a worker:
+// only then does a webhook take its lock with the event.
+func (p *processor) hasRoom() bool {
+	return !p.stopping.Load() && len(p.queue) < cap(p.queue)/2
+}
+
+// addTaken is add for a conversation whose lock and first batch a webhook
+// took: the worker starts from them. When the buffer is full, or after
+// stop, the lock is handed back and the conversation goes where add sends
+// it.
+func (p *processor) addTaken(ctx context.Context, convID string, taken *takenBatch) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if !p.closed && p.enqueue(convID, taken) {
+		return nil
+	}
+	p.letGo(ctx, convID, taken)
+	if p.closed {
+		return p.tasks.EnqueueProcess(ctx, convID)
+	}
+	p.overflowed.Store(true)
+	return nil
+}
+
+// letGo hands back a lock no worker of this processor will drain under. If
+// Redis cannot be told, the lock expires (the sweep then queues the
+// conversation).
+func (p *processor) letGo(ctx context.Context, convID string, taken *takenBatch) {
+	if err := p.handBack(ctx, convID, taken.token); err != nil {
+		p.log.Warn("conversation lock not handed back; it will expire", "conversation", convID, "err", err)
+	}
+}
+
+// enqueue puts a conversation in the buffer unless it is there already,
+// with the lock and batch a webhook took (taken, nil for none); it reports
+// false when the buffer is full. The caller holds p.mu (read).
+func (p *processor) enqueue(convID string, taken *takenBatch) bool {
 	p.queuedMu.Lock()
 	defer p.queuedMu.Unlock()
-	if _, ok := p.queued[convID]; ok {
+	if held, ok := p.queued[convID]; ok {
+		if taken == nil {
+			return true
+		}
+		if held != nil {
+			return false // two holders of one lock: cannot be; let this one go
+		}
+		p.queued[convID] = taken
 		return true
 	}
 	select {
 	case p.queue <- convID:
-		p.queued[convID] = struct{}{}
+		p.queued[convID] = taken
 		return true
 	default:
 		return false
@@ -182,7 +233,7 @@ func (p *processor) refill() {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	for _, id := range ids {
-		if p.closed || !p.enqueue(id) {
+		if p.closed || !p.enqueue(id, nil) {
 			return
 		}
 	}

@@ -17,7 +17,7 @@ func TestProcessorRefillsFromPendingAfterOverflow(t *testing.T) {
 	var mu sync.Mutex
 	var processed []string
 	pending := map[string]bool{} // what Redis' pending sets would hold
-	process := func(_ context.Context, conv string) error {
+	process := func(_ context.Context, conv string, _ *takenBatch) error {
 		<-release
 		mu.Lock()
 		defer mu.Unlock()
@@ -43,7 +43,7 @@ func TestProcessorRefillsFromPendingAfterOverflow(t *testing.T) {
 		defer mu.Unlock()
 		return int64(len(pending)), nil
 	}
-	p := newProcessor(process, listPending, countPending, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, 2)
+	p := newProcessor(process, nil, listPending, countPending, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, 2)
 	defer p.stop()
 
 	convs := []string{"c1", "c2", "c3", "c4", "c5", "c6"}
@@ -77,5 +77,86 @@ func TestProcessorRefillsFromPendingAfterOverflow(t *testing.T) {
 	slices.Sort(processed)
 	if !slices.Equal(processed, convs) {
 		t.Fatalf("processed %v, want each of %v once", processed, convs)
+	}
+}
+
+// A lock a webhook took with its event reaches the worker with the
+// conversation, even when the conversation was already in the buffer
+// without one; one that finds the buffer full is handed back, and the
+// conversation is left to the refill, like add's.
+func TestProcessorHandsTakenLocksToTheWorker(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	got := map[string]string{}     // conversation -> token the worker started from ("" none)
+	var handedBack []string        // tokens handed back
+	done := make(chan struct{}, 8) // one per drained conversation
+	process := func(_ context.Context, conv string, taken *takenBatch) error {
+		<-release
+		mu.Lock()
+		defer mu.Unlock()
+		got[conv] = ""
+		if taken != nil {
+			got[conv] = taken.token
+		}
+		done <- struct{}{}
+		return nil
+	}
+	handBack := func(_ context.Context, _, token string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		handedBack = append(handedBack, token)
+		return nil
+	}
+	none := func(context.Context, int) ([]string, error) { return nil, nil }
+	count := func(context.Context) (int64, error) { return 0, nil }
+	p := newProcessor(process, handBack, none, count, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, 2)
+	defer p.stop()
+	ctx := context.Background()
+
+	// The worker blocks on c0; c1 waits in the buffer without a lock, then
+	// gets one; c2 fills the buffer; c3's lock finds no room.
+	if err := p.add(ctx, "c0"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(p.queue) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker did not take c0")
+		}
+		time.Sleep(time.Millisecond) // polling an observable condition
+	}
+	for _, step := range []func() error{
+		func() error { return p.add(ctx, "c1") },
+		func() error { return p.addTaken(ctx, "c1", &takenBatch{token: "t1"}) },
+		func() error { return p.addTaken(ctx, "c2", &takenBatch{token: "t2"}) },
+		func() error { return p.addTaken(ctx, "c3", &takenBatch{token: "t3"}) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.hasRoom() {
+		t.Error("a full buffer has room for a webhook's lock")
+	}
+	close(release)
+	for range 3 {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("drained %v, want c0, c1 and c2", got)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]string{"c0": "", "c1": "t1", "c2": "t2"}
+	for conv, token := range want {
+		if tok, ok := got[conv]; !ok || tok != token {
+			t.Errorf("%s drained from lock %q (drained: %v), want %q", conv, tok, ok, token)
+		}
+	}
+	if _, ok := got["c3"]; ok || !slices.Equal(handedBack, []string{"t3"}) {
+		t.Errorf("c3 drained: %v, locks handed back %v; want c3 left to the refill and t3 handed back", ok, handedBack)
+	}
+	if !p.overflowed.Load() {
+		t.Error("a lock handed back for a full buffer did not mark the overflow (the refill would not look)")
 	}
 }

@@ -13,7 +13,9 @@ import (
 
 // Inbox holds each conversation's inbound events until they are processed.
 type Inbox interface {
-	Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (queue.Accepted, error)
+	AcceptAndTake(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time,
+		token string, ttl time.Duration, n int) (res queue.Accepted, b queue.Batch, taken bool, err error)
+	HandBack(ctx context.Context, convID, token string) error
 	Take(ctx context.Context, convID, token string, ttl time.Duration, n int, acquire bool) (b queue.Batch, ok bool, err error)
 	Unlock(ctx context.Context, convID, token string, ttl time.Duration) (bool, error)
 	Renew(ctx context.Context, convID, token string, ttl time.Duration) error
