@@ -165,6 +165,9 @@ func TestAcceptAndTake(t *testing.T) {
 	if err != nil || res != queue.AcceptedNew || !taken || !cmp.Equal(ids(b), []string{"e1", "e2"}) || b.Record == nil || b.Record.ID != conv {
 		t.Fatalf("accept of e2 = %v, %+v, taken %v, %v; want new, taken, with e1 and e2 and the conversation", res, b, taken, err)
 	}
+	if b.Events[0].Text != "e1" || b.Events[1].Text != "e2" {
+		t.Fatalf("the batch's events read %q and %q, want e1 and e2 (e2 the accepted event itself)", b.Events[0].Text, b.Events[1].Text)
+	}
 	if _, ok, _ := st.Take(ctx, conv, "worker", ttl, 20, true); ok {
 		t.Fatal("a worker took the conversation the webhook holds")
 	}

@@ -20,7 +20,8 @@ import "github.com/redis/go-redis/v9"
 // is in order). ARGV[8] the lock token to take it under ("" not to take
 // it), ARGV[9] the lock TTL in ms, ARGV[10] how many events to read.
 // Returns 1 (new), 2 (duplicate still waiting in the inbox), 0 (duplicate,
-// done), or, new with the lock taken, the batch as takeScript returns it.
+// done), or, new with the lock taken, the batch as takeScript returns it
+// but for this event's payload ("").
 var acceptScript = redis.NewScript(batchReader + `
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
   local seq = redis.call('INCR', KEYS[4]) % 4096
@@ -28,7 +29,12 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
   redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[5])
   if ARGV[8] ~= '' and redis.call('SET', KEYS[6], ARGV[8], 'NX', 'PX', ARGV[9]) then
-    return readBatch(KEYS[7], KEYS[8], KEYS[2], KEYS[3], tonumber(ARGV[10]))
+    local out = readBatch(KEYS[7], KEYS[8], KEYS[2], KEYS[3], tonumber(ARGV[10]))
+    -- The caller has this event already: its payload is not sent back.
+    for i = 3, #out, 2 do
+      if out[i] == ARGV[1] then out[i + 1] = '' end
+    end
+    return out
   end
   return 1
 end

@@ -264,7 +264,7 @@ func (s *Store) AcceptAndTake(ctx context.Context, ev *channels.Event, convID st
 		return 0, Batch{}, false, err
 	}
 	if fields, ok := cmd.Val().([]any); ok {
-		if b, err = s.decodeBatch(ctx, convID, fields); err != nil {
+		if b, err = s.decodeBatch(ctx, convID, fields, ev); err != nil {
 			_ = s.HandBack(context.WithoutCancel(ctx), convID, token)
 			return 0, Batch{}, false, err
 		}
@@ -340,12 +340,14 @@ func (s *Store) Take(ctx context.Context, convID, token string, ttl time.Duratio
 	if err != nil {
 		return Batch{}, false, unavailable(err)
 	}
-	b, err = s.decodeBatch(ctx, convID, res)
+	b, err = s.decodeBatch(ctx, convID, res, nil)
 	return b, err == nil, err
 }
 
-// decodeBatch reads what readBatch (acceptScript, takeScript) returned.
-func (s *Store) decodeBatch(ctx context.Context, convID string, res []any) (Batch, error) {
+// decodeBatch reads what readBatch (acceptScript, takeScript) returned;
+// accepted, when not nil, is the event acceptScript stored, whose payload
+// it does not return.
+func (s *Store) decodeBatch(ctx context.Context, convID string, res []any, accepted *channels.Event) (Batch, error) {
 	str := func(v any) string { t, _ := v.(string); return t }
 	if len(res) < 2 {
 		return Batch{}, fmt.Errorf("queue: a batch of %d fields", len(res))
@@ -356,6 +358,10 @@ func (s *Store) decodeBatch(ctx context.Context, convID string, res []any) (Batc
 		return Batch{}, err
 	}
 	for i := 2; i+1 < len(res); i += 2 {
+		if accepted != nil && str(res[i]) == accepted.ID {
+			b.Events = append(b.Events, *accepted)
+			continue
+		}
 		var ev channels.Event
 		if json.Unmarshal([]byte(str(res[i+1])), &ev) != nil {
 			s.rdb.ZRem(ctx, s.keys.inbox(ChannelOf(convID), convID), str(res[i]))
