@@ -198,3 +198,62 @@ func TestAcceptAndTake(t *testing.T) {
 		t.Fatalf("take after the hand back = %v, %v, %v; want e1, e2, e3", ids(w), ok, err)
 	}
 }
+
+// A worker hands the records of its last sends to Unlock: they are written
+// in the release's round trip, whether the lock goes or stays because
+// another event arrived.
+func TestUnlockWritesHeldSendRecords(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	const ttl = 2 * time.Minute
+	conv := accept(t, st, "e1")
+	b, ok, err := st.Take(ctx, conv, "worker", ttl, 20, true)
+	if err != nil || !ok {
+		t.Fatalf("take = %v, %v", ok, err)
+	}
+	var jobs []queue.SendJob
+	for _, id := range []string{"j1", "j2"} {
+		jobs = append(jobs, queue.SendJob{ID: id, Channel: "wa", Conversation: conv, Parts: []queue.SendPart{{Entry: "m-" + id}}, At: t0})
+	}
+	rec := b.Record
+	rec.State = routing.StateBot
+	entries := []queue.Entry{{ID: "m-j1", At: t0, Author: routing.AuthorBot, Kind: "message"}, {ID: "m-j2", At: t0, Author: routing.AuthorBot, Kind: "message"}}
+	if err := st.Commit(ctx, &queue.Commit{Record: rec, Entries: entries, Sends: jobs[:1], Token: "worker", Ack: "e1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(ctx, &queue.Commit{Record: rec, Sends: jobs[1:], Token: "worker"}); err != nil {
+		t.Fatal(err)
+	}
+	record := func(job queue.SendJob, mid string) queue.SentRecord {
+		return queue.SentRecord{Job: job, Part: job.Parts[0], PlatformIDs: []string{mid}, Finished: true}
+	}
+
+	accept(t, st, "e1", "e2") // e2 arrives while the worker sends: the lock stays
+	if released, err := st.Unlock(ctx, conv, "worker", ttl, record(jobs[0], "mid.1")); err != nil || released {
+		t.Fatalf("unlock with e2 waiting = %v, %v; want kept", released, err)
+	}
+	if released, err := st.Unlock(ctx, conv, "worker", ttl); err != nil || released {
+		t.Fatalf("unlock without records, e2 waiting = %v, %v; want kept", released, err)
+	}
+	if err := st.Record(ctx, conv, "e2", queue.Entry{ID: queue.InboundEntryID("e2"), Author: routing.AuthorUser, Kind: "text"}); err != nil {
+		t.Fatal(err)
+	}
+	if released, err := st.Unlock(ctx, conv, "worker", ttl, record(jobs[1], "mid.2")); err != nil || !released {
+		t.Fatalf("unlock with an empty inbox = %v, %v; want released", released, err)
+	}
+	if _, ok, _ := st.Take(ctx, conv, "other", ttl, 20, true); !ok {
+		t.Error("the lock is still held after the release")
+	}
+	for i, job := range jobs {
+		mid := []string{"mid.1", "mid.2"}[i]
+		if known, err := st.KnownMessage(ctx, conv, mid); err != nil || !known {
+			t.Errorf("%s: platform id known = %v, %v; want its record written", job.ID, known, err)
+		}
+		if done, err := st.Delivered(ctx, job, job.Parts[0]); err != nil || !done {
+			t.Errorf("%s: delivered = %v, %v; want sent", job.ID, done, err)
+		}
+	}
+	if out, err := st.Outbox(ctx, "wa"); err != nil || len(out) != 0 {
+		t.Errorf("outbox = %+v, %v; want both finished jobs out", out, err)
+	}
+}

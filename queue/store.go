@@ -396,15 +396,31 @@ func (s *Store) Renew(ctx context.Context, convID, token string, ttl time.Durati
 
 // Unlock releases the processing lock unless the inbox filled up again;
 // then it extends the lock and returns false: the caller drains again.
-func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Duration) (bool, error) {
+// sent are send records the caller held back instead of calling Sent:
+// they are written in the same round trip, before the lock goes (and, with
+// Options.WaitReplicas, Unlock returns once they reached the replicas).
+func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Duration, sent ...SentRecord) (bool, error) {
 	ch := ChannelOf(convID)
-	res, err := releaseScript.Run(ctx, s.rdb,
-		[]string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.pending(ch)},
-		token, ttl.Milliseconds(), convID, "0").Int()
-	if err != nil {
-		return false, unavailable(err)
+	keys := []string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.pending(ch)}
+	args := []any{token, ttl.Milliseconds(), convID, "0"}
+	if len(sent) == 0 {
+		res, err := releaseScript.Run(ctx, s.rdb, keys, args...).Int()
+		return res != 0, unavailable(err)
 	}
-	return res != 0, nil
+	p, err := s.writePipeline(ctx, keys[0])
+	if err != nil {
+		return false, err
+	}
+	for _, r := range sent {
+		s.recordSent(ctx, p, r)
+	}
+	// EVAL, not EVALSHA: a pipeline cannot load a script the server lost.
+	release := releaseScript.Eval(ctx, p, keys, args...)
+	if err := s.execWrites(ctx, p); err != nil {
+		return false, err
+	}
+	res, err := release.Int()
+	return res != 0, unavailable(err)
 }
 
 // PendingConversations lists conversations of a channel whose inbox has

@@ -60,6 +60,15 @@ func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) err
 	return unavailable(s.rdb.RPush(ctx, s.keys.transcript(ch, convID), vals...).Err())
 }
 
+// SentRecord is what Sent records: one part of a job reached the
+// platform under these platform ids; Finished says it was the job's last.
+type SentRecord struct {
+	Job         SendJob
+	Part        SendPart
+	PlatformIDs []string
+	Finished    bool
+}
+
 // Sent records that one part of a job reached the platform: its platform
 // ids map back to the entry, in the conversation's hash, for status
 // webhooks and echoes. finished also removes the job from the outbox (its
@@ -68,35 +77,33 @@ func (s *Store) Append(ctx context.Context, convID string, entries ...Entry) err
 // Options.WaitReplicas it returns only once the record reached that many
 // replicas, else an error wrapping ErrNotReplicated: a failover could
 // still undo it, and with it the knowledge that the part was sent.
+// A worker that holds the conversation may instead hand the record to
+// Unlock, which writes it in the lock's round trip.
 func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformIDs []string, finished bool) error {
-	conv := s.keys.conv(job.Channel, job.Conversation)
-	var p redis.Pipeliner
-	if s.wait.replicas > 0 {
-		var err error
-		if p, err = pipelineFor(ctx, s.rdb, conv); err != nil {
-			return unavailable(err)
-		}
-	} else {
-		p = s.rdb.Pipeline()
+	p, err := s.writePipeline(ctx, s.keys.conv(job.Channel, job.Conversation))
+	if err != nil {
+		return err
 	}
-	if finished {
-		p.HDel(ctx, s.keys.outbox(job.Channel), job.ID)
+	s.recordSent(ctx, p, SentRecord{Job: job, Part: part, PlatformIDs: platformIDs, Finished: finished})
+	return s.execWrites(ctx, p)
+}
+
+// recordSent queues r's writes on p.
+func (s *Store) recordSent(ctx context.Context, p redis.Pipeliner, r SentRecord) {
+	conv := s.keys.conv(r.Job.Channel, r.Job.Conversation)
+	if r.Finished {
+		p.HDel(ctx, s.keys.outbox(r.Job.Channel), r.Job.ID)
 	}
-	if len(platformIDs) > 0 {
-		fields := make([]any, 0, 2*len(platformIDs))
-		for _, mid := range platformIDs {
-			fields = append(fields, sentField(mid), part.Entry)
+	if len(r.PlatformIDs) > 0 {
+		fields := make([]any, 0, 2*len(r.PlatformIDs))
+		for _, mid := range r.PlatformIDs {
+			fields = append(fields, sentField(mid), r.Part.Entry)
 		}
 		p.HSet(ctx, conv, fields...)
 	}
 	// The first status of a part: set only if a status webhook did not
 	// come first (statuses never move back).
-	p.HSetNX(ctx, conv, deliveryField(part.Entry), rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|")
-	if s.wait.replicas > 0 {
-		return s.wait.exec(ctx, p)
-	}
-	_, err := p.Exec(ctx)
-	return unavailable(err)
+	p.HSetNX(ctx, conv, deliveryField(r.Part.Entry), rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|")
 }
 
 // SendFailed records that a part will never be delivered.

@@ -72,6 +72,26 @@ func (w replicaWait) exec(ctx context.Context, pipe redis.Pipeliner) error {
 	return nil
 }
 
+// writePipeline returns a pipeline for writes around key that must reach
+// the replicas (Options.WaitReplicas): run it with execWrites.
+func (s *Store) writePipeline(ctx context.Context, key string) (redis.Pipeliner, error) {
+	if s.wait.replicas == 0 {
+		return s.rdb.Pipeline(), nil
+	}
+	p, err := pipelineFor(ctx, s.rdb, key)
+	return p, unavailable(err)
+}
+
+// execWrites runs a writePipeline; with Options.WaitReplicas, it returns
+// once its writes reached the replicas (replicaWait.exec).
+func (s *Store) execWrites(ctx context.Context, p redis.Pipeliner) error {
+	if s.wait.replicas > 0 {
+		return s.wait.exec(ctx, p)
+	}
+	_, err := p.Exec(ctx)
+	return unavailable(err)
+}
+
 // eval runs one of the store's scripts; with Options.WaitReplicas, it
 // returns once the script's writes reached the replicas (evalReplicated).
 // The error wraps ErrUnavailable when Redis cannot serve.

@@ -67,7 +67,8 @@ func (e *Engine) Process(ctx context.Context, convID string) error {
 // event before it lets go (see queue.Store.Unlock). The holder renews the
 // lock while it works (a slow bot may outlast it); once the lock is lost
 // to another worker it stops, and its commits, which carry the lock's
-// token, are refused, so no event is handled twice.
+// token, are refused, so no event is handled twice. The records of its
+// sends ride with the release or go before its next event (heldRecords).
 func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) error {
 	if taken == nil {
 		token := queue.NewEntryID()
@@ -81,11 +82,15 @@ func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) er
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go e.keepLock(ctx, stop, convID, token)
+	held := &heldRecords{conv: convID}
+	ctx = withHeldRecords(ctx, held)
+	defer e.writeHeld(ctx, held) // what Unlock did not write, however the drain ends
 	for {
 		// Each decision commits the conversation it returns, so the next
 		// event starts from it without reading it again.
 		rec := batch.Record
 		for i := range batch.Events {
+			e.writeHeld(ctx, held)
 			ev := &batch.Events[i]
 			next, err := e.handleRecovering(ctx, convID, token, ev, rec)
 			if errors.Is(err, queue.ErrLockLost) || errors.Is(err, queue.ErrEventGone) {
@@ -109,9 +114,13 @@ func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) er
 			}
 			rec = next
 		}
-		released, err := e.inbox.Unlock(ctx, convID, token, e.lockTTL)
-		if err != nil || released {
+		released, err := e.inbox.Unlock(ctx, convID, token, e.lockTTL, held.list...)
+		if err != nil {
 			return err
+		}
+		held.list = held.list[:0]
+		if released {
+			return nil
 		}
 		var ok bool
 		if batch, ok, err = e.inbox.Take(ctx, convID, token, e.lockTTL, inboxBatch, false); err != nil || !ok {

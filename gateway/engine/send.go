@@ -45,10 +45,11 @@ func (e *Engine) send(ctx context.Context, s *setup, job queue.SendJob, last, re
 			// The platform has the message: its record is kept through an
 			// outage even when the work is called off (a lost lock, a
 			// shutdown), or a retry would send it again.
-			record := context.WithoutCancel(ctx)
-			if err := e.persistently(record, "send record", job.Conversation, func() error {
-				return e.outbox.Sent(record, job, part, res.MessageIDs, finished)
-			}); err != nil {
+			rec := queue.SentRecord{Job: job, Part: part, PlatformIDs: res.MessageIDs, Finished: finished}
+			if finished && holdRecord(ctx, rec) {
+				return nil
+			}
+			if err := e.writeRecord(ctx, rec); err != nil {
 				return err
 			}
 			if finished {
@@ -80,6 +81,62 @@ func (e *Engine) send(ctx context.Context, s *setup, job queue.SendJob, last, re
 		return queue.Permanent(err)
 	}
 	return e.outbox.Done(ctx, job)
+}
+
+// writeRecord writes the record of a part the platform accepted. It is
+// kept through an outage even when the work is called off (a lost lock, a
+// shutdown), or a retry would send the part again.
+func (e *Engine) writeRecord(ctx context.Context, rec queue.SentRecord) error {
+	ctx = context.WithoutCancel(ctx)
+	return e.persistently(ctx, "send record", rec.Job.Conversation, func() error {
+		return e.outbox.Sent(ctx, rec.Job, rec.Part, rec.PlatformIDs, rec.Finished)
+	})
+}
+
+// heldRecords are the records of the jobs a worker finished sending for
+// the conversation whose processing lock it holds, kept back to be written
+// in the round trip that releases the lock (queue.Store.Unlock), or
+// before the worker handles its next event: one round trip less per
+// message, and a record is never kept back past the worker's next step.
+// Only a job's last part is held: a job that fails midway is retried by
+// a task that must see its earlier parts recorded.
+type heldRecords struct {
+	conv string
+	list []queue.SentRecord
+}
+
+type heldRecordsKey struct{}
+
+// withHeldRecords returns ctx in which send holds back the records of the
+// jobs it finishes for h.conv.
+func withHeldRecords(ctx context.Context, h *heldRecords) context.Context {
+	return context.WithValue(ctx, heldRecordsKey{}, h)
+}
+
+// holdRecord holds rec back when ctx has held records for its
+// conversation (withHeldRecords); it reports whether it did.
+func holdRecord(ctx context.Context, rec queue.SentRecord) bool {
+	h, ok := ctx.Value(heldRecordsKey{}).(*heldRecords)
+	if !ok || h.conv != rec.Job.Conversation {
+		return false
+	}
+	h.list = append(h.list, rec)
+	return true
+}
+
+// writeHeld writes the records h holds, one by one (writeRecord), and
+// empties it. A record that cannot be written leaves its job in the
+// outbox and goes to the task queue, as a send whose record failed does.
+func (e *Engine) writeHeld(ctx context.Context, h *heldRecords) {
+	for _, rec := range h.list {
+		if err := e.writeRecord(ctx, rec); err != nil {
+			e.log.WarnContext(ctx, "send record not written; the send is queued again", "conversation", h.conv, "err", err)
+			if err := e.tasks.EnqueueSend(context.WithoutCancel(ctx), rec.Job); err != nil {
+				e.log.Warn("send queued later by the sweep", "channel", rec.Job.Channel, "conversation", h.conv, "err", err)
+			}
+		}
+	}
+	h.list = h.list[:0]
 }
 
 // sendFailureReason is the short text shown in the transcript.

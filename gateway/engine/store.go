@@ -17,7 +17,7 @@ type Inbox interface {
 		token string, ttl time.Duration, n int) (res queue.Accepted, b queue.Batch, taken bool, err error)
 	HandBack(ctx context.Context, convID, token string) error
 	Take(ctx context.Context, convID, token string, ttl time.Duration, n int, acquire bool) (b queue.Batch, ok bool, err error)
-	Unlock(ctx context.Context, convID, token string, ttl time.Duration) (bool, error)
+	Unlock(ctx context.Context, convID, token string, ttl time.Duration, sent ...queue.SentRecord) (bool, error)
 	Renew(ctx context.Context, convID, token string, ttl time.Duration) error
 	Ack(ctx context.Context, convID, eventID string) error
 	Record(ctx context.Context, convID, eventID string, entries ...queue.Entry) error
