@@ -68,7 +68,7 @@ func (e *Engine) Process(ctx context.Context, convID string) error {
 // lock while it works (a slow bot may outlast it); once the lock is lost
 // to another worker it stops, and its commits, which carry the lock's
 // token, are refused, so no event is handled twice. The records of its
-// sends ride with the release or go before its next event (heldRecords).
+// sends ride with the release (heldRecords).
 func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) error {
 	if taken == nil {
 		token := queue.NewEntryID()
@@ -90,7 +90,9 @@ func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) er
 		// event starts from it without reading it again.
 		rec := batch.Record
 		for i := range batch.Events {
-			e.writeHeld(ctx, held)
+			if held.due() {
+				e.writeHeld(ctx, held)
+			}
 			ev := &batch.Events[i]
 			next, err := e.handleRecovering(ctx, convID, token, ev, rec)
 			if errors.Is(err, queue.ErrLockLost) || errors.Is(err, queue.ErrEventGone) {

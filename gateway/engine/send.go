@@ -95,14 +95,28 @@ func (e *Engine) writeRecord(ctx context.Context, rec queue.SentRecord) error {
 
 // heldRecords are the records of the jobs a worker finished sending for
 // the conversation whose processing lock it holds, kept back to be written
-// in the round trip that releases the lock (queue.Store.Unlock), or
-// before the worker handles its next event: one round trip less per
-// message, and a record is never kept back past the worker's next step.
+// in the round trip that releases the lock (queue.Store.Unlock): one round
+// trip less per batch of events. A record held for holdRecordsFor is
+// written before the worker's next event instead, which bounds how long a
+// crash could leave a sent reply unrecorded (its job would be sent again).
 // Only a job's last part is held: a job that fails midway is retried by
 // a task that must see its earlier parts recorded.
 type heldRecords struct {
 	conv string
-	list []queue.SentRecord
+	// since is when the oldest record was held (wall clock: the bound is
+	// on real time, like the lock's lifetime).
+	since time.Time
+	list  []queue.SentRecord
+}
+
+// holdRecordsFor bounds how long a record is held while the worker goes
+// on with the batch's next events.
+const holdRecordsFor = 100 * time.Millisecond
+
+// due reports whether the records held are to be written now, before the
+// worker's next event.
+func (h *heldRecords) due() bool {
+	return len(h.list) > 0 && time.Since(h.since) >= holdRecordsFor
 }
 
 type heldRecordsKey struct{}
@@ -119,6 +133,9 @@ func holdRecord(ctx context.Context, rec queue.SentRecord) bool {
 	h, ok := ctx.Value(heldRecordsKey{}).(*heldRecords)
 	if !ok || h.conv != rec.Job.Conversation {
 		return false
+	}
+	if len(h.list) == 0 {
+		h.since = time.Now()
 	}
 	h.list = append(h.list, rec)
 	return true
