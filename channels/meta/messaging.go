@@ -30,6 +30,7 @@ func NewMessagingParser(platform channels.Platform, object string) *MessagingPar
 func (p *MessagingParser) Platform() channels.Platform { return p.platform }
 
 type messagingBody struct {
+	Envelope
 	Entry []struct {
 		ID        string            `json:"id"`
 		Time      Timestamp         `json:"time"`

@@ -57,24 +57,41 @@ func FirstTime(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
+// Envelope is the head every webhook body starts with: embedded in a
+// platform's body type, it lets DecodeEnvelope read "object" in the same
+// pass as the rest.
+type Envelope struct {
+	Object string `json:"object"`
+}
+
+func (e *Envelope) envelope() *Envelope { return e }
+
+// envelope is a body type that embeds Envelope.
+type envelope interface{ envelope() *Envelope }
+
 // DecodeEnvelope checks that body is a JSON object whose "object" is object,
-// then decodes it into v. It returns an error wrapping channels.ErrMalformed
+// and decodes it into v. It returns an error wrapping channels.ErrMalformed
 // for invalid JSON or a body that does not fit v, and one wrapping
-// channels.ErrWrongObject when "object" differs.
-func DecodeEnvelope(body []byte, object string, v any) error {
-	var head struct {
-		Object string `json:"object"`
+// channels.ErrWrongObject when "object" differs, whether or not the rest
+// would fit.
+func DecodeEnvelope(body []byte, object string, v envelope) error {
+	err := json.Unmarshal(body, v)
+	if err == nil {
+		if got := v.envelope().Object; got != object {
+			return wrongObject(got, object)
+		}
+		return nil
 	}
-	if err := json.Unmarshal(body, &head); err != nil {
-		return malformed(err)
+	// It does not fit: another platform's body is named as such.
+	var head Envelope
+	if json.Unmarshal(body, &head) == nil && head.Object != object {
+		return wrongObject(head.Object, object)
 	}
-	if head.Object != object {
-		return fmt.Errorf("%w: got %.40q, want %q", channels.ErrWrongObject, head.Object, object)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return malformed(err)
-	}
-	return nil
+	return malformed(err)
+}
+
+func wrongObject(got, want string) error {
+	return fmt.Errorf("%w: got %.40q, want %q", channels.ErrWrongObject, got, want)
 }
 
 func malformed(err error) error { return fmt.Errorf("%w: %v", channels.ErrMalformed, err) }

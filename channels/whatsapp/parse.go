@@ -26,6 +26,7 @@ func NewParser() *Parser { return &Parser{Now: time.Now} }
 func (p *Parser) Platform() channels.Platform { return channels.WhatsApp }
 
 type body struct {
+	meta.Envelope
 	Entry []struct {
 		ID      string         `json:"id"`
 		Time    meta.Timestamp `json:"time"`
