@@ -487,6 +487,32 @@ func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
 	return fams
 }
 
+// While workers keep up, the webhook takes the conversation's processing
+// lock in the round trip that accepts its event and the worker starts from
+// that batch: no worker takes a lock of its own (README, Process).
+func TestWebhookTakesTheLockWhileWorkersKeepUp(t *testing.T) {
+	o := newOpsHarness(t, "", nil, nil)
+	for i, id := range []string{"5511900000041", "5511900000042"} {
+		u := waUser{id: id, name: "Taker"}
+		o.postOK("whatsapp", u.text(fmt.Sprintf("wamid.take%d", i), "agent", insideHours))
+		o.waitSent(msgTransferred, i+1)
+	}
+	o.settle()
+	takes := map[string]float64{}
+	if f, ok := scrape(t, o.base+"/metrics")["switchboard_conversation_takes_total"]; ok {
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "by" {
+					takes[l.GetValue()] = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if takes["webhook"] != 2 || takes["worker"] != 0 {
+		t.Errorf("takes by webhook %v, by worker %v; want 2 and 0", takes["webhook"], takes["worker"])
+	}
+}
+
 // TestReloadedInactivityTimeoutApplies: the sweep reads the timeout in
 // force, so a reload that shortens it ends, at the next sweep, a
 // conversation already idle longer than the new timeout (README, How a

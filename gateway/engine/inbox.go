@@ -76,7 +76,10 @@ func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) er
 		if err != nil || !ok {
 			return err
 		}
+		e.metrics.takes.WithLabelValues("worker").Inc()
 		taken = &takenBatch{token: token, batch: batch}
+	} else {
+		e.metrics.takes.WithLabelValues("webhook").Inc()
 	}
 	token, batch := taken.token, taken.batch
 	ctx, stop := context.WithCancel(ctx)

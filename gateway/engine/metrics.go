@@ -14,7 +14,9 @@ import (
 type metrics struct {
 	eventsProcessed *prometheus.CounterVec
 	eventsDropped   prometheus.Counter
-	eventLatency    prometheus.Histogram
+	// takes counts the processing locks taken, by who took them (inbox.go).
+	takes        *prometheus.CounterVec
+	eventLatency prometheus.Histogram
 	// lateEvents and deadLetters count what the guards set aside (guard.go).
 	lateEvents  *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
@@ -57,6 +59,9 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		notifications:  counter("switchboard_notifications_total", "Escalation notification attempts, by channel, target (webhook, email, zendesk) and result (ok, retry, dropped).", "channel", "target", "result"),
 		calls:          counter("switchboard_call_requests_total", "Call requests to the call provider by channel and outcome (requested, refused, failed, retry).", "channel", "outcome"),
 		assigned:       counter("switchboard_auto_assignments_total", "Conversations assigned automatically, by channel and how (preferred: the agent the bot named; balanced).", "channel", "how"),
+		takes: counter("switchboard_conversation_takes_total",
+			"Processing locks taken on conversations with events, with their first batch, by who took them: "+
+				"the webhook, in the round trip that accepted its event (while workers keep up), or a worker, in a round trip of its own.", "by"),
 		lateEvents: counter("switchboard_late_events_total",
 			"User messages older than the dedupe window: stored in the transcript, never routed (no bot reply, no transfer), by channel.", "channel"),
 		deadLetters: counter("switchboard_dead_letters_total",
