@@ -346,13 +346,17 @@ func (s *Server) events(c echo.Context) error {
 			if !s.engine.StillServes(ag) {
 				return nil
 			}
-			send(n)
-			for more := true; more; {
+			// Take what the hub handed over, then ask whether it skipped
+			// any: a notice it handed over after one it skipped must not go
+			// out before the catch-up has sent the skipped one (the hub
+			// marks the skip before it hands over the next notice).
+			handed := []*queue.Notice{n}
+			for drained := false; !drained && len(handed) <= cap(sub.notices); {
 				select {
 				case n := <-sub.notices:
-					send(n)
+					handed = append(handed, n)
 				default:
-					more = false
+					drained = true
 				}
 			}
 			if sub.lagged.Swap(false) {
@@ -363,6 +367,9 @@ func (s *Server) events(c echo.Context) error {
 					}
 					return failed()
 				}
+			}
+			for _, n := range handed {
+				send(n) // skipped when the catch-up sent it
 			}
 			w.Flush()
 			heartbeat.Reset(sseHeartbeat)
