@@ -94,6 +94,7 @@ func RunParser(t *testing.T, p channels.Parser, dir string) {
 	t.Run("wrong object", func(t *testing.T) {
 		for _, body := range []string{
 			`{"object":"not_a_platform","entry":[{"id":"1","changes":[],"messaging":[]}]}`,
+			`{"object":"not_a_platform","entry":"of another shape"}`, // named, though it does not fit
 			`{"entry":[]}`,
 			`null`,
 		} {
