@@ -488,8 +488,10 @@ func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
 }
 
 // While workers keep up, the webhook takes the conversation's processing
-// lock in the round trip that accepts its event and the worker starts from
-// that batch: no worker takes a lock of its own (README, Process).
+// lock in the round trip that accepts its event, the worker starts from
+// that batch, and the reply's record rides with the release: no worker
+// takes a lock of its own, and no record needs a round trip of its own
+// (README, Process and Send).
 func TestWebhookTakesTheLockWhileWorkersKeepUp(t *testing.T) {
 	o := newOpsHarness(t, "", nil, nil)
 	for i, id := range []string{"5511900000041", "5511900000042"} {
@@ -498,18 +500,25 @@ func TestWebhookTakesTheLockWhileWorkersKeepUp(t *testing.T) {
 		o.waitSent(msgTransferred, i+1)
 	}
 	o.settle()
-	takes := map[string]float64{}
-	if f, ok := scrape(t, o.base+"/metrics")["switchboard_conversation_takes_total"]; ok {
-		for _, m := range f.Metric {
-			for _, l := range m.Label {
-				if l.GetName() == "by" {
-					takes[l.GetValue()] = m.GetCounter().GetValue()
+	fams := scrape(t, o.base+"/metrics")
+	byLabel := func(metric, label string) map[string]float64 {
+		out := map[string]float64{}
+		if f, ok := fams[metric]; ok {
+			for _, m := range f.Metric {
+				for _, l := range m.Label {
+					if l.GetName() == label {
+						out[l.GetValue()] = m.GetCounter().GetValue()
+					}
 				}
 			}
 		}
+		return out
 	}
-	if takes["webhook"] != 2 || takes["worker"] != 0 {
+	if takes := byLabel("switchboard_conversation_takes_total", "by"); takes["webhook"] != 2 || takes["worker"] != 0 {
 		t.Errorf("takes by webhook %v, by worker %v; want 2 and 0", takes["webhook"], takes["worker"])
+	}
+	if records := byLabel("switchboard_send_records_total", "with"); records["release"] != 2 || records["alone"] != 0 {
+		t.Errorf("send records with the release %v, alone %v; want 2 and 0", records["release"], records["alone"])
 	}
 }
 

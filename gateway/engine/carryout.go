@@ -115,8 +115,14 @@ func (e *Engine) dispatch(ctx context.Context, s *setup, c *queue.Commit, inline
 				continue
 			}
 		}
-		if err := e.tasks.EnqueueSend(ctx, job); err != nil {
-			e.log.Warn("send queued later by the sweep", "channel", job.Channel, "conversation", job.Conversation, "err", err)
-		}
+		e.sendLater(ctx, job)
+	}
+}
+
+// sendLater hands a job to the task queue; one that cannot even be queued
+// stays in the outbox, where the sweep finds it.
+func (e *Engine) sendLater(ctx context.Context, job queue.SendJob) {
+	if err := e.tasks.EnqueueSend(ctx, job); err != nil {
+		e.log.Warn("send queued later by the sweep", "channel", job.Channel, "conversation", job.Conversation, "err", err)
 	}
 }

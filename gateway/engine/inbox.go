@@ -76,7 +76,9 @@ func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) er
 		if err != nil || !ok {
 			return err
 		}
-		e.metrics.takes.WithLabelValues("worker").Inc()
+		if len(batch.Events) > 0 { // not a conversation another worker just emptied
+			e.metrics.takes.WithLabelValues("worker").Inc()
+		}
 		taken = &takenBatch{token: token, batch: batch}
 	} else {
 		e.metrics.takes.WithLabelValues("webhook").Inc()
@@ -123,6 +125,7 @@ func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) er
 		if err != nil {
 			return err
 		}
+		e.metrics.sendRecords.WithLabelValues("release").Add(float64(len(held.list)))
 		held.list = held.list[:0]
 		if released {
 			return nil

@@ -14,8 +14,11 @@ import (
 type metrics struct {
 	eventsProcessed *prometheus.CounterVec
 	eventsDropped   prometheus.Counter
-	// takes counts the processing locks taken, by who took them (inbox.go).
+	// takes counts the processing locks taken, by who took them (inbox.go);
+	// sendRecords the records of sent parts, by the round trip that wrote
+	// them (send.go).
 	takes        *prometheus.CounterVec
+	sendRecords  *prometheus.CounterVec
 	eventLatency prometheus.Histogram
 	// lateEvents and deadLetters count what the guards set aside (guard.go).
 	lateEvents  *prometheus.CounterVec
@@ -62,6 +65,9 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		takes: counter("switchboard_conversation_takes_total",
 			"Processing locks taken on conversations with events, with their first batch, by who took them: "+
 				"the webhook, in the round trip that accepted its event (while workers keep up), or a worker, in a round trip of its own.", "by"),
+		sendRecords: counter("switchboard_send_records_total",
+			"Records of parts the platform accepted, by the round trip that wrote them: "+
+				"the worker's release of the conversation (release) or one of their own (alone).", "with"),
 		lateEvents: counter("switchboard_late_events_total",
 			"User messages older than the dedupe window: stored in the transcript, never routed (no bot reply, no transfer), by channel.", "channel"),
 		deadLetters: counter("switchboard_dead_letters_total",

@@ -88,9 +88,13 @@ func (e *Engine) send(ctx context.Context, s *setup, job queue.SendJob, last, re
 // shutdown), or a retry would send the part again.
 func (e *Engine) writeRecord(ctx context.Context, rec queue.SentRecord) error {
 	ctx = context.WithoutCancel(ctx)
-	return e.persistently(ctx, "send record", rec.Job.Conversation, func() error {
+	err := e.persistently(ctx, "send record", rec.Job.Conversation, func() error {
 		return e.outbox.Sent(ctx, rec.Job, rec.Part, rec.PlatformIDs, rec.Finished)
 	})
+	if err == nil {
+		e.metrics.sendRecords.WithLabelValues("alone").Inc()
+	}
+	return err
 }
 
 // heldRecords are the records of the jobs a worker finished sending for
@@ -148,9 +152,7 @@ func (e *Engine) writeHeld(ctx context.Context, h *heldRecords) {
 	for _, rec := range h.list {
 		if err := e.writeRecord(ctx, rec); err != nil {
 			e.log.WarnContext(ctx, "send record not written; the send is queued again", "conversation", h.conv, "err", err)
-			if err := e.tasks.EnqueueSend(context.WithoutCancel(ctx), rec.Job); err != nil {
-				e.log.Warn("send queued later by the sweep", "channel", rec.Job.Channel, "conversation", h.conv, "err", err)
-			}
+			e.sendLater(context.WithoutCancel(ctx), rec.Job)
 		}
 	}
 	h.list = h.list[:0]
