@@ -196,22 +196,29 @@ func TestEventStreamCatchesUp(t *testing.T) {
 	defer cancel()
 	events := openSSE(t, h, ctx, "")
 	const n = 60
-	notices := make([]queue.Notice, n)
-	for i := range notices {
-		notices[i] = queue.Notice{Type: routing.NoticeWaiting, Channel: "fb-page", Conversation: fmt.Sprintf("c%02d", i), At: insideHours}
+	// Whether the hub outruns the stream depends on the scheduler: bursts
+	// go out until one made the stream fall behind (a few at most).
+	caughtUp := func() bool {
+		return metricValue(scrape(t, h.base+"/metrics"), "switchboard_event_stream_catchups_total", nil) > 0
 	}
-	if err := h.app.store.Publish(ctx, notices...); err != nil {
-		t.Fatal(err)
-	}
-	for i := range n {
-		ev := nextEvent(t, events, string(routing.NoticeWaiting))
-		var got queue.Notice
-		if err := json.Unmarshal([]byte(ev.data), &got); err != nil || got.Conversation != notices[i].Conversation {
-			t.Fatalf("event %d is %s, want %s", i, ev.data, notices[i].Conversation)
+	for burst := 0; burst < 20 && !caughtUp(); burst++ {
+		notices := make([]queue.Notice, n)
+		for i := range notices {
+			notices[i] = queue.Notice{Type: routing.NoticeWaiting, Channel: "fb-page", Conversation: fmt.Sprintf("c%02d-%02d", burst, i), At: insideHours}
+		}
+		if err := h.app.store.Publish(ctx, notices...); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			ev := nextEvent(t, events, string(routing.NoticeWaiting))
+			var got queue.Notice
+			if err := json.Unmarshal([]byte(ev.data), &got); err != nil || got.Conversation != notices[i].Conversation {
+				t.Fatalf("burst %d: event %d is %s, want %s", burst, i, ev.data, notices[i].Conversation)
+			}
 		}
 	}
-	if metricValue(scrape(t, h.base+"/metrics"), "switchboard_event_stream_catchups_total", nil) == 0 {
-		t.Error("the stream never fell behind: the test shows nothing")
+	if !caughtUp() {
+		t.Error("the stream never fell behind in 20 bursts: the test shows nothing")
 	}
 }
 
