@@ -34,6 +34,10 @@ type RunOptions struct {
 	Progress    io.Writer     // a line per second; default os.Stderr
 	RSS         *RSS          // optional: the gateway's memory, shown in progress lines
 	Label       string        // names the run in the report
+	// SentAgainAllowed is how many replies may repeat an earlier reply's
+	// message (Check.SentAgain): 0 unless the run kills the gateway, which
+	// then cannot know whether the platform got the sends it had in flight.
+	SentAgainAllowed int
 }
 
 func (o *RunOptions) defaults() {
@@ -78,14 +82,29 @@ type Result struct {
 	Check     *Check         // exactly-once check, when a fake Graph API ran
 }
 
-// Check is the exactly-once verdict of a run.
+// Check is the exactly-once verdict of a run. A reply that carries the
+// gateway's id of an earlier reply to the same user (its Ref) is the same
+// message sent again: SentAgain counts those apart from Duplicated, which
+// counts users with more distinct replies than deliveries (an event
+// handled twice).
 type Check struct {
 	Users, Lost, Duplicated int
+	SentAgain, Allowed      int // Allowed: RunOptions.SentAgainAllowed
 	Examples                []string
 }
 
-// OK reports whether nothing was lost or duplicated.
-func (c *Check) OK() bool { return c.Lost == 0 && c.Duplicated == 0 }
+// OK reports whether nothing was lost or duplicated, and no more replies
+// were sent again than allowed.
+func (c *Check) OK() bool { return c.Lost == 0 && c.Duplicated == 0 && c.SentAgain <= c.Allowed }
+
+// String is the check's figures, as the report prints them.
+func (c *Check) String() string {
+	s := fmt.Sprintf("users %d, lost %d, duplicated %d", c.Users, c.Lost, c.Duplicated)
+	if c.SentAgain > 0 || c.Allowed > 0 {
+		s += fmt.Sprintf(", the same reply sent again %d (at most %d allowed)", c.SentAgain, c.Allowed)
+	}
+	return s
+}
 
 // record is what happened to one delivery.
 type record struct {
@@ -352,7 +371,7 @@ func (r *Runner) check(res *Result) {
 			u.clean = false
 		}
 	}
-	c := &Check{}
+	c := &Check{Allowed: r.opts.SentAgainAllowed}
 	for i := range users {
 		u := &users[i]
 		if u.all == 0 {
@@ -360,19 +379,24 @@ func (r *Runner) check(res *Result) {
 		}
 		c.Users++
 		sends := r.graph.Arrivals(r.uid(i))
+		again := r.graph.SentAgain(r.uid(i))
 		res.Replies += int64(len(sends))
 		for _, at := range sends {
 			if at.After(res.LastReply) {
 				res.LastReply = at
 			}
 		}
-		switch {
-		case len(sends) < u.ok:
+		c.SentAgain += again
+		if again > 0 {
+			c.example(fmt.Sprintf("user %s: %d replies, %d of them the same message sent again", r.uid(i), len(sends), again))
+		}
+		switch distinct := len(sends) - again; {
+		case distinct < u.ok:
 			c.Lost++
-			c.example(fmt.Sprintf("user %s: %d deliveries answered 200, %d replies", r.uid(i), u.ok, len(sends)))
-		case len(sends) > u.all:
+			c.example(fmt.Sprintf("user %s: %d deliveries answered 200, %d distinct replies", r.uid(i), u.ok, distinct))
+		case distinct > u.all:
 			c.Duplicated++
-			c.example(fmt.Sprintf("user %s: %d deliveries (%d answered 200), %d replies", r.uid(i), u.all, u.ok, len(sends)))
+			c.example(fmt.Sprintf("user %s: %d deliveries (%d answered 200), %d distinct replies", r.uid(i), u.all, u.ok, distinct))
 		}
 		if u.clean && len(sends) == len(u.starts) {
 			slices.SortFunc(u.starts, func(a, b time.Time) int { return a.Compare(b) })
@@ -464,7 +488,7 @@ func (res *Result) Write(w io.Writer) {
 		if !res.Check.OK() {
 			verdict = "VIOLATION"
 		}
-		fmt.Fprintf(w, "exactly once: %s (users %d, lost %d, duplicated %d)\n", verdict, res.Check.Users, res.Check.Lost, res.Check.Duplicated)
+		fmt.Fprintf(w, "exactly once: %s (%s)\n", verdict, res.Check)
 		for _, e := range res.Check.Examples {
 			fmt.Fprintf(w, "  %s\n", e)
 		}

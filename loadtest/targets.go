@@ -57,6 +57,10 @@ func (res *Result) ExactlyOnce() Verdict {
 		return v
 	}
 	v.Measured = fmt.Sprintf("%d replies for %d deliveries; lost %d, twice %d", res.Replies, res.Expected, res.Check.Lost, res.Check.Duplicated)
+	if c := res.Check; c.SentAgain > 0 || c.Allowed > 0 {
+		v.Measured += fmt.Sprintf(", sent again %d", c.SentAgain)
+		v.Target += fmt.Sprintf(", at most %d sent again", c.Allowed)
+	}
 	v.Met = res.Check.OK()
 	return v
 }

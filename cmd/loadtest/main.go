@@ -145,6 +145,7 @@ func runLoad(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stder
 	fs.DurationVar(&o.Replay, "replay", 0, "after the load, resend deliveries not answered 200 for up to this long")
 	fs.DurationVar(&o.Drain, "drain", 30*time.Second, "how long to wait for the replies at the fake Graph API")
 	fs.DurationVar(&o.Settle, "settle", time.Second, "how long to wait after the drain for late duplicates")
+	fs.IntVar(&o.SentAgainAllowed, "sent-again-allowed", 0, "replies that may repeat an earlier reply's message: a gateway killed mid-send cannot know whether the platform got what it had in flight, and sends it again")
 	fs.StringVar(&o.Text, "text", "", "message text (default \"hello from the load test\"; not a handoff keyword)")
 	pidList := fs.String("pid", "", "gateway pid(s), comma-separated: sample their RSS")
 	floor := fs.Bool("floor", false, "first run the same load against the ingest floor and the end-to-end floor, on the same Redis")

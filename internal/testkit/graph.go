@@ -13,6 +13,7 @@
 package testkit
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -43,9 +44,9 @@ type Responder func(n int, s Send) (status int, body string)
 type Option func(*Graph)
 
 // CountOnly makes the fake keep, for each message send, only its arrival
-// time under its recipient: no body, no decoded Send, no per-call
-// bookkeeping beyond that. Requests and Sends then return nothing; Total,
-// Arrivals and Recipients work. It is the mode of the load tool, where the
+// time and its Ref under its recipient: no body, no decoded Send, no
+// per-call bookkeeping beyond that. Requests and Sends then return
+// nothing; Total, Arrivals, Recipients and SentAgain work. It is the mode of the load tool, where the
 // fake must stay cheap under thousands of sends a second.
 func CountOnly() Option { return func(g *Graph) { g.countOnly = true } }
 
@@ -105,6 +106,8 @@ type Graph struct {
 	respond  Responder
 	reqs     []Send
 	arrivals map[string][]time.Time
+	refs     map[string]struct{} // recipient + "\x00" + Ref of each message send
+	again    map[string]int      // by recipient: sends repeating an earlier send's Ref
 	uploads  []Upload
 	media    map[string]Media
 }
@@ -120,7 +123,7 @@ func NewGraph(t testing.TB, opts ...Option) *Graph {
 
 // StartGraph starts a fake Graph API; the caller closes it.
 func StartGraph(opts ...Option) *Graph {
-	g := &Graph{now: time.Now, arrivals: map[string][]time.Time{}, media: map[string]Media{}}
+	g := &Graph{now: time.Now, arrivals: map[string][]time.Time{}, refs: map[string]struct{}{}, again: map[string]int{}, media: map[string]Media{}}
 	for _, o := range opts {
 		o(g)
 	}
@@ -237,6 +240,16 @@ func (g *Graph) Recipients() map[string]int {
 	return out
 }
 
+// SentAgain returns how many of the accepted message sends to recipient
+// carried the Ref (biz_opaque_callback_data or message.metadata) of an
+// earlier one: the same message sent again, as a sender does that lost
+// the acknowledgement of a send (Meta's Send API has no idempotency key).
+func (g *Graph) SentAgain(recipient string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.again[recipient]
+}
+
 // Uploads returns the media uploads received, in arrival order.
 func (g *Graph) Uploads() []Upload {
 	g.mu.Lock()
@@ -310,9 +323,30 @@ type countBody struct {
 	To               string `json:"to"`
 	Status           string `json:"status"`
 	SenderAction     string `json:"sender_action"`
+	Callback         string `json:"biz_opaque_callback_data"`
 	Recipient        struct {
 		ID string `json:"id"`
 	} `json:"recipient"`
+	Message struct {
+		Metadata string `json:"metadata"`
+	} `json:"message"`
+}
+
+// arrive counts an accepted message send to recipient (under g.mu). A send
+// whose ref an earlier send to the same recipient carried is the same
+// message sent again (SentAgain).
+func (g *Graph) arrive(recipient, ref string, at time.Time) {
+	g.total.Add(1)
+	g.arrivals[recipient] = append(g.arrivals[recipient], at)
+	if ref == "" {
+		return
+	}
+	key := recipient + "\x00" + ref
+	if _, seen := g.refs[key]; seen {
+		g.again[recipient]++
+		return
+	}
+	g.refs[key] = struct{}{}
 }
 
 func (g *Graph) serveSend(w http.ResponseWriter, r *http.Request, id string) {
@@ -339,8 +373,7 @@ func (g *Graph) serveSend(w http.ResponseWriter, r *http.Request, id string) {
 	g.mu.Lock()
 	g.reqs = append(g.reqs, s)
 	if s.Accepted() && s.IsMessage() {
-		g.total.Add(1)
-		g.arrivals[s.To] = append(g.arrivals[s.To], at)
+		g.arrive(s.To, s.Ref, at)
 	}
 	g.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -433,9 +466,8 @@ func (g *Graph) serveCount(w http.ResponseWriter, id, auth string, body []byte, 
 		fmt.Fprintf(w, `{"recipient_id":%q}`, to)
 		return
 	}
-	g.total.Add(1)
 	g.mu.Lock()
-	g.arrivals[to] = append(g.arrivals[to], at)
+	g.arrive(to, cmp.Or(b.Callback, b.Message.Metadata), at)
 	g.mu.Unlock()
 	io.WriteString(w, successBody(acct.Platform, to, g.messageID(acct.Platform)))
 }

@@ -480,6 +480,47 @@ func TestCountOnly(t *testing.T) {
 	}
 }
 
+// TestSentAgain counts a send that repeats an earlier send's ref to the
+// same recipient, in both modes: WhatsApp's biz_opaque_callback_data and
+// the Messenger/Instagram message's metadata.
+func TestSentAgain(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opts []testkit.Option
+	}{{"decoded", nil}, {"count only", []testkit.Option{testkit.CountOnly()}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			g := testkit.NewGraph(t, mode.opts...)
+			wa := func(to, ref string) {
+				post(t, g, "/"+waPhone+"/messages", fmt.Sprintf(`{"messaging_product":"whatsapp","to":"+%s","type":"text","text":{"body":"hi"},"biz_opaque_callback_data":%q}`, to, ref))
+			}
+			ms := func(to, ref string) {
+				post(t, g, "/me/messages", fmt.Sprintf(`{"recipient":{"id":%q},"message":{"text":"hi","metadata":%q}}`, to, ref))
+			}
+			wa("551", "e1")
+			wa("551", "e2")
+			wa("551", "e1") // again
+			wa("552", "e1") // another recipient's
+			wa("551", "")   // no ref: never counted as again
+			wa("551", "")
+			ms("553", "e7")
+			ms("553", "e7") // again
+			ms("553", "e7") // and again
+			g.FailNext(1, testkit.ErrRateLimit)
+			ms("554", "e9") // refused: not a send that arrived
+			ms("554", "e9")
+			want := map[string]int{"551": 1, "552": 0, "553": 2, "554": 0}
+			for to, n := range want {
+				if got := g.SentAgain(to); got != n {
+					t.Errorf("SentAgain(%s) = %d, want %d", to, got, n)
+				}
+			}
+			if g.Total() != 10 {
+				t.Errorf("Total %d, want 10", g.Total())
+			}
+		})
+	}
+}
+
 func TestSince(t *testing.T) {
 	g := testkit.NewGraph(t)
 	for _, text := range []string{"one", "two", "three"} {
