@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,5 +175,59 @@ func TestWebhookRejects(t *testing.T) {
 	}
 	if rec := h.record(ana.conv()); rec.Version != 0 {
 		t.Errorf("a rejected webhook created the conversation: %+v", rec)
+	}
+}
+
+// TestAReplyIsRecordedBeforeTheNextEvent: a worker writes the record of a
+// reply it sent before it handles its batch's next event; only the last
+// event's record rides with the release. A gateway killed mid-batch thus
+// leaves unrecorded (and sends again after the restart) at most the reply
+// it was sending, as before records rode with the release.
+func TestAReplyIsRecordedBeforeTheNextEvent(t *testing.T) {
+	bot, url := startEchoBot(t)
+	bot.gate, bot.asked = make(chan struct{}), make(chan struct{}, 1)
+	h := newHarness(t, harnessOptions{start: insideHours, botURL: url})
+	var (
+		mu         sync.Mutex
+		unrecorded []string
+	)
+	// At each send, every earlier reply has its record (delivery "sent").
+	h.graph.Respond(func(_ int, s testkit.Send) (int, string) {
+		entries, err := h.app.store.Transcript(context.Background(), ana.conv())
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			unrecorded = append(unrecorded, err.Error())
+		}
+		for _, e := range entries {
+			if e.Author == routing.AuthorBot && e.Text != s.Text && e.Delivery != "sent" {
+				unrecorded = append(unrecorded, fmt.Sprintf("%q (%q) at the send of %q", e.Text, e.Delivery, s.Text))
+			}
+		}
+		return 0, ""
+	})
+	post := func(i int) {
+		body := ana.text(fmt.Sprintf("wamid.R%d", i), fmt.Sprintf("message %d", i), insideHours.Add(time.Duration(i)*time.Second))
+		if got := h.post("whatsapp", body, waSecret); got != http.StatusOK {
+			t.Fatalf("POST message %d = %d, want 200", i, got)
+		}
+	}
+	// The bot holds its first answer while three more messages arrive, so
+	// the worker's next batch holds those three.
+	post(0)
+	<-bot.asked
+	for i := 1; i <= 3; i++ {
+		post(i)
+	}
+	close(bot.gate)
+	h.eventually("4 replies are sent", func() bool { return len(h.graph.Requests()) >= 4 })
+	h.settle()
+	for i := range 4 {
+		h.waitDelivery(ana.conv(), fmt.Sprintf("echo: message %d", i), "sent")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(unrecorded) > 0 {
+		t.Errorf("replies not recorded when the next went out: %v", unrecorded)
 	}
 }

@@ -95,7 +95,10 @@ func (e *Engine) drain(ctx context.Context, convID string, taken *takenBatch) er
 		// event starts from it without reading it again.
 		rec := batch.Record
 		for i := range batch.Events {
-			if held.due() {
+			// Only the batch's last record rides with the release: one held
+			// while the next event is handled would widen the window in which
+			// a crash leaves a sent reply unrecorded (and sent again).
+			if len(held.list) > 0 {
 				e.writeHeld(ctx, held)
 			}
 			ev := &batch.Events[i]

@@ -100,27 +100,14 @@ func (e *Engine) writeRecord(ctx context.Context, rec queue.SentRecord) error {
 // heldRecords are the records of the jobs a worker finished sending for
 // the conversation whose processing lock it holds, kept back to be written
 // in the round trip that releases the lock (queue.Store.Unlock): one round
-// trip less per batch of events. A record held for holdRecordsFor is
-// written before the worker's next event instead, which bounds how long a
-// crash could leave a sent reply unrecorded (its job would be sent again).
+// trip less per batch of events. A record still held when the worker
+// goes on to the batch's next event is written first, so a crash leaves
+// unrecorded only the replies of the event in hand, as without holding.
 // Only a job's last part is held: a job that fails midway is retried by
 // a task that must see its earlier parts recorded.
 type heldRecords struct {
 	conv string
-	// since is when the oldest record was held (wall clock: the bound is
-	// on real time, like the lock's lifetime).
-	since time.Time
-	list  []queue.SentRecord
-}
-
-// holdRecordsFor bounds how long a record is held while the worker goes
-// on with the batch's next events.
-const holdRecordsFor = 100 * time.Millisecond
-
-// due reports whether the records held are to be written now, before the
-// worker's next event.
-func (h *heldRecords) due() bool {
-	return len(h.list) > 0 && time.Since(h.since) >= holdRecordsFor
+	list []queue.SentRecord
 }
 
 type heldRecordsKey struct{}
@@ -137,9 +124,6 @@ func holdRecord(ctx context.Context, rec queue.SentRecord) bool {
 	h, ok := ctx.Value(heldRecordsKey{}).(*heldRecords)
 	if !ok || h.conv != rec.Job.Conversation {
 		return false
-	}
-	if len(h.list) == 0 {
-		h.since = time.Now()
 	}
 	h.list = append(h.list, rec)
 	return true
