@@ -328,7 +328,13 @@ func openSSEAs(t *testing.T, h *harness, ctx context.Context, lastEventID, token
 // nextEvent returns the next event of a type, skipping others.
 func nextEvent(t *testing.T, events <-chan sseEvent, typ string) sseEvent {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	return nextEventWithin(t, events, typ, 10*time.Second)
+}
+
+// nextEventWithin is nextEvent with a deadline of its own.
+func nextEventWithin(t *testing.T, events <-chan sseEvent, typ string, within time.Duration) sseEvent {
+	t.Helper()
+	timeout := time.After(within)
 	for {
 		select {
 		case ev, ok := <-events:
@@ -339,7 +345,7 @@ func nextEvent(t *testing.T, events <-chan sseEvent, typ string) sseEvent {
 				return ev
 			}
 		case <-timeout:
-			t.Fatalf("no %s event within 10s", typ)
+			t.Fatalf("no %s event within %v", typ, within)
 		}
 	}
 }
