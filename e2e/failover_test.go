@@ -46,7 +46,11 @@ func TestFailoverLosesNothing(t *testing.T) {
 				default:
 				}
 				body, _ := u.body(fmt.Sprintf("message %d", j), "", "")
-				deadline := time.Now().Add(2 * waitFor)
+				// Meta redelivers for hours; here a refused message is tried
+				// for 4 × waitFor: a Sentinel failover took up to 20 s in CI,
+				// and writes then wait for the new master's replica
+				// (wait_replicas) until the old master is back as one.
+				deadline := time.Now().Add(4 * waitFor)
 				for {
 					status, _ := g.postWebhook(t, chOpen, body)
 					if status == http.StatusOK {
