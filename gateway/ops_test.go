@@ -501,24 +501,14 @@ func TestWebhookTakesTheLockWhileWorkersKeepUp(t *testing.T) {
 	}
 	o.settle()
 	fams := scrape(t, o.base+"/metrics")
-	byLabel := func(metric, label string) map[string]float64 {
-		out := map[string]float64{}
-		if f, ok := fams[metric]; ok {
-			for _, m := range f.Metric {
-				for _, l := range m.Label {
-					if l.GetName() == label {
-						out[l.GetValue()] = m.GetCounter().GetValue()
-					}
-				}
-			}
-		}
-		return out
+	count := func(metric, label, value string) float64 {
+		return metricValue(fams, metric, map[string]string{label: value})
 	}
-	if takes := byLabel("switchboard_conversation_takes_total", "by"); takes["webhook"] != 2 || takes["worker"] != 0 {
-		t.Errorf("takes by webhook %v, by worker %v; want 2 and 0", takes["webhook"], takes["worker"])
+	if byWebhook, byWorker := count("switchboard_conversation_takes_total", "by", "webhook"), count("switchboard_conversation_takes_total", "by", "worker"); byWebhook != 2 || byWorker != 0 {
+		t.Errorf("takes by webhook %v, by worker %v; want 2 and 0", byWebhook, byWorker)
 	}
-	if records := byLabel("switchboard_send_records_total", "with"); records["release"] != 2 || records["alone"] != 0 {
-		t.Errorf("send records with the release %v, alone %v; want 2 and 0", records["release"], records["alone"])
+	if release, alone := count("switchboard_send_records_total", "with", "release"), count("switchboard_send_records_total", "with", "alone"); release != 2 || alone != 0 {
+		t.Errorf("send records with the release %v, alone %v; want 2 and 0", release, alone)
 	}
 }
 
