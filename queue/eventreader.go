@@ -17,7 +17,8 @@ import (
 // connections (blocking stream reads, readiness checks). Closing it leaves
 // r open; close it before r.
 func (r *Redis) Side(conns int) *Redis {
-	return &Redis{rdb: r.client(max(conns, 1)), client: r.client, keys: r.keys, now: r.now, wait: r.wait}
+	rdb := r.client(max(conns, 1))
+	return &Redis{rdb: rdb, batch: newBatcher(rdb, max(1, min(conns, pipelinesInFlight))), client: r.client, keys: r.keys, now: r.now, wait: r.wait}
 }
 
 // ReadStream reads up to count notices of one channel published after the

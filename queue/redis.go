@@ -59,6 +59,8 @@ type Options struct {
 // and the asynq client all use it.
 type Redis struct {
 	rdb redis.UniversalClient
+	// batch sends the hot path's commands of many callers together.
+	batch *batcher
 	// client makes a client of the same Redis with a pool of its own of
 	// at most the given size (Side).
 	client   func(poolSize int) redis.UniversalClient
@@ -153,6 +155,7 @@ func Open(ctx context.Context, o Options) (*Redis, error) {
 		}
 	}
 	r.rdb = r.client(64)
+	r.batch = newBatcher(r.rdb, pipelinesInFlight)
 	pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if err := r.rdb.Ping(pingCtx).Err(); err != nil {

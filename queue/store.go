@@ -203,13 +203,14 @@ type Commit struct {
 
 // Store keeps conversations, transcripts, lines and inboxes.
 type Store struct {
-	rdb  redis.UniversalClient
-	keys keys
-	wait replicaWait
+	rdb   redis.UniversalClient
+	batch *batcher
+	keys  keys
+	wait  replicaWait
 }
 
 // Store returns the conversation store on this Redis.
-func (r *Redis) Store() *Store { return &Store{rdb: r.rdb, keys: r.keys, wait: r.wait} }
+func (r *Redis) Store() *Store { return &Store{rdb: r.rdb, batch: r.batch, keys: r.keys, wait: r.wait} }
 
 // Accepted says what Accept did with an event.
 type Accepted int
@@ -331,7 +332,7 @@ func (s *Store) Take(ctx context.Context, convID, token string, ttl time.Duratio
 			return Batch{}, false, err
 		}
 	} else {
-		cmd = takeScript.Run(ctx, s.rdb, keys, token, ttl.Milliseconds(), n, flag)
+		cmd = s.evalBatched(ctx, takeScript, keys, token, ttl.Milliseconds(), n, flag)
 	}
 	res, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
@@ -404,7 +405,28 @@ func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Durat
 	keys := []string{s.keys.lock(ch, convID), s.keys.inbox(ch, convID), s.keys.pending(ch)}
 	args := []any{token, ttl.Milliseconds(), convID, "0"}
 	if len(sent) == 0 {
-		res, err := releaseScript.Run(ctx, s.rdb, keys, args...).Int()
+		res, err := s.evalBatched(ctx, releaseScript, keys, args...).Int()
+		return res != 0, unavailable(err)
+	}
+	if s.wait.replicas == 0 {
+		var records []redis.Cmder
+		var release *redis.Cmd
+		err := s.batch.do(ctx, func(p redis.Pipeliner) {
+			for _, r := range sent {
+				records = append(records, s.recordSent(ctx, p, r)...)
+			}
+			release = releaseScript.EvalSha(ctx, p, keys, args...)
+		})
+		if err == nil {
+			err = firstErr(records)
+		}
+		if err != nil {
+			return false, unavailable(err)
+		}
+		if redis.HasErrorPrefix(release.Err(), "NOSCRIPT") {
+			release = releaseScript.Run(ctx, s.rdb, keys, args...)
+		}
+		res, err := release.Int()
 		return res != 0, unavailable(err)
 	}
 	p, err := s.writePipeline(ctx, keys[0])
@@ -515,7 +537,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 			return err
 		}
 	} else {
-		cmd = commitScript.Run(ctx, s.rdb, keys, rec.Version, mustJSON(arg), c.Token)
+		cmd = s.evalBatched(ctx, commitScript, keys, rec.Version, mustJSON(arg), c.Token)
 	}
 	v, err := cmd.Int64()
 	if err != nil {

@@ -80,30 +80,39 @@ type SentRecord struct {
 // A worker that holds the conversation may instead hand the record to
 // Unlock, which writes it in the lock's round trip.
 func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformIDs []string, finished bool) error {
+	r := SentRecord{Job: job, Part: part, PlatformIDs: platformIDs, Finished: finished}
+	if s.wait.replicas == 0 {
+		var cmds []redis.Cmder
+		if err := s.batch.do(ctx, func(p redis.Pipeliner) { cmds = s.recordSent(ctx, p, r) }); err != nil {
+			return unavailable(err)
+		}
+		return firstErr(cmds)
+	}
 	p, err := s.writePipeline(ctx, s.keys.conv(job.Channel, job.Conversation))
 	if err != nil {
 		return err
 	}
-	s.recordSent(ctx, p, SentRecord{Job: job, Part: part, PlatformIDs: platformIDs, Finished: finished})
+	s.recordSent(ctx, p, r)
 	return s.execWrites(ctx, p)
 }
 
-// recordSent queues r's writes on p.
-func (s *Store) recordSent(ctx context.Context, p redis.Pipeliner, r SentRecord) {
+// recordSent queues r's writes on p and returns their commands.
+func (s *Store) recordSent(ctx context.Context, p redis.Pipeliner, r SentRecord) []redis.Cmder {
 	conv := s.keys.conv(r.Job.Channel, r.Job.Conversation)
+	cmds := make([]redis.Cmder, 0, 3)
 	if r.Finished {
-		p.HDel(ctx, s.keys.outbox(r.Job.Channel), r.Job.ID)
+		cmds = append(cmds, p.HDel(ctx, s.keys.outbox(r.Job.Channel), r.Job.ID))
 	}
 	if len(r.PlatformIDs) > 0 {
 		fields := make([]any, 0, 2*len(r.PlatformIDs))
 		for _, mid := range r.PlatformIDs {
 			fields = append(fields, sentField(mid), r.Part.Entry)
 		}
-		p.HSet(ctx, conv, fields...)
+		cmds = append(cmds, p.HSet(ctx, conv, fields...))
 	}
 	// The first status of a part: set only if a status webhook did not
 	// come first (statuses never move back).
-	p.HSetNX(ctx, conv, deliveryField(r.Part.Entry), rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|")
+	return append(cmds, p.HSetNX(ctx, conv, deliveryField(r.Part.Entry), rank(channels.StatusSent)+"|"+string(channels.StatusSent)+"|"))
 }
 
 // SendFailed records that a part will never be delivered.

@@ -99,7 +99,7 @@ func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, a
 	if s.wait.replicas > 0 {
 		return s.wait.evalReplicated(ctx, s.rdb, script, keys, args...)
 	}
-	cmd := script.Run(ctx, s.rdb, keys, args...)
+	cmd := s.evalBatched(ctx, script, keys, args...)
 	if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(err)
 	}

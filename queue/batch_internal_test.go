@@ -1,0 +1,195 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"switchboard/queue/redistest"
+)
+
+// pipelineLog counts the pipelines of scripts a client sends (not those
+// of a new connection's handshake) and their sizes, and can hold the first
+// one until a condition is true.
+type pipelineLog struct {
+	mu    sync.Mutex
+	sizes []int
+	// holdFirst, when set, is polled before the first pipeline goes out.
+	holdFirst func() bool
+}
+
+func (l *pipelineLog) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (l *pipelineLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return next
+}
+func (l *pipelineLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if name := cmds[0].Name(); name != "evalsha" && name != "eval" {
+			return next(ctx, cmds)
+		}
+		l.mu.Lock()
+		first := len(l.sizes) == 0
+		l.sizes = append(l.sizes, len(cmds))
+		l.mu.Unlock()
+		for first && l.holdFirst != nil && !l.holdFirst() {
+			time.Sleep(time.Millisecond)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (l *pipelineLog) pipelines() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.sizes...)
+}
+
+// batchedStore is a Store whose batcher sends at most inFlight pipelines
+// at once, on a client that logs them.
+func batchedStore(t *testing.T, inFlight int) (*Store, *pipelineLog) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	log := &pipelineLog{}
+	rdb.AddHook(log)
+	return &Store{rdb: rdb, batch: newBatcher(rdb, inFlight), keys: keys{prefix: "t:"}}, log
+}
+
+// queuedCalls is how many calls wait for a pipeline.
+func (b *batcher) queuedCalls() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queued)
+}
+
+// idle reports whether no pipeline is out and no call waits.
+func (b *batcher) idle() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.running == 0 && len(b.queued) == 0
+}
+
+var echoScript = redis.NewScript(`redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1]`)
+
+// Calls made while every pipeline is out go out together in the next one,
+// and each caller gets its own answer.
+func TestBatcherSendsWaitingCallsTogether(t *testing.T) {
+	st, log := batchedStore(t, 1)
+	ctx := context.Background()
+	if err := echoScript.Load(ctx, st.rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	const callers = 50
+	log.holdFirst = func() bool { return st.batch.queuedCalls() == callers-1 }
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			want := fmt.Sprint("value ", i)
+			got, err := st.evalBatched(ctx, echoScript, []string{fmt.Sprintf("t:{c}:k%d", i)}, want).Text()
+			if err != nil || got != want {
+				errs <- fmt.Errorf("caller %d got %q, %v; want %q", i, got, err, want)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := log.pipelines(); len(got) != 2 || got[0] != 1 || got[1] != callers-1 {
+		t.Errorf("pipelines of %v commands, want [1 %d]: the first call alone, the rest together", got, callers-1)
+	}
+}
+
+// A caller whose context ends while it waits for a pipeline gets its
+// context's error, and its commands are not sent.
+func TestBatcherLeavesOutAGoneCaller(t *testing.T) {
+	st, log := batchedStore(t, 1)
+	ctx := context.Background()
+	gone, cancel := context.WithCancel(ctx)
+	released := make(chan struct{})
+	log.holdFirst = func() bool {
+		select {
+		case <-released:
+			return true
+		default:
+			return false
+		}
+	}
+	first := make(chan error, 1)
+	go func() { first <- st.evalBatched(ctx, echoScript, []string{"t:{c}:first"}, "1").Err() }()
+	for len(log.pipelines()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	second := make(chan error, 1)
+	go func() { second <- st.evalBatched(gone, echoScript, []string{"t:{c}:gone"}, "2").Err() }()
+	for st.batch.queuedCalls() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-second; !errors.Is(err, context.Canceled) {
+		t.Errorf("the gone caller's error = %v, want context.Canceled", err)
+	}
+	close(released)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// The queued call was taken for the next pipeline, and left out.
+	for !st.batch.idle() {
+		time.Sleep(time.Millisecond)
+	}
+	if got := log.pipelines(); len(got) != 1 {
+		t.Errorf("pipelines of %v commands, want only the first call's", got)
+	}
+	if n, err := st.rdb.Exists(ctx, "t:{c}:gone").Result(); err != nil || n != 0 {
+		t.Errorf("the gone caller's key: exists %d, %v; want not written", n, err)
+	}
+}
+
+// A script the server does not know (flushed, or a new master) is loaded
+// and run.
+func TestBatcherLoadsAScriptTheServerLost(t *testing.T) {
+	st, _ := batchedStore(t, 2)
+	ctx := context.Background()
+	if err := st.rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.evalBatched(ctx, echoScript, []string{"t:{c}:k"}, "v").Text(); err != nil || got != "v" {
+		t.Fatalf("after SCRIPT FLUSH: %q, %v; want v", got, err)
+	}
+	if got, err := st.rdb.Get(ctx, "t:{c}:k").Result(); err != nil || got != "v" {
+		t.Errorf("key = %q, %v; want v", got, err)
+	}
+}
+
+// Redis gone: every caller gets an error that says so.
+func TestBatcherRedisDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second, DialerRetries: 1})
+	t.Cleanup(func() { rdb.Close() })
+	st := &Store{rdb: rdb, batch: newBatcher(rdb, 1)}
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := unavailable(st.evalBatched(context.Background(), echoScript, []string{"k"}, "v").Err()); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("error %v, want one wrapping ErrUnavailable", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
