@@ -47,16 +47,23 @@ func (s *Store) Heads(ctx context.Context, channels []string) ([]Waiting, error)
 // HeadsHeldBy is Heads and, in the same round trip, HeldBy(held, agent)
 // (0 when held is empty): what a claim reads before it takes a head.
 func (s *Store) HeadsHeldBy(ctx context.Context, channels, held []string, agent string) ([]Waiting, int, error) {
-	p := s.rdb.Pipeline()
 	cmds := make([]*redis.ZSliceCmd, len(channels))
-	for i, ch := range channels {
-		cmds[i] = p.ZRangeWithScores(ctx, s.keys.line(ch), 0, 0)
-	}
 	counts := make([]*redis.StringCmd, len(held))
-	for i, ch := range held {
-		counts[i] = p.HGet(ctx, s.keys.held(ch), agent)
+	var all []redis.Cmder
+	err := s.batch.do(ctx, func(p redis.Pipeliner) {
+		for i, ch := range channels {
+			cmds[i] = p.ZRangeWithScores(ctx, s.keys.line(ch), 0, 0)
+			all = append(all, cmds[i])
+		}
+		for i, ch := range held {
+			counts[i] = p.HGet(ctx, s.keys.held(ch), agent)
+			all = append(all, counts[i])
+		}
+	})
+	if err == nil {
+		err = firstErr(all)
 	}
-	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	if err != nil {
 		return nil, 0, unavailable(err)
 	}
 	n := 0
@@ -97,7 +104,7 @@ func (s *Store) Position(ctx context.Context, convID string) (int64, error) {
 // LineLeave) or, if the claimer dies, put back by ReturnStaleClaims.
 // ok is false when the line is empty.
 func (s *Store) Claim(ctx context.Context, channel string, now time.Time) (w Waiting, ok bool, err error) {
-	res, err := claimScript.Run(ctx, s.rdb, []string{s.keys.line(channel), s.keys.claiming(channel)}, now.UnixMilli(), s.keys.tag(channel)).StringSlice()
+	res, err := s.evalBatched(ctx, claimScript, []string{s.keys.line(channel), s.keys.claiming(channel)}, now.UnixMilli(), s.keys.tag(channel)).StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return Waiting{}, false, nil
 	}

@@ -38,28 +38,32 @@ func (s *Store) CountDaily(ctx context.Context, channel, day string, counts map[
 	if len(counts) == 0 && len(waits) == 0 && len(touch) == 0 {
 		return nil
 	}
-	p := s.rdb.Pipeline()
-	if len(counts) > 0 {
-		k := s.keys.daily(channel, day)
-		for name, n := range counts {
-			p.HIncrBy(ctx, k, name, n)
+	var cmds []redis.Cmder
+	err := s.batch.do(ctx, func(p redis.Pipeliner) {
+		if len(counts) > 0 {
+			k := s.keys.daily(channel, day)
+			for name, n := range counts {
+				cmds = append(cmds, p.HIncrBy(ctx, k, name, n))
+			}
+			cmds = append(cmds, p.Expire(ctx, k, dailyTTL))
 		}
-		p.Expire(ctx, k, dailyTTL)
-	}
-	if len(waits) > 0 {
-		k := s.keys.waits(channel, day)
-		vals := make([]any, len(waits))
-		for i, w := range waits {
-			vals[i] = w.Milliseconds()
+		if len(waits) > 0 {
+			k := s.keys.waits(channel, day)
+			vals := make([]any, len(waits))
+			for i, w := range waits {
+				vals[i] = w.Milliseconds()
+			}
+			cmds = append(cmds, p.RPush(ctx, k, vals...))
+			cmds = append(cmds, p.Expire(ctx, k, dailyTTL))
 		}
-		p.RPush(ctx, k, vals...)
-		p.Expire(ctx, k, dailyTTL)
+		for _, a := range touch {
+			cmds = append(cmds, p.HSet(ctx, s.keys.agentActivity(), a.Agent, a.At.UnixMilli()))
+		}
+	})
+	if err != nil {
+		return unavailable(err)
 	}
-	for _, a := range touch {
-		p.HSet(ctx, s.keys.agentActivity(), a.Agent, a.At.UnixMilli())
-	}
-	_, err := p.Exec(ctx)
-	return unavailable(err)
+	return firstErr(cmds)
 }
 
 // DailyStats returns a channel's counters and wait times of day.
