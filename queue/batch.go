@@ -18,8 +18,7 @@ import (
 // grow with the load, and an idle gateway waits for nothing.
 type batcher struct {
 	rdb redis.UniversalClient
-	// inFlight is how many pipelines may be out at once: enough that a
-	// batch waiting for Redis is not the only one being written.
+	// inFlight is how many pipelines may be out at once.
 	inFlight int
 
 	mu      sync.Mutex
@@ -38,8 +37,11 @@ type batched struct {
 	err error
 }
 
-// pipelinesInFlight is a batcher's inFlight on the shared pool.
-const pipelinesInFlight = 4
+// pipelinesInFlight is a batcher's inFlight on the shared pool. Fewer
+// pipelines make bigger batches: at full rate, with 1, 2, 4 and 16 the
+// gateway and Redis spent about 350, 360, 380 and 390 µs per message
+// (BENCHMARKS.md); 2 keeps one pipeline filling while the other is out.
+const pipelinesInFlight = 2
 
 func newBatcher(rdb redis.UniversalClient, inFlight int) *batcher {
 	return &batcher{rdb: rdb, inFlight: inFlight}
