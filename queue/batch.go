@@ -2,14 +2,16 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // batcher sends the hot path's commands (a webhook's accept, a worker's
-// take, commit and release) of many goroutines to Redis together, a few
-// pipelines at a time. Each round trip of its own costs a goroutine a
+// take, commit, release and send records, a claim's reads, script and
+// counts) of many goroutines to Redis together, a few pipelines at a time. Each round trip of its own costs a goroutine a
 // connection from the pool (with its health check), a write and a read
 // system call, and Redis a read, a write and a turn of its event loop; at
 // full rate those are most of the gateway's Redis cost. A call that finds a
@@ -43,6 +45,11 @@ type batched struct {
 // (BENCHMARKS.md); 2 keeps one pipeline filling while the other is out.
 const pipelinesInFlight = 2
 
+// pipelineTimeout bounds one pipeline, from taking a connection (dialling
+// one if need be) to the last answer: far above a batch's few
+// milliseconds, well within the time Meta waits for a webhook's answer.
+const pipelineTimeout = 5 * time.Second
+
 func newBatcher(rdb redis.UniversalClient, inFlight int) *batcher {
 	return &batcher{rdb: rdb, inFlight: inFlight}
 }
@@ -60,8 +67,7 @@ func (b *batcher) do(ctx context.Context, add func(redis.Pipeliner)) error {
 	if b.running < b.inFlight {
 		b.running++
 		b.mu.Unlock()
-		b.exec([]*batched{c})
-		b.next()
+		b.next(b.exec([]*batched{c}))
 		return c.err
 	}
 	c.done = make(chan struct{})
@@ -77,28 +83,37 @@ func (b *batcher) do(ctx context.Context, add func(redis.Pipeliner)) error {
 
 // next is called by a pipeline that came back: it sends what queued
 // meanwhile, from a goroutine of its own so that its own callers go on.
-func (b *batcher) next() {
+// When that pipeline found Redis unreachable (down), the calls that waited
+// for it fail with its error instead: each would otherwise wait for a
+// failing pipeline of its own in turn, and a webhook must get its 503
+// while Meta still waits for the answer.
+func (b *batcher) next(down error) {
 	b.mu.Lock()
-	if len(b.queued) == 0 {
-		b.running--
-		b.mu.Unlock()
-		return
-	}
 	calls := b.queued
 	b.queued = nil
+	if len(calls) == 0 || down != nil {
+		b.running--
+		b.mu.Unlock()
+		for _, c := range calls {
+			c.err = down
+			close(c.done)
+		}
+		return
+	}
 	b.mu.Unlock()
 	go func() {
-		b.exec(calls)
+		down := b.exec(calls)
 		for _, c := range calls {
 			close(c.done)
 		}
-		b.next()
+		b.next(down)
 	}()
 }
 
-// exec sends calls in one pipeline. A caller whose context ended
-// meanwhile is left out.
-func (b *batcher) exec(calls []*batched) {
+// exec sends calls in one pipeline, and returns the pipeline's error when
+// it did not reach Redis (no command was answered). A caller whose
+// context ended meanwhile is left out.
+func (b *batcher) exec(calls []*batched) (down error) {
 	p := b.rdb.Pipeline()
 	for _, c := range calls {
 		if c.err = c.ctx.Err(); c.err == nil {
@@ -106,10 +121,22 @@ func (b *batcher) exec(calls []*batched) {
 		}
 	}
 	if p.Len() == 0 {
-		return
+		return nil
 	}
+	// A batch serves many callers: the first to give up must not cut the
+	// others off, so it runs under a deadline of its own. Without one, a
+	// pipeline dialling a Redis that is down tries each Sentinel in turn
+	// on each of go-redis' retries (over 10 s), and the calls queued
+	// behind it wait as long.
+	ctx, cancel := context.WithTimeout(context.Background(), pipelineTimeout)
+	defer cancel()
 	// Each command carries its own answer or error; the callers read them.
-	_, _ = p.Exec(context.Background())
+	_, err := p.Exec(ctx)
+	var reply redis.Error // an answer of Redis (redis.Nil too): it is up
+	if err == nil || errors.As(err, &reply) || !IsUnavailable(err) {
+		return nil
+	}
+	return unavailable(err)
 }
 
 // evalBatched runs script in the next pipeline: EVALSHA, and EVAL (which
@@ -118,9 +145,10 @@ func (b *batcher) exec(calls []*batched) {
 func (s *Store) evalBatched(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
 	var cmd *redis.Cmd
 	if err := s.batch.do(ctx, func(p redis.Pipeliner) { cmd = script.EvalSha(ctx, p, keys, args...) }); err != nil {
-		cmd = redis.NewCmd(ctx)
-		cmd.SetErr(err)
-		return cmd
+		// Not cmd: a pipeline may still be setting it.
+		failed := redis.NewCmd(ctx)
+		failed.SetErr(err)
+		return failed
 	}
 	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
 		return script.Run(ctx, s.rdb, keys, args...)

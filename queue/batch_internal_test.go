@@ -170,7 +170,9 @@ func TestBatcherLoadsAScriptTheServerLost(t *testing.T) {
 	}
 }
 
-// Redis gone: every caller gets an error that says so.
+// Redis gone: every caller gets an error that says so, and the calls that
+// waited for a pipeline that found Redis unreachable fail with it, without
+// a pipeline of their own (each would wait for its own failure in turn).
 func TestBatcherRedisDown(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -180,9 +182,13 @@ func TestBatcherRedisDown(t *testing.T) {
 	l.Close() // nothing listens there now
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second, DialerRetries: 1})
 	t.Cleanup(func() { rdb.Close() })
+	log := &pipelineLog{}
+	rdb.AddHook(log)
 	st := &Store{rdb: rdb, batch: newBatcher(rdb, 1)}
+	const callers = 5
+	log.holdFirst = func() bool { return st.batch.queuedCalls() == callers-1 }
 	var wg sync.WaitGroup
-	for range 5 {
+	for range callers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -192,4 +198,10 @@ func TestBatcherRedisDown(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if got := log.pipelines(); len(got) != 1 {
+		t.Errorf("pipelines of %v commands, want only the first call's", got)
+	}
+	if !st.batch.idle() {
+		t.Error("the batcher is not idle after the failures")
+	}
 }
