@@ -11,9 +11,9 @@ import (
 
 // batcher sends the hot path's commands (a webhook's accept, a worker's
 // take, commit, release and send records, a claim's reads, script and
-// counts) of many goroutines to Redis together, a few pipelines at a time. Each round trip of its own costs a goroutine a
-// connection from the pool (with its health check), a write and a read
-// system call, and Redis a read, a write and a turn of its event loop; at
+// counts) of many goroutines to Redis together, a few pipelines at a time.
+// Each round trip of its own costs a goroutine a connection from the pool
+// (with its health check), a write and a read system call, and Redis a read, a write and a turn of its event loop; at
 // full rate those are most of the gateway's Redis cost. A call that finds a
 // pipeline free goes out at once, alone; calls that come while every
 // pipeline is out wait for the next one, which carries all of them: batches
@@ -156,8 +156,13 @@ func (s *Store) evalBatched(ctx context.Context, script *redis.Script, keys []st
 	return cmd
 }
 
-// firstErr is the first error among cmds, as unavailable returns it.
-func firstErr(cmds []redis.Cmder) error {
+// pipelined runs the commands add queues in the next pipeline and returns
+// the first of their errors, as unavailable returns it (redis.Nil is none).
+func (s *Store) pipelined(ctx context.Context, add func(redis.Pipeliner) []redis.Cmder) error {
+	var cmds []redis.Cmder
+	if err := s.batch.do(ctx, func(p redis.Pipeliner) { cmds = add(p) }); err != nil {
+		return unavailable(err)
+	}
 	for _, c := range cmds {
 		if err := unavailable(c.Err()); err != nil {
 			return err

@@ -18,7 +18,7 @@ import (
 // r open; close it before r.
 func (r *Redis) Side(conns int) *Redis {
 	rdb := r.client(max(conns, 1))
-	return &Redis{rdb: rdb, batch: newBatcher(rdb, max(1, min(conns, pipelinesInFlight))), client: r.client, keys: r.keys, now: r.now, wait: r.wait}
+	return &Redis{rdb: rdb, batch: newBatcher(rdb, pipelinesInFlight), client: r.client, keys: r.keys, now: r.now, wait: r.wait}
 }
 
 // ReadStream reads up to count notices of one channel published after the

@@ -49,8 +49,8 @@ func (s *Store) Heads(ctx context.Context, channels []string) ([]Waiting, error)
 func (s *Store) HeadsHeldBy(ctx context.Context, channels, held []string, agent string) ([]Waiting, int, error) {
 	cmds := make([]*redis.ZSliceCmd, len(channels))
 	counts := make([]*redis.StringCmd, len(held))
-	var all []redis.Cmder
-	err := s.batch.do(ctx, func(p redis.Pipeliner) {
+	err := s.pipelined(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		var all []redis.Cmder
 		for i, ch := range channels {
 			cmds[i] = p.ZRangeWithScores(ctx, s.keys.line(ch), 0, 0)
 			all = append(all, cmds[i])
@@ -59,12 +59,10 @@ func (s *Store) HeadsHeldBy(ctx context.Context, channels, held []string, agent 
 			counts[i] = p.HGet(ctx, s.keys.held(ch), agent)
 			all = append(all, counts[i])
 		}
+		return all
 	})
-	if err == nil {
-		err = firstErr(all)
-	}
 	if err != nil {
-		return nil, 0, unavailable(err)
+		return nil, 0, err
 	}
 	n := 0
 	for _, c := range counts {

@@ -38,8 +38,8 @@ func (s *Store) CountDaily(ctx context.Context, channel, day string, counts map[
 	if len(counts) == 0 && len(waits) == 0 && len(touch) == 0 {
 		return nil
 	}
-	var cmds []redis.Cmder
-	err := s.batch.do(ctx, func(p redis.Pipeliner) {
+	return s.pipelined(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		var cmds []redis.Cmder
 		if len(counts) > 0 {
 			k := s.keys.daily(channel, day)
 			for name, n := range counts {
@@ -59,11 +59,8 @@ func (s *Store) CountDaily(ctx context.Context, channel, day string, counts map[
 		for _, a := range touch {
 			cmds = append(cmds, p.HSet(ctx, s.keys.agentActivity(), a.Agent, a.At.UnixMilli()))
 		}
+		return cmds
 	})
-	if err != nil {
-		return unavailable(err)
-	}
-	return firstErr(cmds)
 }
 
 // DailyStats returns a channel's counters and wait times of day.

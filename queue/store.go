@@ -409,19 +409,17 @@ func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Durat
 		return res != 0, unavailable(err)
 	}
 	if s.wait.replicas == 0 {
-		var records []redis.Cmder
 		var release *redis.Cmd
-		err := s.batch.do(ctx, func(p redis.Pipeliner) {
+		err := s.pipelined(ctx, func(p redis.Pipeliner) []redis.Cmder {
+			var records []redis.Cmder
 			for _, r := range sent {
 				records = append(records, s.recordSent(ctx, p, r)...)
 			}
 			release = releaseScript.EvalSha(ctx, p, keys, args...)
+			return records
 		})
-		if err == nil {
-			err = firstErr(records)
-		}
 		if err != nil {
-			return false, unavailable(err)
+			return false, err
 		}
 		if redis.HasErrorPrefix(release.Err(), "NOSCRIPT") {
 			release = releaseScript.Run(ctx, s.rdb, keys, args...)

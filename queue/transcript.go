@@ -82,11 +82,7 @@ type SentRecord struct {
 func (s *Store) Sent(ctx context.Context, job SendJob, part SendPart, platformIDs []string, finished bool) error {
 	r := SentRecord{Job: job, Part: part, PlatformIDs: platformIDs, Finished: finished}
 	if s.wait.replicas == 0 {
-		var cmds []redis.Cmder
-		if err := s.batch.do(ctx, func(p redis.Pipeliner) { cmds = s.recordSent(ctx, p, r) }); err != nil {
-			return unavailable(err)
-		}
-		return firstErr(cmds)
+		return s.pipelined(ctx, func(p redis.Pipeliner) []redis.Cmder { return s.recordSent(ctx, p, r) })
 	}
 	p, err := s.writePipeline(ctx, s.keys.conv(job.Channel, job.Conversation))
 	if err != nil {
