@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -65,21 +66,31 @@ func TestMarkOpenedOncePerOpening(t *testing.T) {
 	}
 }
 
+// A commit adds its daily counts when it applies, and only then.
 func TestDailyStats(t *testing.T) {
 	_, st := openStore(t)
 	ctx := context.Background()
 	const day = "2026-11-20"
-	if err := st.CountDaily(ctx, "wa", day, nil, nil); err != nil {
-		t.Fatal(err)
+	commit := func(user, day string, d queue.Daily) *queue.Commit {
+		t.Helper()
+		rec, err := st.Load(ctx, queue.ConversationID("wa", user))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &queue.Commit{Record: rec, Day: day, Daily: d}
+		if err := st.Commit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
-	if err := st.CountDaily(ctx, "wa", day, map[string]int64{"transfers": 2, "declines": 1}, []time.Duration{3 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CountDaily(ctx, "wa", day, map[string]int64{"transfers": 1}, []time.Duration{1500 * time.Millisecond}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CountDaily(ctx, "wa", "2026-11-21", map[string]int64{"expiries": 9}, nil); err != nil {
-		t.Fatal(err)
+	commit("u1", day, queue.Daily{})
+	commit("u2", day, queue.Daily{Counts: map[string]int64{"transfers": 2, "declines": 1}, Waits: []time.Duration{3 * time.Second}})
+	c := commit("u3", day, queue.Daily{Counts: map[string]int64{"transfers": 1}, Waits: []time.Duration{1500 * time.Millisecond}})
+	commit("u4", "2026-11-21", queue.Daily{Counts: map[string]int64{"expiries": 9}})
+	// The same commit again is refused (its version moved on): it counts nothing.
+	c.Record.Version--
+	if err := st.Commit(ctx, c); !errors.Is(err, queue.ErrConflict) {
+		t.Fatalf("a commit of an old version = %v, want ErrConflict", err)
 	}
 	got, err := st.DailyStats(ctx, "wa", day)
 	if err != nil {

@@ -143,8 +143,21 @@ func (b *batcher) exec(calls []*batched) (down error) {
 // loads it) when the server does not know it yet. The command's error is
 // the caller's to read.
 func (s *Store) evalBatched(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	return s.evalBatchedWith(ctx, nil, script, keys, args...)
+}
+
+// evalBatchedWith is evalBatched with the commands also queues (when not
+// nil) in the same pipeline, before the script; their answers are not
+// read, and they are not sent again when the script is.
+func (s *Store) evalBatchedWith(ctx context.Context, also func(redis.Pipeliner), script *redis.Script, keys []string, args ...any) *redis.Cmd {
 	var cmd *redis.Cmd
-	if err := s.batch.do(ctx, func(p redis.Pipeliner) { cmd = script.EvalSha(ctx, p, keys, args...) }); err != nil {
+	err := s.batch.do(ctx, func(p redis.Pipeliner) {
+		if also != nil {
+			also(p)
+		}
+		cmd = script.EvalSha(ctx, p, keys, args...)
+	})
+	if err != nil {
 		// Not cmd: a pipeline may still be setting it.
 		failed := redis.NewCmd(ctx)
 		failed.SetErr(err)

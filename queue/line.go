@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -37,16 +38,10 @@ func (s *Store) Line(ctx context.Context, channel string, n int) ([]Waiting, err
 	return out, nil
 }
 
-// Heads returns the oldest waiting conversation of each channel that has
-// one, in one round trip.
-func (s *Store) Heads(ctx context.Context, channels []string) ([]Waiting, error) {
-	heads, _, err := s.HeadsHeldBy(ctx, channels, nil, "")
-	return heads, err
-}
-
-// HeadsHeldBy is Heads and, in the same round trip, HeldBy(held, agent)
-// (0 when held is empty): what a claim reads before it takes a head.
-func (s *Store) HeadsHeldBy(ctx context.Context, channels, held []string, agent string) ([]Waiting, int, error) {
+// heads returns the oldest waiting conversation of each channel that has
+// one and, in the same round trip, how many conversations the agent holds
+// on the held channels (0 when held is empty).
+func (s *Store) heads(ctx context.Context, channels, held []string, agent string) ([]Waiting, int, error) {
 	cmds := make([]*redis.ZSliceCmd, len(channels))
 	counts := make([]*redis.StringCmd, len(held))
 	err := s.pipelined(ctx, func(p redis.Pipeliner) []redis.Cmder {
@@ -96,25 +91,108 @@ func (s *Store) Position(ctx context.Context, convID string) (int64, error) {
 	return r + 1, nil
 }
 
+// Claimer is who claims with ClaimOldest, and from which lines.
+type Claimer struct {
+	Agent string
+	// Channels are the lines to take from.
+	Channels []string
+	// Max, when above 0, is how many conversations the agent may hold,
+	// counted on the Held channels (all of the agent's).
+	Max  int
+	Held []string
+}
+
 // Claim takes the oldest conversation of a channel's line in one atomic
 // step, so two callers never get the same one. The conversation is held in
 // the channel's claiming set until the claim is committed (Commit with
 // LineLeave) or, if the claimer dies, put back by ReturnStaleClaims.
 // ok is false when the line is empty.
 func (s *Store) Claim(ctx context.Context, channel string, now time.Time) (w Waiting, ok bool, err error) {
-	res, err := s.evalBatched(ctx, claimScript, []string{s.keys.line(channel), s.keys.claiming(channel)}, now.UnixMilli(), s.keys.tag(channel)).StringSlice()
+	return s.claimOldest(ctx, Claimer{Channels: []string{channel}}, now)
+}
+
+// ClaimOldest takes, as Claim does, the conversation that has waited
+// longest among the lines of c.Channels; it returns routing.ErrAtCapacity,
+// having taken nothing, when the agent holds c.Max conversations already.
+// Where one script may touch every key involved (one Redis, or a Cluster
+// and a single channel) the capacity check, the heads and the claim are
+// one step. On a Cluster, whose channels' keys are in different slots,
+// it reads the heads with the held count in one round trip, then claims
+// the oldest head's line, and looks again when another claimer took that
+// line's last conversation meanwhile.
+func (s *Store) ClaimOldest(ctx context.Context, c Claimer, now time.Time) (w Waiting, ok bool, err error) {
+	if c.Max <= 0 {
+		c.Held = nil
+	}
+	if s.inOneSlot(append(slices.Clip(c.Channels), c.Held...)) {
+		return s.claimOldest(ctx, c, now)
+	}
+	heads, n, err := s.heads(ctx, c.Channels, c.Held, c.Agent)
+	for ; err == nil; heads, _, err = s.heads(ctx, c.Channels, nil, "") {
+		if c.Max > 0 && n >= c.Max {
+			return Waiting{}, false, routing.ErrAtCapacity
+		}
+		if len(heads) == 0 {
+			return Waiting{}, false, nil
+		}
+		oldest := slices.MinFunc(heads, func(x, y Waiting) int { return x.Since.Compare(y.Since) })
+		if w, ok, err = s.Claim(ctx, oldest.Channel, now); err != nil || ok {
+			return w, ok, err
+		}
+		c.Max = 0 // checked once
+	}
+	return Waiting{}, false, err
+}
+
+// inOneSlot reports whether one script may touch the keys of all those
+// channels: always on one Redis; on a Cluster, when they are one channel.
+func (s *Store) inOneSlot(channels []string) bool {
+	if _, ok := s.rdb.(*redis.ClusterClient); !ok {
+		return true
+	}
+	for _, ch := range channels {
+		if ch != channels[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// claimOldest runs claimScript on c's lines, whose keys inOneSlot allows.
+func (s *Store) claimOldest(ctx context.Context, c Claimer, now time.Time) (Waiting, bool, error) {
+	keys := make([]string, 0, 2*len(c.Channels)+len(c.Held))
+	args := make([]any, 0, 4+len(c.Channels))
+	args = append(args, now.UnixMilli(), len(c.Channels), c.Agent, c.Max)
+	for _, ch := range c.Channels {
+		keys = append(keys, s.keys.line(ch), s.keys.claiming(ch))
+		args = append(args, s.keys.tag(ch))
+	}
+	for _, ch := range c.Held {
+		keys = append(keys, s.keys.held(ch))
+	}
+	res, err := s.evalBatched(ctx, claimScript, keys, args...).Result()
 	if errors.Is(err, redis.Nil) {
 		return Waiting{}, false, nil
 	}
 	if err != nil {
 		return Waiting{}, false, unavailable(err)
 	}
-	score, _ := strconv.ParseFloat(res[1], 64)
-	w = Waiting{Conversation: res[0], Channel: channel, Since: time.UnixMilli(int64(score))}
-	if len(res) == 4 {
-		// A state that does not decode is left for Load to report.
-		w.Record, _ = decodeRecord(res[0], res[2], res[3])
+	r, ok := res.([]any)
+	if !ok {
+		return Waiting{}, false, routing.ErrAtCapacity // the script's -1
 	}
+	str := func(i int) string { v, _ := r[i].(string); return v }
+	line := 0
+	if len(r) == 5 {
+		line, _ = strconv.Atoi(str(4))
+	}
+	if line < 1 || line > len(c.Channels) {
+		return Waiting{}, false, fmt.Errorf("queue: claim script answered %v", r)
+	}
+	score, _ := strconv.ParseFloat(str(1), 64)
+	w := Waiting{Conversation: str(0), Channel: c.Channels[line-1], Since: time.UnixMilli(int64(score))}
+	// A state that does not decode is left for Load to report.
+	w.Record, _ = decodeRecord(w.Conversation, str(2), str(3))
 	return w, true, nil
 }
 

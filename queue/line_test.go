@@ -11,19 +11,49 @@ import (
 	"switchboard/routing"
 )
 
-func TestHeadsAndLengths(t *testing.T) {
+// ClaimOldest takes the head that has waited longest among the lines,
+// whichever line it is in, with the conversation as Load reads it.
+func TestClaimOldestAcrossLines(t *testing.T) {
 	_, st := openStore(t)
 	ctx := context.Background()
-	wa := join(t, st, "wa", 3)
-	fb := join(t, st, "fb", 1)
-	heads, err := st.Heads(ctx, []string{"wa", "fb", "ig"})
-	if err != nil {
+	wa := join(t, st, "wa", 3) // since t0, t0+1s, t0+2s
+	fb := join(t, st, "fb", 1) // since t0
+	if _, _, err := st.Claim(ctx, "wa", t0); err != nil {
 		t.Fatal(err)
 	}
-	want := []queue.Waiting{{Conversation: wa[0], Channel: "wa", Since: t0}, {Conversation: fb[0], Channel: "fb", Since: t0}}
-	if diff := cmp.Diff(want, heads); diff != "" {
-		t.Errorf("heads (-want +got):\n%s", diff)
+	all := queue.Claimer{Agent: "ana", Channels: []string{"wa", "fb", "ig"}}
+	want := []queue.Waiting{
+		{Conversation: fb[0], Channel: "fb", Since: t0},
+		{Conversation: wa[1], Channel: "wa", Since: t0.Add(time.Second)},
+		{Conversation: wa[2], Channel: "wa", Since: t0.Add(2 * time.Second)},
 	}
+	for _, want := range want {
+		w, ok, err := st.ClaimOldest(ctx, all, t0)
+		if err != nil || !ok {
+			t.Fatalf("claim = %v, %v; want %s", ok, err, want.Conversation)
+		}
+		loaded, err := st.Load(ctx, want.Conversation)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Record == nil || !cmp.Equal(*w.Record, *loaded) {
+			t.Errorf("claimed record = %+v, want %+v", w.Record, loaded)
+		}
+		w.Record = nil
+		if diff := cmp.Diff(want, w); diff != "" {
+			t.Errorf("claimed (-want +got):\n%s", diff)
+		}
+	}
+	if w, ok, err := st.ClaimOldest(ctx, all, t0); err != nil || ok {
+		t.Errorf("claim of empty lines = %+v, %v, %v; want none", w, ok, err)
+	}
+}
+
+func TestLineLengths(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	join(t, st, "wa", 3)
+	join(t, st, "fb", 1)
 	for ch, want := range map[string]int64{"wa": 3, "fb": 1, "ig": 0} {
 		if n, err := st.LineLength(ctx, ch); err != nil || n != want {
 			t.Errorf("line length of %s = %d, %v; want %d", ch, n, err, want)

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -51,17 +52,23 @@ func TestAgentActivity(t *testing.T) {
 	if len(got) != 1 || !got["ana"].Equal(t0) {
 		t.Errorf("activity = %v, want only ana at %s", got, t0)
 	}
-	// The day's counts note activity in the same round trip, with or
-	// without counts.
-	if err := s.CountDaily(ctx, "wa", "2026-11-20", nil, []time.Duration{time.Second}, queue.Activity{Agent: "bruno", At: t0.Add(time.Minute)}); err != nil {
+	// A commit notes activity in its round trip, refused or not.
+	rec, err := s.Load(ctx, queue.ConversationID("wa", "u1"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CountDaily(ctx, "fb", "2026-11-20", nil, nil, queue.Activity{Agent: "ana", At: t0.Add(2 * time.Minute)}); err != nil {
+	c := &queue.Commit{Record: rec, Day: "2026-11-20", Daily: queue.Daily{Waits: []time.Duration{time.Second}},
+		Touch: []queue.Activity{{Agent: "bruno", At: t0.Add(time.Minute)}}}
+	if err := s.Commit(ctx, c); err != nil {
 		t.Fatal(err)
+	}
+	c.Record.Version, c.Touch = 0, []queue.Activity{{Agent: "ana", At: t0.Add(2 * time.Minute)}}
+	if err := s.Commit(ctx, c); !errors.Is(err, queue.ErrConflict) {
+		t.Fatalf("a commit of an old version = %v, want ErrConflict", err)
 	}
 	got, _ = s.AgentActivity(ctx, []string{"ana", "bruno"})
 	if !got["bruno"].Equal(t0.Add(time.Minute)) || !got["ana"].Equal(t0.Add(2*time.Minute)) {
-		t.Errorf("activity after the counts = %v, want bruno at +1m, ana at +2m", got)
+		t.Errorf("activity after the commits = %v, want bruno at +1m, ana at +2m", got)
 	}
 	if d, _ := s.DailyStats(ctx, "wa", "2026-11-20"); len(d.Waits) != 1 {
 		t.Errorf("waits counted with the activity = %v, want one", d.Waits)

@@ -126,6 +126,8 @@ return 1
 // KEYS[14] the conversation's processing lock, KEYS[15] its unread counts
 // (agent -> count), KEYS[16] its transcript's known entry positions (entry
 // id -> index); ARGV[2].ix: the inbox block's argument (indexArg).
+// ARGV[2].daily, when present, adds to the channel's daily counts (keys
+// under the channel's hash tag, named in it): counters, wait times.
 // ARGV[3] the caller's lock token: when not empty, the caller must hold the
 // lock. ARGV[2].applied, when not empty, is recorded in KEYS[1] (field "a")
 // as the last commit applied; an event gone from the inbox because this
@@ -181,6 +183,19 @@ elseif prev then
   redis.call('HINCRBY', KEYS[12], prev, -1)
 end
 ` + commitIndexBlock + `
+local d = c.daily
+if d then
+  local counted = false
+  for name, n in pairs(d.counts) do
+    redis.call('HINCRBY', d.key, name, n)
+    counted = true
+  end
+  if counted then redis.call('EXPIRE', d.key, d.ttl) end
+  if #d.waits > 0 then
+    redis.call('RPUSH', d.wkey, unpack(d.waits))
+    redis.call('EXPIRE', d.wkey, d.ttl)
+  end
+end
 return cur + 1
 `)
 
@@ -310,26 +325,44 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 return 1
 `)
 
-// claimScript takes the oldest conversation of a waiting line. It moves it
-// to the claiming set (scored by the claim time) rather than dropping it, so
-// that a gateway that dies before committing the claim does not lose it: the
-// sweep puts stale claims back at their place.
+// claimScript takes the conversation that has waited longest among some
+// waiting lines, after checking the claiming agent's capacity. It moves it
+// to its line's claiming set (scored by the claim time) rather than
+// dropping it, so that a gateway that dies before committing the claim does
+// not lose it: the sweep puts stale claims back at their place.
 //
 // It also reads the conversation's version and state, which the claimer
-// needs next (saving it a round trip); their keys are named from ARGV[2],
-// the channel's key prefix, so they share the line's hash tag (one slot).
+// needs next (saving it a round trip); their keys are named from the line's
+// key prefix, so they share the line's hash tag.
 //
-// KEYS[1] line, KEYS[2] claiming. ARGV[1] now in ms, ARGV[2] the channel's
-// key prefix (ending in "}:").
-// Returns {conversation id, place-in-line score, version, state} ("" for
-// what is missing) or false when the line is empty.
+// KEYS: each line followed by its claiming set, then the held counts to
+// add up. ARGV[1] now in ms, ARGV[2] the number of lines, ARGV[3] the
+// agent, ARGV[4] the most it may hold (0: no check), then each line's key
+// prefix (ending in "}:").
+// Returns {conversation id, place-in-line score, version, state, which
+// line (1-based)} ("" for what is missing), false when every line is
+// empty, -1 when the agent holds its most conversations already.
 var claimScript = redis.NewScript(`
-local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #r == 0 then return false end
-redis.call('ZREM', KEYS[1], r[1])
-redis.call('ZADD', KEYS[2], ARGV[1], r[1])
-r[3] = redis.call('HGET', ARGV[2] .. 'conv:' .. r[1], 'v') or ''
-r[4] = redis.call('GET', ARGV[2] .. 'state:' .. r[1]) or ''
+local n, max = tonumber(ARGV[2]), tonumber(ARGV[4])
+if max > 0 then
+  local held = 0
+  for i = 2 * n + 1, #KEYS do
+    held = held + (tonumber(redis.call('HGET', KEYS[i], ARGV[3])) or 0)
+  end
+  if held >= max then return -1 end
+end
+local line, r
+for i = 1, n do
+  local h = redis.call('ZRANGE', KEYS[2 * i - 1], 0, 0, 'WITHSCORES')
+  if #h > 0 and (r == nil or tonumber(h[2]) < tonumber(r[2])) then line, r = i, h end
+end
+if r == nil then return false end
+redis.call('ZREM', KEYS[2 * line - 1], r[1])
+redis.call('ZADD', KEYS[2 * line], ARGV[1], r[1])
+local prefix = ARGV[4 + line]
+r[3] = redis.call('HGET', prefix .. 'conv:' .. r[1], 'v') or ''
+r[4] = redis.call('GET', prefix .. 'state:' .. r[1]) or ''
+r[5] = tostring(line)
 return r
 `)
 

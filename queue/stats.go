@@ -28,39 +28,13 @@ type Activity struct {
 	At    time.Time
 }
 
-// CountDaily adds to a channel's counters of day (YYYY-MM-DD, in the
-// channel's zone) and records wait times. Counters are kept for a week.
-// With touch, it notes those agents' activity (TouchAgent) in the same
-// round trip: a claim does both. One pipeline, each write followed by its
-// expiry (no MULTI: the agents' activity is outside the channel's hash
-// tag).
-func (s *Store) CountDaily(ctx context.Context, channel, day string, counts map[string]int64, waits []time.Duration, touch ...Activity) error {
-	if len(counts) == 0 && len(waits) == 0 && len(touch) == 0 {
-		return nil
+// touch queues on p the writes that note agents' activity (Commit.Touch).
+func (s *Store) touch(ctx context.Context, p redis.Pipeliner, touch []Activity) []redis.Cmder {
+	var cmds []redis.Cmder
+	for _, a := range touch {
+		cmds = append(cmds, p.HSet(ctx, s.keys.agentActivity(), a.Agent, a.At.UnixMilli()))
 	}
-	return s.pipelined(ctx, func(p redis.Pipeliner) []redis.Cmder {
-		var cmds []redis.Cmder
-		if len(counts) > 0 {
-			k := s.keys.daily(channel, day)
-			for name, n := range counts {
-				cmds = append(cmds, p.HIncrBy(ctx, k, name, n))
-			}
-			cmds = append(cmds, p.Expire(ctx, k, dailyTTL))
-		}
-		if len(waits) > 0 {
-			k := s.keys.waits(channel, day)
-			vals := make([]any, len(waits))
-			for i, w := range waits {
-				vals[i] = w.Milliseconds()
-			}
-			cmds = append(cmds, p.RPush(ctx, k, vals...))
-			cmds = append(cmds, p.Expire(ctx, k, dailyTTL))
-		}
-		for _, a := range touch {
-			cmds = append(cmds, p.HSet(ctx, s.keys.agentActivity(), a.Agent, a.At.UnixMilli()))
-		}
-		return cmds
-	})
+	return cmds
 }
 
 // DailyStats returns a channel's counters and wait times of day.

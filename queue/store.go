@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -189,6 +190,14 @@ type Commit struct {
 	Sends    []SendJob
 	Sessions []SessionRecord
 	Notices  []Notice
+	// Day and Daily are the decision's additions to its channel's counts
+	// of Day (DailyStats), written by the commit itself: each counts once,
+	// and only when what it counts was committed.
+	Day   string
+	Daily Daily
+	// Touch notes agents' activity (AgentActivity) in the commit's round
+	// trip. It is noted even when the commit is refused: the agent acted.
+	Touch []Activity
 	// Retention, when the conversation ends, is how long it is kept: its
 	// keys expire then (0 keeps them); a commit that is not an end keeps
 	// them for good.
@@ -522,6 +531,14 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	for _, n := range c.Notices {
 		arg.Events = append(arg.Events, mustJSON(n))
 	}
+	if len(c.Daily.Counts) > 0 || len(c.Daily.Waits) > 0 {
+		arg.Daily = &dailyArg{Key: s.keys.daily(ch, c.Day), WaitsKey: s.keys.waits(ch, c.Day),
+			Counts: map[string]int64{}, Waits: []int64{}, TTL: int64(dailyTTL.Seconds())}
+		maps.Copy(arg.Daily.Counts, c.Daily.Counts)
+		for _, w := range c.Daily.Waits {
+			arg.Daily.Waits = append(arg.Daily.Waits, w.Milliseconds())
+		}
+	}
 	keys := []string{
 		s.keys.conv(ch, id), s.keys.transcript(ch, id), s.keys.line(ch), s.keys.claiming(ch),
 		s.keys.deadlines(ch), s.keys.inbox(ch, id), s.keys.inboxData(ch, id), s.keys.outbox(ch),
@@ -534,8 +551,13 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 		if cmd, err = s.wait.evalReplicated(ctx, s.rdb, commitScript, keys, rec.Version, mustJSON(arg), c.Token); err != nil {
 			return err
 		}
+		if len(c.Touch) > 0 {
+			if err := s.pipelined(ctx, func(p redis.Pipeliner) []redis.Cmder { return s.touch(ctx, p, c.Touch) }); err != nil {
+				return err
+			}
+		}
 	} else {
-		cmd = s.evalBatched(ctx, commitScript, keys, rec.Version, mustJSON(arg), c.Token)
+		cmd = s.evalBatchedWith(ctx, func(p redis.Pipeliner) { s.touch(ctx, p, c.Touch) }, commitScript, keys, rec.Version, mustJSON(arg), c.Token)
 	}
 	v, err := cmd.Int64()
 	if err != nil {
@@ -570,10 +592,22 @@ type commitArg struct {
 	Events   []string    `json:"events"`
 	Agent    string      `json:"agent"`
 	IX       *indexArg   `json:"ix"`
+	Daily    *dailyArg   `json:"daily,omitempty"`
 	// Applied, for a replayable commit, marks it applied in the
 	// conversation's hash: a hash of "<token> <version it was decided on>
 	// <event>", 16 characters (the hash stays small).
 	Applied string `json:"applied"`
+}
+
+// dailyArg is a commit's additions to its channel's daily counts: named
+// counters of the day's hash and wait times (ms) of its list, each kept
+// TTL seconds.
+type dailyArg struct {
+	Key      string           `json:"key"`
+	WaitsKey string           `json:"wkey"`
+	Counts   map[string]int64 `json:"counts"`
+	Waits    []int64          `json:"waits"`
+	TTL      int64            `json:"ttl"`
 }
 
 func mustJSON(v any) string {

@@ -208,11 +208,20 @@ func TestLineIsFIFOWithPositions(t *testing.T) {
 	}
 }
 
+// Claimers of every line at once (on a Cluster, each claim reads the
+// heads and then races for one) take each conversation once.
 func TestConcurrentClaimsTakeEachConversationOnce(t *testing.T) {
 	_, st := openStore(t)
 	ctx := context.Background()
 	const waiting, claimers = 1000, 50
-	join(t, st, "wa", waiting)
+	chans := []string{"wa", "fb", "ig"}
+	for i, ch := range chans {
+		n := waiting / len(chans)
+		if i < waiting%len(chans) {
+			n++
+		}
+		join(t, st, ch, n)
+	}
 
 	var mu sync.Mutex
 	taken := map[string]int{}
@@ -222,7 +231,7 @@ func TestConcurrentClaimsTakeEachConversationOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				w, ok, err := st.Claim(ctx, "wa", t0)
+				w, ok, err := st.ClaimOldest(ctx, queue.Claimer{Channels: chans}, t0)
 				if err != nil {
 					t.Error(err)
 					return
@@ -437,14 +446,18 @@ func TestHeldCountsFollowAssignments(t *testing.T) {
 	if n, _ := st.HeldBy(ctx, []string{"fb"}, "bruno"); n != 0 {
 		t.Errorf("HeldBy(bruno) on fb alone = %d, want 0 (his conversation is on wa)", n)
 	}
-	// HeadsHeldBy reads the heads and the same count in one round trip.
+	// A claim counts the same figures: bruno, at his most, takes nothing.
 	join(t, st, "fb", 1)
-	heads, n, err := st.HeadsHeldBy(ctx, []string{"wa", "fb"}, []string{"wa", "fb"}, "bruno")
-	if err != nil || n != 1 || len(heads) != 1 || heads[0].Channel != "fb" {
-		t.Errorf("HeadsHeldBy = %+v, %d, %v; want the fb head and 1", heads, n, err)
+	bruno := queue.Claimer{Agent: "bruno", Channels: []string{"fb"}, Max: 1, Held: []string{"wa", "fb"}}
+	if _, _, err := st.ClaimOldest(ctx, bruno, t0); !errors.Is(err, routing.ErrAtCapacity) {
+		t.Errorf("claim of bruno at his most = %v, want ErrAtCapacity", err)
 	}
-	if want, _ := st.Heads(ctx, []string{"wa", "fb"}); !reflect.DeepEqual(heads, want) {
-		t.Errorf("HeadsHeldBy heads = %+v, Heads = %+v", heads, want)
+	if n, _ := st.LineLength(ctx, "fb"); n != 1 {
+		t.Errorf("fb's line after a claim refused = %d, want 1", n)
+	}
+	bruno.Max = 2
+	if w, ok, err := st.ClaimOldest(ctx, bruno, t0); err != nil || !ok || w.Channel != "fb" {
+		t.Errorf("claim of bruno with room = %+v, %v, %v; want the fb head", w, ok, err)
 	}
 }
 

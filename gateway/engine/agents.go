@@ -30,7 +30,7 @@ const claimRecheck = time.Second
 // Two agents never get the same conversation: the line gives each
 // conversation to one claimer, and the claim is committed with a version
 // check. It returns ErrForbidden for a channel the agent does not serve
-// and ErrAtCapacity for an agent at max_conversations.
+// and routing.ErrAtCapacity for an agent at max_conversations.
 func (e *Engine) Claim(ctx context.Context, a Agent, only string, wait time.Duration) (*ConversationView, error) {
 	chans := a.Channels
 	if only != "" {
@@ -59,35 +59,17 @@ func (e *Engine) Claim(ctx context.Context, a Agent, only string, wait time.Dura
 }
 
 // claim assigns the head that has waited longest among chans' lines to
-// the agent; nil when no conversation waits.
-// The capacity check reads the agent's held count in the round trip that
-// reads the line heads.
+// the agent; nil when no conversation waits. The line checks the agent's
+// capacity in the step that takes the head (queue.Store.ClaimOldest).
 func (e *Engine) claim(ctx context.Context, s *setup, a Agent, chans []string) (*queue.Record, error) {
-	var held []string
-	if a.MaxConversations > 0 {
-		held = a.Channels
-	}
+	c := queue.Claimer{Agent: a.ID, Channels: chans, Max: a.MaxConversations, Held: a.Channels}
 	for {
-		heads, n, err := e.line.HeadsHeldBy(ctx, chans, held, a.ID)
-		if err != nil {
+		w, ok, err := e.line.ClaimOldest(ctx, c, e.now())
+		if err != nil || !ok { // routing.ErrAtCapacity among the errors
 			return nil, err
 		}
-		if held != nil && n >= a.MaxConversations {
-			return nil, ErrAtCapacity
-		}
-		held = nil // checked once per claim, as before
-		ch, ok := oldestHead(heads)
-		if !ok {
-			return nil, nil
-		}
-		w, ok, err := e.line.Claim(ctx, ch, e.now())
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue // taken meanwhile: look again
-		}
-		rec, ok, err := e.assignClaimed(ctx, s, ch, w, a)
+		c.Max = 0 // checked once per claim: a stale entry dropped does not count
+		rec, ok, err := e.assignClaimed(ctx, s, w.Channel, w, a)
 		if err != nil || ok {
 			return rec, err
 		}
@@ -109,15 +91,6 @@ func (e *Engine) assignClaimed(ctx context.Context, s *setup, channelID string, 
 		_ = e.line.Unclaim(ctx, w)
 		return nil, false, err
 	}
-}
-
-// oldestHead returns the channel whose line head has waited longest.
-func oldestHead(heads []queue.Waiting) (string, bool) {
-	if len(heads) == 0 {
-		return "", false
-	}
-	best := slices.MinFunc(heads, func(x, y queue.Waiting) int { return x.Since.Compare(y.Since) })
-	return best.Channel, true
 }
 
 // WaitingClaims is the number of long-polling claims now waiting.

@@ -2,21 +2,21 @@ package engine
 
 import (
 	"context"
-	"time"
 
 	"switchboard/queue"
 	"switchboard/routing"
 )
 
 // carryOut does, in one place, what a committed decision leaves to do:
-// count its outcomes and note the agent's activity, queue its
-// notifications, send its messages, queue its call requests and signal
-// automatic assignment. It counts and announces before it sends, so that whoever
-// sees the reply also sees the metrics and notices. Nothing here can undo
+// count its outcomes in the metrics, queue its notifications, send its
+// messages, queue its call requests and signal automatic assignment. It
+// counts and announces before it sends, so that whoever sees the reply
+// also sees the metrics and notices (the daily counts were committed with
+// the decision). Nothing here can undo
 // the commit: failures are logged, and the sweep queues again the sends
 // and calls that could not be queued.
 func (e *Engine) carryOut(ctx context.Context, d *decision) {
-	e.count(ctx, d)
+	e.count(d)
 	e.carryOutFollowUps(ctx, d)
 	e.queueNotifications(ctx, d)
 	e.carryOutLoop(ctx, d)
@@ -60,10 +60,28 @@ func agentActivity(d *decision) []queue.Activity {
 	return nil
 }
 
-// count adds a committed decision's outcomes to the metrics and to the
-// channel's daily counts, and notes the agent's activity in the same
-// round trip.
-func (e *Engine) count(ctx context.Context, d *decision) {
+// daily is what a decision adds to its channel's daily counts: its
+// outcomes, and the wait of a conversation taken from the line. The
+// commit writes them (queue.Commit.Daily), with the agent's activity.
+func daily(d *decision) queue.Daily {
+	var out queue.Daily
+	for _, o := range d.outcomes {
+		if name, ok := dailyCounts[o.Outcome]; ok {
+			if out.Counts == nil {
+				out.Counts = map[string]int64{}
+			}
+			out.Counts[name]++
+		}
+		if o.Outcome == routing.OutcomeClaimed {
+			out.Waits = append(out.Waits, d.now.Sub(o.Since))
+		}
+	}
+	return out
+}
+
+// count adds a committed decision's outcomes to the metrics (its daily
+// counts were committed with it).
+func (e *Engine) count(d *decision) {
 	ch, c, m := d.ch, d.commit, e.metrics
 	for _, s := range c.Sessions {
 		m.sessionsEnded.WithLabelValues(ch.id, string(s.Resolution)).Inc()
@@ -71,29 +89,16 @@ func (e *Engine) count(ctx context.Context, d *decision) {
 	if c.Line == queue.LineJoin {
 		m.referrals.WithLabelValues(ch.id).Inc()
 	}
-	counts := map[string]int64{}
-	var waits []time.Duration
-	for _, o := range d.outcomes {
-		if name, ok := dailyCounts[o.Outcome]; ok {
-			counts[name]++
-		}
-		if o.Outcome == routing.OutcomeClaimed {
-			wait := d.now.Sub(o.Since)
-			waits = append(waits, wait)
-			m.waitTime.WithLabelValues(ch.id).Observe(wait.Seconds())
-		}
+	for _, wait := range c.Daily.Waits {
+		m.waitTime.WithLabelValues(ch.id).Observe(wait.Seconds())
 	}
 	// Every counter of the channel is touched, so each shows from the
 	// channel's first decision on, at zero until something happens.
+	counts := c.Daily.Counts
 	m.transfers.WithLabelValues(ch.id).Add(float64(counts["transfers"]))
 	m.declines.WithLabelValues(ch.id).Add(float64(counts["declines"]))
 	m.alreadyWaiting.WithLabelValues(ch.id).Add(float64(counts["already_waiting"]))
 	m.expiries.WithLabelValues(ch.id).Add(float64(counts["expiries"]))
-	if touch := agentActivity(d); len(counts) > 0 || len(waits) > 0 || len(touch) > 0 {
-		if err := e.stats.CountDaily(ctx, ch.id, ch.day(d.now), counts, waits, touch...); err != nil {
-			e.log.WarnContext(ctx, "daily stats or agent activity not recorded", "channel", ch.id, "conversation", c.Record.ID, "err", err)
-		}
-	}
 }
 
 // dispatch sends a committed decision's messages. A decision on an inbox

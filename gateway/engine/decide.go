@@ -86,6 +86,7 @@ func (e *Engine) apply(ctx context.Context, s *setup, convID string, in routing.
 		if err := e.decide(ctx, d, botReplies); err != nil {
 			return nil, err
 		}
+		d.commit.Day, d.commit.Daily, d.commit.Touch = ch.day(now), daily(d), agentActivity(d)
 		commit := func() error { return e.convs.Commit(ctx, d.commit) }
 		if d.commit.Token != "" && d.commit.Ack != "" {
 			// A worker's decision on an inbox event: deciding it again after

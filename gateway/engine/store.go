@@ -39,11 +39,10 @@ type Conversations interface {
 // Line is each channel's waiting line, with its claims, idle conversations and assignments.
 type Line interface {
 	Line(ctx context.Context, channel string, n int) ([]queue.Waiting, error)
-	Heads(ctx context.Context, channels []string) ([]queue.Waiting, error)
-	HeadsHeldBy(ctx context.Context, channels, held []string, agent string) ([]queue.Waiting, int, error)
 	LineLength(ctx context.Context, channel string) (int64, error)
 	Position(ctx context.Context, convID string) (int64, error)
 	Claim(ctx context.Context, channel string, now time.Time) (w queue.Waiting, ok bool, err error)
+	ClaimOldest(ctx context.Context, c queue.Claimer, now time.Time) (w queue.Waiting, ok bool, err error)
 	Unclaim(ctx context.Context, w queue.Waiting) error
 	StaleClaims(ctx context.Context, channel string, cutoff time.Time) ([]string, error)
 	DropClaim(ctx context.Context, channel, convID string) error
@@ -79,9 +78,8 @@ type Events interface {
 	PinCursor(ctx context.Context, chans []string, cur queue.Cursor) error
 }
 
-// Stats keeps the daily counts and the sessions report.
+// Stats reads the daily counts (commits write them) and keeps the sessions report.
 type Stats interface {
-	CountDaily(ctx context.Context, channel, day string, counts map[string]int64, waits []time.Duration, touch ...queue.Activity) error
 	DailyStats(ctx context.Context, channel, day string) (queue.Daily, error)
 	Sessions(ctx context.Context, channel string, from, to time.Time, after string, n int64) ([]queue.SessionRecord, string, error)
 	RecordCSAT(ctx context.Context, channel, convID, sessionID string, score int) (bool, error)
