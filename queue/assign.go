@@ -7,14 +7,10 @@ import (
 )
 
 // agentActivity is a hash of agent id -> the last time (ms) the agent was
-// given a conversation or wrote in one; automatic assignment breaks ties
-// with it (the agent idle longest first).
+// given a conversation or wrote in one (written beside a commit,
+// Commit.Touch); automatic assignment breaks ties with it (the agent idle
+// longest first).
 func (k keys) agentActivity() string { return k.prefix + "agent-activity" }
-
-// TouchAgent records that an agent was assigned a conversation or wrote in one at t.
-func (s *Store) TouchAgent(ctx context.Context, agent string, t time.Time) error {
-	return unavailable(s.rdb.HSet(ctx, s.keys.agentActivity(), agent, t.UnixMilli()).Err())
-}
 
 // AgentActivity returns the last activity of each given agent; an agent
 // never active is missing from the map.

@@ -39,20 +39,13 @@ func TestCallMarks(t *testing.T) {
 	}
 }
 
+// A commit notes agents' activity in its round trip, refused or not.
 func TestAgentActivity(t *testing.T) {
 	_, s := openStore(t)
 	ctx := context.Background()
-	if err := s.TouchAgent(ctx, "ana", t0); err != nil {
-		t.Fatal(err)
+	if got, err := s.AgentActivity(ctx, []string{"ana", "bruno"}); err != nil || len(got) != 0 {
+		t.Fatalf("activity before any = %v, %v; want none", got, err)
 	}
-	got, err := s.AgentActivity(ctx, []string{"ana", "bruno"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || !got["ana"].Equal(t0) {
-		t.Errorf("activity = %v, want only ana at %s", got, t0)
-	}
-	// A commit notes activity in its round trip, refused or not.
 	rec, err := s.Load(ctx, queue.ConversationID("wa", "u1"))
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +54,10 @@ func TestAgentActivity(t *testing.T) {
 		Touch: []queue.Activity{{Agent: "bruno", At: t0.Add(time.Minute)}}}
 	if err := s.Commit(ctx, c); err != nil {
 		t.Fatal(err)
+	}
+	got, _ := s.AgentActivity(ctx, []string{"ana", "bruno"})
+	if len(got) != 1 || !got["bruno"].Equal(t0.Add(time.Minute)) {
+		t.Errorf("activity after a commit = %v, want only bruno at +1m", got)
 	}
 	c.Record.Version, c.Touch = 0, []queue.Activity{{Agent: "ana", At: t0.Add(2 * time.Minute)}}
 	if err := s.Commit(ctx, c); !errors.Is(err, queue.ErrConflict) {

@@ -22,7 +22,7 @@ type Daily struct {
 	Waits []time.Duration
 }
 
-// Activity is an agent's last activity, as TouchAgent notes it.
+// Activity is an agent's last activity, as a commit notes it (Commit.Touch).
 type Activity struct {
 	Agent string
 	At    time.Time
