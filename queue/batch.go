@@ -10,11 +10,12 @@ import (
 )
 
 // batcher sends the hot path's commands (a webhook's accept, a worker's
-// take, commit, release and send records, a claim's reads, script and
-// counts) of many goroutines to Redis together, a few pipelines at a time.
-// Each round trip of its own costs a goroutine a connection from the pool
-// (with its health check), a write and a read system call, and Redis a read, a write and a turn of its event loop; at
-// full rate those are most of the gateway's Redis cost. A call that finds a
+// take, commit, release and send records, a claim's script and commit)
+// of many goroutines to Redis together, a few pipelines at a time. Each
+// round trip of its own costs a goroutine a connection from the pool (with
+// its health check), a write and a read system call, and Redis a read, a
+// write and a turn of its event loop; at full rate those are most of the
+// gateway's Redis cost. A call that finds a
 // pipeline free goes out at once, alone; calls that come while every
 // pipeline is out wait for the next one, which carries all of them: batches
 // grow with the load, and an idle gateway waits for nothing.
@@ -143,30 +144,32 @@ func (b *batcher) exec(calls []*batched) (down error) {
 // loads it) when the server does not know it yet. The command's error is
 // the caller's to read.
 func (s *Store) evalBatched(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	return s.evalBatchedWith(ctx, nil, script, keys, args...)
+	cmd, _ := s.evalBatchedWith(ctx, nil, script, keys, args...)
+	return cmd
 }
 
 // evalBatchedWith is evalBatched with the commands also queues (when not
-// nil) in the same pipeline, before the script; their answers are not
-// read, and they are not sent again when the script is.
-func (s *Store) evalBatchedWith(ctx context.Context, also func(redis.Pipeliner), script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	var cmd *redis.Cmd
+// nil) in the same pipeline, before the script; they are not sent again
+// when the script is. alsoErr is the first of their errors, as unavailable
+// returns it, or the pipeline's when it could not be sent.
+func (s *Store) evalBatchedWith(ctx context.Context, also func(redis.Pipeliner) []redis.Cmder, script *redis.Script, keys []string, args ...any) (cmd *redis.Cmd, alsoErr error) {
+	var alsoCmds []redis.Cmder
 	err := s.batch.do(ctx, func(p redis.Pipeliner) {
 		if also != nil {
-			also(p)
+			alsoCmds = also(p)
 		}
 		cmd = script.EvalSha(ctx, p, keys, args...)
 	})
 	if err != nil {
-		// Not cmd: a pipeline may still be setting it.
+		// Not cmd nor alsoCmds: a pipeline may still be setting them.
 		failed := redis.NewCmd(ctx)
 		failed.SetErr(err)
-		return failed
+		return failed, unavailable(err)
 	}
 	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-		return script.Run(ctx, s.rdb, keys, args...)
+		cmd = script.Run(ctx, s.rdb, keys, args...)
 	}
-	return cmd
+	return cmd, firstErr(alsoCmds)
 }
 
 // pipelined runs the commands add queues in the next pipeline and returns
@@ -176,6 +179,11 @@ func (s *Store) pipelined(ctx context.Context, add func(redis.Pipeliner) []redis
 	if err := s.batch.do(ctx, func(p redis.Pipeliner) { cmds = add(p) }); err != nil {
 		return unavailable(err)
 	}
+	return firstErr(cmds)
+}
+
+// firstErr is the first error among cmds, as unavailable returns it.
+func firstErr(cmds []redis.Cmder) error {
 	for _, c := range cmds {
 		if err := unavailable(c.Err()); err != nil {
 			return err

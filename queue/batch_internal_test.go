@@ -20,6 +20,8 @@ import (
 type pipelineLog struct {
 	mu    sync.Mutex
 	sizes []int
+	// others counts the pipelines of other commands.
+	others int
 	// holdFirst, when set, is polled before the first pipeline goes out.
 	holdFirst func() bool
 }
@@ -30,7 +32,14 @@ func (l *pipelineLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 }
 func (l *pipelineLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if name := cmds[0].Name(); name != "evalsha" && name != "eval" {
+		switch cmds[0].Name() {
+		case "evalsha", "eval":
+		case "hello", "client", "auth", "select": // a connection's handshake
+			return next(ctx, cmds)
+		default:
+			l.mu.Lock()
+			l.others++
+			l.mu.Unlock()
 			return next(ctx, cmds)
 		}
 		l.mu.Lock()
@@ -203,5 +212,30 @@ func TestBatcherRedisDown(t *testing.T) {
 	}
 	if !st.batch.idle() {
 		t.Error("the batcher is not idle after the failures")
+	}
+}
+
+// A claim across an agent's lines, with its capacity check, is one
+// script in one round trip; on a Cluster, whose lines are in different
+// slots, the heads and the held count take a round trip first.
+func TestClaimOldestIsOneRoundTrip(t *testing.T) {
+	st, log := batchedStore(t, pipelinesInFlight)
+	ctx := context.Background()
+	for i, ch := range []string{"wa", "fb"} {
+		if err := st.rdb.ZAdd(ctx, st.keys.line(ch), redis.Z{Score: float64(2 - i), Member: "c_" + ch}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := Claimer{Agent: "ana", Channels: []string{"wa", "fb", "ig"}, Max: 2, Held: []string{"wa", "fb", "ig"}}
+	w, ok, err := st.ClaimOldest(ctx, c, time.UnixMilli(10))
+	if err != nil || !ok || w.Conversation != "c_fb" {
+		t.Fatalf("claim = %+v, %v, %v; want c_fb, the oldest", w, ok, err)
+	}
+	others := 0
+	if _, cluster := st.rdb.(*redis.ClusterClient); cluster {
+		others = 1
+	}
+	if got := log.pipelines(); len(got) != 1 || got[0] != 1 || log.others != others {
+		t.Errorf("script pipelines %v and %d others; want one script alone and %d others", got, log.others, others)
 	}
 }

@@ -184,17 +184,13 @@ elseif prev then
 end
 ` + commitIndexBlock + `
 local d = c.daily
-if d then
-  local counted = false
-  for name, n in pairs(d.counts) do
-    redis.call('HINCRBY', d.key, name, n)
-    counted = true
-  end
-  if counted then redis.call('EXPIRE', d.key, d.ttl) end
-  if #d.waits > 0 then
-    redis.call('RPUSH', d.wkey, unpack(d.waits))
-    redis.call('EXPIRE', d.wkey, d.ttl)
-  end
+if d and d.counts then
+  for name, n in pairs(d.counts) do redis.call('HINCRBY', d.key, name, n) end
+  redis.call('EXPIRE', d.key, d.ttl)
+end
+if d and d.waits then
+  redis.call('RPUSH', d.wkey, unpack(d.waits))
+  redis.call('EXPIRE', d.wkey, d.ttl)
 end
 return cur + 1
 `)

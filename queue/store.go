@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -418,20 +417,15 @@ func (s *Store) Unlock(ctx context.Context, convID, token string, ttl time.Durat
 		return res != 0, unavailable(err)
 	}
 	if s.wait.replicas == 0 {
-		var release *redis.Cmd
-		err := s.pipelined(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		release, err := s.evalBatchedWith(ctx, func(p redis.Pipeliner) []redis.Cmder {
 			var records []redis.Cmder
 			for _, r := range sent {
 				records = append(records, s.recordSent(ctx, p, r)...)
 			}
-			release = releaseScript.EvalSha(ctx, p, keys, args...)
 			return records
-		})
+		}, releaseScript, keys, args...)
 		if err != nil {
 			return false, err
-		}
-		if redis.HasErrorPrefix(release.Err(), "NOSCRIPT") {
-			release = releaseScript.Run(ctx, s.rdb, keys, args...)
 		}
 		res, err := release.Int()
 		return res != 0, unavailable(err)
@@ -533,8 +527,7 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 	}
 	if len(c.Daily.Counts) > 0 || len(c.Daily.Waits) > 0 {
 		arg.Daily = &dailyArg{Key: s.keys.daily(ch, c.Day), WaitsKey: s.keys.waits(ch, c.Day),
-			Counts: map[string]int64{}, Waits: []int64{}, TTL: int64(dailyTTL.Seconds())}
-		maps.Copy(arg.Daily.Counts, c.Daily.Counts)
+			Counts: c.Daily.Counts, TTL: int64(dailyTTL.Seconds())}
 		for _, w := range c.Daily.Waits {
 			arg.Daily.Waits = append(arg.Daily.Waits, w.Milliseconds())
 		}
@@ -557,7 +550,10 @@ func (s *Store) Commit(ctx context.Context, c *Commit) error {
 			}
 		}
 	} else {
-		cmd = s.evalBatchedWith(ctx, func(p redis.Pipeliner) { s.touch(ctx, p, c.Touch) }, commitScript, keys, rec.Version, mustJSON(arg), c.Token)
+		// The activity's own failure is not the commit's (a lost connection
+		// fails the script too): it is a hint for automatic assignment.
+		cmd, _ = s.evalBatchedWith(ctx, func(p redis.Pipeliner) []redis.Cmder { return s.touch(ctx, p, c.Touch) },
+			commitScript, keys, rec.Version, mustJSON(arg), c.Token)
 	}
 	v, err := cmd.Int64()
 	if err != nil {
@@ -601,12 +597,12 @@ type commitArg struct {
 
 // dailyArg is a commit's additions to its channel's daily counts: named
 // counters of the day's hash and wait times (ms) of its list, each kept
-// TTL seconds.
+// TTL seconds. Either may be absent.
 type dailyArg struct {
 	Key      string           `json:"key"`
 	WaitsKey string           `json:"wkey"`
-	Counts   map[string]int64 `json:"counts"`
-	Waits    []int64          `json:"waits"`
+	Counts   map[string]int64 `json:"counts,omitempty"`
+	Waits    []int64          `json:"waits,omitempty"`
 	TTL      int64            `json:"ttl"`
 }
 
