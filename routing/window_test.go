@@ -240,3 +240,27 @@ func TestUnknownPlaceholder(t *testing.T) {
 		t.Errorf("got %q %v", p, bad)
 	}
 }
+
+func TestRender(t *testing.T) {
+	r := beyondRules(t, nil)
+	d := &decision{rules: r, c: botConv(), now: saturdayNight, agentName: "Bea"}
+	tests := []struct{ text, want string }{
+		{"no placeholder", "no placeholder"},
+		{"{agent} here", "Bea here"},
+		{"Hi {user.name}, {agent} and {agent}", "Hi Ana Souza, Bea and Bea"},
+		{"back {opens}", "back Monday 09:00"},
+		{"{position} and {unknown} stay", "{position} and {unknown} stay"},
+		{"{{agent}} {", "{Bea} {"},
+		{"{user.name", "{user.name"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := d.render(tt.text); got != tt.want {
+			t.Errorf("render(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+	d.rules = testRules(t, func(r *Rules) { r.Calendar = nil }) // {opens} is not known
+	if got := d.render("back {opens}"); got != "back {opens}" {
+		t.Errorf("without a calendar: %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"net/url"
@@ -20,7 +21,7 @@ type setup struct {
 	channels  map[string]*channel
 	byAccount map[channels.Platform]map[string]*channel
 	agents    map[string]*Agent
-	tokens    map[string]string              // agent id -> bearer token
+	byToken   map[tokenDigest]*Agent         // agents by their bearer token's digest
 	secrets   map[channels.Platform][]string // app secrets per platform, for signatures
 	// accounts is what each platform's webhooks need, built once.
 	accounts  map[channels.Platform]Accounts
@@ -71,7 +72,7 @@ func newSetup(cfg *config.Config, bot bots.Bot, now func() time.Time) (*setup, e
 		channels:  map[string]*channel{},
 		byAccount: map[channels.Platform]map[string]*channel{},
 		agents:    map[string]*Agent{},
-		tokens:    map[string]string{},
+		byToken:   map[tokenDigest]*Agent{},
 		secrets:   map[channels.Platform][]string{},
 		fallback:  cfg.Bot.Fallback,
 		dedupeTTL: cfg.Engine.DedupeTTL,
@@ -91,9 +92,10 @@ func newSetup(cfg *config.Config, bot bots.Bot, now func() time.Time) (*setup, e
 		s.secrets[ch.platform] = append(s.secrets[ch.platform], ch.cfg.AppSecret.Reveal())
 	}
 	for _, ac := range cfg.Agents {
-		s.agents[ac.ID] = &Agent{ID: ac.ID, Name: ac.Name, Channels: ac.Channels, MaxConversations: ac.MaxConversations,
+		a := &Agent{ID: ac.ID, Name: ac.Name, Channels: ac.Channels, MaxConversations: ac.MaxConversations,
 			Role: ac.Role, passwordHash: ac.PasswordHash.Reveal(), fingerprint: fingerprint(ac)}
-		s.tokens[ac.ID] = ac.Token.Reveal()
+		s.agents[ac.ID] = a
+		s.byToken[sha256.Sum256([]byte(ac.Token.Reveal()))] = a
 	}
 	s.dummyHash = dummyHashFor(cfg)
 	if bot == nil {
@@ -107,19 +109,20 @@ func newSetup(cfg *config.Config, bot bots.Bot, now func() time.Time) (*setup, e
 	return s, nil
 }
 
-// agentByToken finds the agent a bearer token belongs to, comparing every
-// token in constant time.
+// tokenDigest is the SHA-256 of an agent's bearer token.
+type tokenDigest = [sha256.Size]byte
+
+// agentByToken finds the agent a bearer token belongs to. It looks the
+// token's digest up instead of comparing the token with every agent's:
+// what a lookup's timing can tell is about the digest, which says nothing
+// of the token, and the request does not cost a comparison per agent (a
+// scan of 100 agents was 4 % of a claim's CPU, BENCHMARKS.md).
 func (s *setup) agentByToken(token string) (Agent, bool) {
-	var found *Agent
-	for id, a := range s.agents {
-		if subtle.ConstantTimeCompare([]byte(s.tokens[id]), []byte(token)) == 1 {
-			found = a
-		}
-	}
-	if found == nil || token == "" {
+	a, ok := s.byToken[sha256.Sum256([]byte(token))]
+	if !ok || token == "" {
 		return Agent{}, false
 	}
-	return *found, true
+	return *a, true
 }
 
 // sortedChannels lists the channel ids in order.
