@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"switchboard/channels"
 	"switchboard/queue/redistest"
+	"switchboard/routing"
 )
 
-// pipelineLog counts the pipelines of scripts a client sends (not those
-// of a new connection's handshake) and their sizes, and can hold the first
+// pipelineLog counts the pipelines with a script a client sends (not
+// those of a new connection's handshake) and their sizes, and can hold the first
 // one until a condition is true.
 type pipelineLog struct {
 	mu    sync.Mutex
@@ -33,10 +36,10 @@ func (l *pipelineLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (l *pipelineLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		switch cmds[0].Name() {
-		case "evalsha", "eval":
 		case "hello", "client", "auth", "select": // a connection's handshake
 			return next(ctx, cmds)
-		default:
+		}
+		if !slices.ContainsFunc(cmds, func(c redis.Cmder) bool { return c.Name() == "evalsha" || c.Name() == "eval" }) {
 			l.mu.Lock()
 			l.others++
 			l.mu.Unlock()
@@ -237,5 +240,23 @@ func TestClaimOldestIsOneRoundTrip(t *testing.T) {
 	}
 	if got := log.pipelines(); len(got) != 1 || got[0] != 1 || log.others != others {
 		t.Errorf("script pipelines %v and %d others; want one script alone and %d others", got, log.others, others)
+	}
+}
+
+// A commit that notes an agent's activity is one round trip: the
+// activity's HSET rides in the commit script's pipeline.
+func TestCommitWithActivityIsOneRoundTrip(t *testing.T) {
+	st, log := batchedStore(t, pipelinesInFlight)
+	ctx := context.Background()
+	rec := &Record{Conversation: routing.Conversation{ID: ConversationID("wa", "u1"), Channel: "wa", Platform: channels.WhatsApp, State: routing.StateBot}}
+	c := &Commit{Record: rec, Touch: []Activity{{Agent: "ana", At: time.UnixMilli(10)}}}
+	if err := st.Commit(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.pipelines(); len(got) != 1 || got[0] != 2 || log.others != 0 {
+		t.Errorf("script pipelines %v and %d others; want one of two commands (the script and the activity)", got, log.others)
+	}
+	if at, err := st.rdb.HGet(ctx, st.keys.agentActivity(), "ana").Result(); err != nil || at != "10" {
+		t.Errorf("activity = %q, %v; want 10", at, err)
 	}
 }

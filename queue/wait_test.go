@@ -103,7 +103,9 @@ func TestWorkerWritesWaitForReplicas(t *testing.T) {
 	}
 	job := queue.SendJob{ID: "job-1", Channel: "wa", Conversation: conv, Parts: []queue.SendPart{{Entry: "out-1"}}}
 	c := &queue.Commit{Record: b.Record, Token: "worker", Ack: "e1", Sends: []queue.SendJob{job},
-		Entries: []queue.Entry{{ID: queue.InboundEntryID("e1"), At: t0, Author: routing.AuthorUser, Kind: "text", Text: "e1"}}}
+		Entries: []queue.Entry{{ID: queue.InboundEntryID("e1"), At: t0, Author: routing.AuthorUser, Kind: "text", Text: "e1"}},
+		Day:     "2026-11-20",
+		Daily:   queue.Daily{Counts: map[string]int64{"transfers": 1}}}
 	if err := late.Commit(ctx, c); !errors.Is(err, queue.ErrNotReplicated) || !queue.IsUnavailable(err) || c.Replayed {
 		t.Fatalf("commit with late replicas = %v (replayed %v), want ErrNotReplicated", err, c.Replayed)
 	}
@@ -120,6 +122,9 @@ func TestWorkerWritesWaitForReplicas(t *testing.T) {
 	}
 	if tx, _ := plain.Transcript(ctx, conv); len(tx) != 1 {
 		t.Errorf("transcript has %d entries after one commit tried three times, want 1", len(tx))
+	}
+	if d, err := plain.DailyStats(ctx, queue.ChannelOf(conv), c.Day); err != nil || d.Counts["transfers"] != 1 {
+		t.Errorf("day's counts after one commit tried three times = %+v, %v; want it counted once", d.Counts, err)
 	}
 	// Another holder's commit of the same event is still refused: only
 	// this very commit is a replay.
