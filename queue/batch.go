@@ -46,9 +46,12 @@ type batched struct {
 // (BENCHMARKS.md); 2 keeps one pipeline filling while the other is out.
 const pipelinesInFlight = 2
 
-// pipelineTimeout bounds one pipeline, from taking a connection (dialling
-// one if need be) to the last answer: far above a batch's few
+// pipelineTimeout bounds one pipeline's wait for a connection (dialling
+// one if need be, with go-redis' retries): far above a batch's few
 // milliseconds, well within the time Meta waits for a webhook's answer.
+// The answers' reads are bounded by the client's ReadTimeout instead:
+// go-redis applies a context's deadline to socket reads only with
+// ContextTimeoutEnabled, which the gateway does not set.
 const pipelineTimeout = 5 * time.Second
 
 func newBatcher(rdb redis.UniversalClient, inFlight int) *batcher {
