@@ -18,15 +18,16 @@ import (
 )
 
 // pipelineLog counts the pipelines with a script a client sends (not
-// those of a new connection's handshake) and their sizes, and can hold the first
-// one until a condition is true.
+// those of a new connection's handshake) and their sizes, and can hold
+// them until a condition is true.
 type pipelineLog struct {
 	mu    sync.Mutex
 	sizes []int
 	// others counts the pipelines of other commands.
 	others int
-	// holdFirst, when set, is polled before the first pipeline goes out.
-	holdFirst func() bool
+	// hold, when set, is polled before the n-th pipeline with a script
+	// (from 0) goes out, until it returns true.
+	hold func(n int) bool
 }
 
 func (l *pipelineLog) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -46,10 +47,10 @@ func (l *pipelineLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 			return next(ctx, cmds)
 		}
 		l.mu.Lock()
-		first := len(l.sizes) == 0
+		n := len(l.sizes)
 		l.sizes = append(l.sizes, len(cmds))
 		l.mu.Unlock()
-		for first && l.holdFirst != nil && !l.holdFirst() {
+		for l.hold != nil && !l.hold(n) {
 			time.Sleep(time.Millisecond)
 		}
 		return next(ctx, cmds)
@@ -97,7 +98,7 @@ func TestBatcherSendsWaitingCallsTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	const callers = 50
-	log.holdFirst = func() bool { return st.batch.queuedCalls() == callers-1 }
+	log.hold = func(n int) bool { return n > 0 || st.batch.queuedCalls() == callers-1 }
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
 	for i := range callers {
@@ -121,6 +122,57 @@ func TestBatcherSendsWaitingCallsTogether(t *testing.T) {
 	}
 }
 
+// At most inFlight pipelines are out at once: calls made while they are
+// out wait, and go out together in the next one.
+func TestBatcherKeepsInFlightPipelinesOut(t *testing.T) {
+	const inFlight, waiting = pipelinesInFlight, 10
+	st, log := batchedStore(t, inFlight)
+	ctx := context.Background()
+	if err := echoScript.Load(ctx, st.rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	log.hold = func(n int) bool {
+		select {
+		case <-released:
+			return true
+		default:
+			return n >= inFlight
+		}
+	}
+	var wg sync.WaitGroup
+	call := func(i int) {
+		defer wg.Done()
+		if err := st.evalBatched(ctx, echoScript, []string{fmt.Sprintf("t:{c}:k%d", i)}, "v").Err(); err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	for i := range inFlight {
+		wg.Add(1)
+		go call(i)
+	}
+	for len(log.pipelines()) < inFlight {
+		time.Sleep(time.Millisecond)
+	}
+	for i := range waiting {
+		wg.Add(1)
+		go call(inFlight + i)
+	}
+	// Until they all queue, or one more pipeline goes out.
+	for st.batch.queuedCalls() < waiting && len(log.pipelines()) == inFlight {
+		time.Sleep(time.Millisecond)
+	}
+	if got := log.pipelines(); len(got) != inFlight {
+		t.Errorf("pipelines of %v commands out while %d were held, want %d", got, inFlight, inFlight)
+	}
+	close(released)
+	wg.Wait()
+	want := append(slices.Repeat([]int{1}, inFlight), waiting)
+	if got := log.pipelines(); !slices.Equal(got, want) {
+		t.Errorf("pipelines of %v commands, want %v: the held ones, then every waiting call in one", got, want)
+	}
+}
+
 // A caller whose context ends while it waits for a pipeline gets its
 // context's error, and its commands are not sent.
 func TestBatcherLeavesOutAGoneCaller(t *testing.T) {
@@ -128,7 +180,10 @@ func TestBatcherLeavesOutAGoneCaller(t *testing.T) {
 	ctx := context.Background()
 	gone, cancel := context.WithCancel(ctx)
 	released := make(chan struct{})
-	log.holdFirst = func() bool {
+	log.hold = func(n int) bool {
+		if n > 0 {
+			return true
+		}
 		select {
 		case <-released:
 			return true
@@ -198,7 +253,7 @@ func TestBatcherRedisDown(t *testing.T) {
 	rdb.AddHook(log)
 	st := &Store{rdb: rdb, batch: newBatcher(rdb, 1)}
 	const callers = 5
-	log.holdFirst = func() bool { return st.batch.queuedCalls() == callers-1 }
+	log.hold = func(n int) bool { return n > 0 || st.batch.queuedCalls() == callers-1 }
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Add(1)
