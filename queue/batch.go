@@ -23,6 +23,8 @@ type batcher struct {
 	rdb redis.UniversalClient
 	// inFlight is how many pipelines may be out at once.
 	inFlight int
+	// timeout bounds each pipeline (pipelineTimeout).
+	timeout time.Duration
 
 	mu      sync.Mutex
 	running int        // pipelines out
@@ -55,7 +57,7 @@ const pipelinesInFlight = 2
 const pipelineTimeout = 5 * time.Second
 
 func newBatcher(rdb redis.UniversalClient, inFlight int) *batcher {
-	return &batcher{rdb: rdb, inFlight: inFlight}
+	return &batcher{rdb: rdb, inFlight: inFlight, timeout: pipelineTimeout}
 }
 
 // do runs add's commands in the next pipeline and returns once they were
@@ -132,7 +134,7 @@ func (b *batcher) exec(calls []*batched) (down error) {
 	// pipeline dialling a Redis that is down tries each Sentinel in turn
 	// on each of go-redis' retries (over 10 s), and the calls queued
 	// behind it wait as long.
-	ctx, cancel := context.WithTimeout(context.Background(), pipelineTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	// Each command carries its own answer or error; the callers read them.
 	_, err := p.Exec(ctx)

@@ -273,6 +273,29 @@ func TestBatcherRedisDown(t *testing.T) {
 	}
 }
 
+// A pipeline whose connection cannot be made (a Redis host that drops
+// packets: the dial hangs) fails at its own deadline, whatever its
+// callers' deadlines, and says Redis is unavailable.
+func TestBatcherPipelineTimeout(t *testing.T) {
+	ended := make(chan struct{})
+	hang := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		select { // go-redis goes on dialling after the pipeline gave up
+		case <-ctx.Done():
+		case <-ended:
+		}
+		return nil, errors.New("no answer")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", Dialer: hang, DialTimeout: time.Minute})
+	t.Cleanup(func() { close(ended); rdb.Close() })
+	st := &Store{rdb: rdb, batch: newBatcher(rdb, 1)}
+	st.batch.timeout = 100 * time.Millisecond
+	start := time.Now()
+	err := st.evalBatched(context.Background(), echoScript, []string{"k"}, "v").Err()
+	if took := time.Since(start); !errors.Is(unavailable(err), ErrUnavailable) || took > 5*time.Second {
+		t.Errorf("with a dial that hangs: %v after %s; want unavailable after about 100 ms", err, took)
+	}
+}
+
 // A claim across an agent's lines, with its capacity check, is one
 // script in one round trip; on a Cluster, whose lines are in different
 // slots, the heads and the held count take a round trip first.
