@@ -15,10 +15,10 @@ import (
 // round trip of its own costs a goroutine a connection from the pool (with
 // its health check), a write and a read system call, and Redis a read, a
 // write and a turn of its event loop; at full rate those are most of the
-// gateway's Redis cost. A call that finds a
-// pipeline free goes out at once, alone; calls that come while every
-// pipeline is out wait for the next one, which carries all of them: batches
-// grow with the load, and an idle gateway waits for nothing.
+// gateway's Redis cost. A call that finds a pipeline free goes out at
+// once, alone; calls that come while every pipeline is out wait for the
+// next one, which carries all of them: batches grow with the load, and an
+// idle gateway waits for nothing.
 type batcher struct {
 	rdb redis.UniversalClient
 	// inFlight is how many pipelines may be out at once.
