@@ -12,7 +12,6 @@
 package config
 
 import (
-	"crypto/subtle"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -472,18 +471,6 @@ func (c *Config) Agent(id string) (*Agent, bool) {
 		}
 	}
 	return nil, false
-}
-
-// AgentByToken returns the agent whose token is token. It compares every
-// agent's token in constant time, so timing tells nothing about them.
-func (c *Config) AgentByToken(token string) (*Agent, bool) {
-	var found *Agent
-	for i := range c.Agents {
-		if subtle.ConstantTimeCompare([]byte(c.Agents[i].Token.Reveal()), []byte(token)) == 1 {
-			found = &c.Agents[i]
-		}
-	}
-	return found, found != nil
 }
 
 // LogValue summarizes the configuration for a startup log line, without
