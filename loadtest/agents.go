@@ -102,7 +102,7 @@ type ClaimsResult struct {
 // Write prints the report.
 func (c *ClaimsResult) Write(w io.Writer) {
 	fmt.Fprintf(w, "== claims ==\n%d agents claimed %d conversations in %.2fs: %.0f claims/s\n",
-		c.Agents, c.Claimed, c.Elapsed.Seconds(), float64(c.Claimed)/c.Elapsed.Seconds())
+		c.Agents, c.Claimed, c.Elapsed.Seconds(), c.rate())
 	fmt.Fprintf(w, "claim latency: %s\nanswers:", c.Latency.String())
 	for _, k := range []string{"200", "204"} {
 		fmt.Fprintf(w, " %s=%d", k, c.Statuses[k])

@@ -1,8 +1,10 @@
 package loadtest
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -117,15 +119,37 @@ func (r *RSS) Verdicts(phase string) []Verdict {
 	return out
 }
 
-// Verdict judges a claims run: the rate with its agents, none taken twice,
-// none left.
-func (c *ClaimsResult) Verdict() Verdict {
-	rate := float64(c.Claimed) / c.Elapsed.Seconds()
-	return Verdict{Name: fmt.Sprintf("claims, %d agents", c.Agents),
-		Measured: fmt.Sprintf("%.0f/s, p99 %s; twice %d, never taken %d", rate, ms(c.Latency.Quantile(0.99)), c.Twice, c.Missing),
+// ClaimsVerdict judges one or more claims rounds by their median rate (the
+// lower middle of an even count): a round of 10,000 claims lasts about two
+// seconds, and on a shared machine the same build measured anywhere between
+// 3,400 and 6,900/s in runs minutes apart. Every round's rate is shown;
+// a conversation taken twice or never taken in any round fails the target.
+func ClaimsVerdict(rounds ...*ClaimsResult) Verdict {
+	if len(rounds) == 0 {
+		return Verdict{Name: "claims", Measured: "no round", Target: fmt.Sprintf(">= %d/s with 100 agents, none twice", TargetClaimsRate)}
+	}
+	byRate := slices.Clone(rounds)
+	slices.SortStableFunc(byRate, func(a, b *ClaimsResult) int { return cmp.Compare(a.rate(), b.rate()) })
+	median := byRate[(len(byRate)-1)/2]
+	rates := make([]string, len(rounds))
+	twice, missing, ok := 0, 0, true
+	for i, r := range rounds {
+		rates[i] = fmt.Sprintf("%.0f", r.rate())
+		twice, missing, ok = twice+r.Twice, missing+r.Missing, ok && r.OK()
+	}
+	measured := fmt.Sprintf("%.0f/s, p99 %s", median.rate(), ms(median.Latency.Quantile(0.99)))
+	if len(rounds) > 1 {
+		measured = fmt.Sprintf("median %.0f/s of %d rounds (%s), its p99 %s", median.rate(), len(rounds),
+			strings.Join(rates, ", "), ms(median.Latency.Quantile(0.99)))
+	}
+	return Verdict{Name: fmt.Sprintf("claims, %d agents", median.Agents),
+		Measured: fmt.Sprintf("%s; twice %d, never taken %d", measured, twice, missing),
 		Target:   fmt.Sprintf(">= %d/s with 100 agents, none twice", TargetClaimsRate),
-		Met:      rate >= TargetClaimsRate && c.OK() && c.Agents >= 100}
+		Met:      median.rate() >= TargetClaimsRate && ok && median.Agents >= 100}
 }
+
+// rate is the round's claims per second.
+func (c *ClaimsResult) rate() float64 { return float64(c.Claimed) / c.Elapsed.Seconds() }
 
 // MemoryVerdict judges the Redis bytes per waiting conversation.
 func MemoryVerdict(perConversation float64, n int) Verdict {

@@ -71,3 +71,31 @@ func TestRateVerdict(t *testing.T) {
 		t.Error("a run at 20,000 conversations met the target set at 100,000")
 	}
 }
+
+// Claims rounds are judged by their median rate, every rate shown; a
+// conversation taken twice in any round fails the target.
+func TestClaimsVerdict(t *testing.T) {
+	round := func(claimed int, twice int) *ClaimsResult {
+		r := &ClaimsResult{Agents: 100, Claimed: claimed, Twice: twice, Elapsed: time.Second}
+		r.Latency.Record(time.Duration(claimed) * time.Microsecond)
+		return r
+	}
+	var b strings.Builder
+	v := ClaimsVerdict(round(6900, 0), round(3400, 0), round(5300, 0))
+	v.Write(&b)
+	if want := "target: claims, 100 agents | median 5300/s of 3 rounds (6900, 3400, 5300), its p99 5.3 ms; twice 0, never taken 0 | >= 5000/s with 100 agents, none twice | met\n"; b.String() != want {
+		t.Errorf("verdict:\n%s\nwant\n%s", b.String(), want)
+	}
+	if v := ClaimsVerdict(round(6900, 0), round(4900, 0)); v.Met {
+		t.Errorf("median of 6,900 and 4,900 (the lower middle) met: %+v", v)
+	}
+	if v := ClaimsVerdict(round(6900, 0), round(6800, 1), round(6700, 0)); v.Met {
+		t.Errorf("a round with a conversation taken twice met: %+v", v)
+	}
+	if v := ClaimsVerdict(round(6000, 0)); !v.Met || v.Measured != "6000/s, p99 6.0 ms; twice 0, never taken 0" {
+		t.Errorf("one round: %+v", v)
+	}
+	if v := ClaimsVerdict(); v.Met {
+		t.Errorf("no round met: %+v", v)
+	}
+}

@@ -2,7 +2,7 @@
 //
 //	loadtest config --redis redis://127.0.0.1:6379/0 > /tmp/lt.yaml   a gateway config for load tests
 //	loadtest run    --config /tmp/lt.yaml [--floor] [--rate R] ...     signed webhooks; accept and end-to-end latency
-//	loadtest claims --config /tmp/lt.yaml --conversations 10000 --agents 100
+//	loadtest claims --config /tmp/lt.yaml --conversations 10000 --agents 100 [--rounds 3]
 //	loadtest memory --config /tmp/lt.yaml --conversations 100000
 //	loadtest inbox  --config /tmp/lt.yaml --conversations 100000 --listers 50
 //	loadtest streams --config /tmp/lt.yaml --streams 1000
@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"switchboard/internal/testkit"
 	"switchboard/loadtest"
 )
 
@@ -240,7 +241,12 @@ func runSeeded(ctx context.Context, cmd string, fs *flag.FlagSet, args []string,
 	agents := fs.Int("agents", 100, "claims: concurrent agents (the config must have as many)")
 	concurrency := fs.Int("concurrency", 64, "seeding: webhooks in flight")
 	limit := fs.Duration("timeout", 5*time.Minute, "bound of each phase")
+	rounds := fs.Int("rounds", 1, "claims: seed and claim this many times; the verdict is on the median rate")
 	if fs.Parse(args) != nil {
+		return 2
+	}
+	if *rounds < 1 {
+		fmt.Fprintf(stderr, "loadtest %s: --rounds must be at least 1, got %d\n", cmd, *rounds)
 		return 2
 	}
 	t, targets, err := c.load()
@@ -254,57 +260,75 @@ func runSeeded(ctx context.Context, cmd string, fs *flag.FlagSet, args []string,
 		return 2
 	}
 	defer graph.Close()
-	redisURL := t.Config.Redis.URL.Reveal()
-	var before int64
 	if cmd == "memory" {
-		if redisURL == "" {
-			fmt.Fprintln(stderr, "loadtest memory: the config's redis.url is empty (embedded Redis); set a real one")
-			return 2
-		}
-		time.Sleep(2 * time.Second) // let the gateway's startup settle
-		if before, err = loadtest.UsedMemory(ctx, redisURL); err != nil {
-			fmt.Fprintln(stderr, "loadtest memory:", err)
-			return 2
-		}
-	}
-	seeded, err := loadtest.Seed(ctx, t, graph, targets[0], *n, *concurrency, *limit, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "loadtest %s: %v\n", cmd, err)
-		return 1
-	}
-	if cmd == "memory" {
-		// Let the sends of the "transferred" messages finish, so what is
-		// measured is a conversation at rest in the line.
-		for deadline := time.Now().Add(*limit); graph.Total() < int64(*n) && time.Now().Before(deadline); {
-			time.Sleep(200 * time.Millisecond)
-		}
-		time.Sleep(3 * time.Second)
-		after, err := loadtest.UsedMemory(ctx, redisURL)
-		if err != nil {
-			fmt.Fprintln(stderr, "loadtest memory:", err)
-			return 2
-		}
-		per := float64(after-before) / float64(*n)
-		fmt.Fprintf(stdout, "== memory ==\nRedis used_memory: %d bytes before, %d after %d waiting conversations (%d sends done)\n"+
-			"per waiting conversation: %.0f bytes\n", before, after, *n, graph.Total(), per)
-		loadtest.MemoryVerdict(per, *n).Write(stdout)
-		return 0
+		return runMemory(ctx, t, graph, targets[0], *n, *concurrency, *limit, stdout, stderr)
 	}
 	if len(t.Agents) < *agents {
 		fmt.Fprintf(stderr, "loadtest claims: the config has %d agents, %d asked\n", len(t.Agents), *agents)
 		return 2
 	}
-	res, err := loadtest.Claims(ctx, targets, t.Agents[:*agents], seeded, *limit)
-	if err != nil {
-		fmt.Fprintln(stderr, "loadtest claims:", err)
-		return 2
+	var results []*loadtest.ClaimsResult
+	failed := false
+	for round := range *rounds {
+		if *rounds > 1 {
+			fmt.Fprintf(stdout, "-- round %d of %d --\n", round+1, *rounds)
+		}
+		// Each seed has users of its own, so a round's line holds only its conversations.
+		seeded, err := loadtest.Seed(ctx, t, graph, targets[0], *n, *concurrency, *limit, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest claims:", err)
+			return 1
+		}
+		res, err := loadtest.Claims(ctx, targets, t.Agents[:*agents], seeded, *limit)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest claims:", err)
+			return 2
+		}
+		res.Write(stdout)
+		results = append(results, res)
+		failed = failed || !res.OK()
 	}
-	res.Write(stdout)
-	res.Verdict().Write(stdout)
-	if !res.OK() {
+	loadtest.ClaimsVerdict(results...).Write(stdout)
+	if failed {
 		fmt.Fprintln(stdout, "FAIL")
 		return 1
 	}
+	return 0
+}
+
+// runMemory seeds n waiting conversations and reports the Redis memory
+// they take, each.
+func runMemory(ctx context.Context, t *loadtest.Target, graph *testkit.Graph, target string, n, concurrency int, limit time.Duration, stdout, stderr io.Writer) int {
+	redisURL := t.Config.Redis.URL.Reveal()
+	if redisURL == "" {
+		fmt.Fprintln(stderr, "loadtest memory: the config's redis.url is empty (embedded Redis); set a real one")
+		return 2
+	}
+	time.Sleep(2 * time.Second) // let the gateway's startup settle
+	before, err := loadtest.UsedMemory(ctx, redisURL)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest memory:", err)
+		return 2
+	}
+	if _, err := loadtest.Seed(ctx, t, graph, target, n, concurrency, limit, stderr); err != nil {
+		fmt.Fprintln(stderr, "loadtest memory:", err)
+		return 1
+	}
+	// Let the sends of the "transferred" messages finish, so what is
+	// measured is a conversation at rest in the line.
+	for deadline := time.Now().Add(limit); graph.Total() < int64(n) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	after, err := loadtest.UsedMemory(ctx, redisURL)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest memory:", err)
+		return 2
+	}
+	per := float64(after-before) / float64(n)
+	fmt.Fprintf(stdout, "== memory ==\nRedis used_memory: %d bytes before, %d after %d waiting conversations (%d sends done)\n"+
+		"per waiting conversation: %.0f bytes\n", before, after, n, graph.Total(), per)
+	loadtest.MemoryVerdict(per, n).Write(stdout)
 	return 0
 }
 
