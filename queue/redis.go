@@ -35,7 +35,7 @@ type Options struct {
 	TLS                bool
 	// Prefix starts every key and names the task queues; default "gw:".
 	Prefix string
-	// WaitReplicas, when above 0, makes Accept, a worker's Commit, Take's
+	// WaitReplicas, when above 0, makes AcceptAndTake, a worker's Commit, Take's
 	// lock and Sent wait until their writes reached that many replicas
 	// (WAIT), for at most WaitTimeout (default 1s); when they do not
 	// acknowledge in time the call returns an error that wraps

@@ -230,25 +230,20 @@ const (
 	AcceptedPending                   // seen, still waiting: enqueue a task again to be safe
 )
 
-// Accept makes an inbound event durable in its conversation's inbox, unless
-// its id was seen within dedupeTTL. Errors wrap ErrUnavailable when Redis
-// cannot be reached. With Options.WaitReplicas it returns only once the
-// event (new, or still pending from an earlier delivery) reached that many
-// replicas, else an error wrapping ErrNotReplicated. A worker's commit,
-// its lock and a send's record wait too (Commit, Take, Sent); other
-// writes do not.
-func (s *Store) Accept(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time) (Accepted, error) {
-	res, _, _, err := s.AcceptAndTake(ctx, ev, convID, dedupeTTL, now, "", 0, 0)
-	return res, err
-}
-
-// AcceptAndTake is Accept that, when token is not empty and the event is
-// new, also takes the conversation's processing lock under token for ttl
-// if no worker holds it, and reads up to n events with the conversation as
-// Take does, in the same round trip. taken says it did: the caller then
-// drains the conversation as Take's caller does, or hands the lock back
-// (HandBack). On an error no lock is left taken, as far as Redis can be
-// reached.
+// AcceptAndTake makes an inbound event durable in its conversation's
+// inbox, unless its id was seen within dedupeTTL. Errors wrap
+// ErrUnavailable when Redis cannot be reached. With Options.WaitReplicas it
+// returns only once the event (new, or still pending from an earlier
+// delivery) reached that many replicas, else an error wrapping
+// ErrNotReplicated. A worker's commit, its lock and a send's record wait
+// too (Commit, Take, Sent); other writes do not.
+//
+// When token is not empty and the event is new, it also takes the
+// conversation's processing lock under token for ttl if no worker holds
+// it, and reads up to n events with the conversation as Take does, in the
+// same round trip. taken says it did: the caller then drains the
+// conversation as Take's caller does, or hands the lock back (HandBack).
+// On an error no lock is left taken, as far as Redis can be reached.
 func (s *Store) AcceptAndTake(ctx context.Context, ev *channels.Event, convID string, dedupeTTL time.Duration, now time.Time,
 	token string, ttl time.Duration, n int) (res Accepted, b Batch, taken bool, err error) {
 	payload, err := json.Marshal(ev)
