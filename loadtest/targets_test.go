@@ -75,7 +75,7 @@ func TestRateVerdict(t *testing.T) {
 // Claims rounds are judged by their median rate, every rate shown; a
 // conversation taken twice in any round fails the target.
 func TestClaimsVerdict(t *testing.T) {
-	round := func(claimed int, twice int) *ClaimsResult {
+	round := func(claimed, twice int) *ClaimsResult {
 		r := &ClaimsResult{Agents: 100, Claimed: claimed, Twice: twice, Elapsed: time.Second}
 		r.Latency.Record(time.Duration(claimed) * time.Microsecond)
 		return r
