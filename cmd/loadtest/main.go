@@ -28,7 +28,6 @@ import (
 	"syscall"
 	"time"
 
-	"switchboard/internal/testkit"
 	"switchboard/loadtest"
 )
 
@@ -261,7 +260,11 @@ func runSeeded(ctx context.Context, cmd string, fs *flag.FlagSet, args []string,
 	}
 	defer graph.Close()
 	if cmd == "memory" {
-		return runMemory(ctx, t, graph, targets[0], *n, *concurrency, *limit, stdout, stderr)
+		seed := func() error {
+			_, err := loadtest.Seed(ctx, t, graph, targets[0], *n, *concurrency, *limit, stderr)
+			return err
+		}
+		return runMemory(ctx, t.Config.Redis.URL.Reveal(), *n, *limit, seed, graph.Total, stdout, stderr)
 	}
 	if len(t.Agents) < *agents {
 		fmt.Fprintf(stderr, "loadtest claims: the config has %d agents, %d asked\n", len(t.Agents), *agents)
@@ -296,10 +299,10 @@ func runSeeded(ctx context.Context, cmd string, fs *flag.FlagSet, args []string,
 	return 0
 }
 
-// runMemory seeds n waiting conversations and reports the Redis memory
-// they take, each.
-func runMemory(ctx context.Context, t *loadtest.Target, graph *testkit.Graph, target string, n, concurrency int, limit time.Duration, stdout, stderr io.Writer) int {
-	redisURL := t.Config.Redis.URL.Reveal()
+// runMemory reports the Redis memory each of n waiting conversations
+// takes: used_memory before and after seed, once the fake Graph API got a
+// send (counted by sends) for each.
+func runMemory(ctx context.Context, redisURL string, n int, limit time.Duration, seed func() error, sends func() int64, stdout, stderr io.Writer) int {
 	if redisURL == "" {
 		fmt.Fprintln(stderr, "loadtest memory: the config's redis.url is empty (embedded Redis); set a real one")
 		return 2
@@ -310,13 +313,13 @@ func runMemory(ctx context.Context, t *loadtest.Target, graph *testkit.Graph, ta
 		fmt.Fprintln(stderr, "loadtest memory:", err)
 		return 2
 	}
-	if _, err := loadtest.Seed(ctx, t, graph, target, n, concurrency, limit, stderr); err != nil {
+	if err := seed(); err != nil {
 		fmt.Fprintln(stderr, "loadtest memory:", err)
 		return 1
 	}
 	// Let the sends of the "transferred" messages finish, so what is
 	// measured is a conversation at rest in the line.
-	for deadline := time.Now().Add(limit); graph.Total() < int64(n) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(limit); sends() < int64(n) && time.Now().Before(deadline); {
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(3 * time.Second)
@@ -327,7 +330,7 @@ func runMemory(ctx context.Context, t *loadtest.Target, graph *testkit.Graph, ta
 	}
 	per := float64(after-before) / float64(n)
 	fmt.Fprintf(stdout, "== memory ==\nRedis used_memory: %d bytes before, %d after %d waiting conversations (%d sends done)\n"+
-		"per waiting conversation: %.0f bytes\n", before, after, n, graph.Total(), per)
+		"per waiting conversation: %.0f bytes\n", before, after, n, sends(), per)
 	loadtest.MemoryVerdict(per, n).Write(stdout)
 	return 0
 }
