@@ -125,8 +125,9 @@ func (r *RSS) Verdicts(phase string) []Verdict {
 // 3,400 and 6,900/s in runs minutes apart. Every round's rate is shown;
 // a conversation taken twice or never taken in any round fails the target.
 func ClaimsVerdict(rounds ...*ClaimsResult) Verdict {
+	target := fmt.Sprintf(">= %d/s with 100 agents, none twice", TargetClaimsRate)
 	if len(rounds) == 0 {
-		return Verdict{Name: "claims", Measured: "no round", Target: fmt.Sprintf(">= %d/s with 100 agents, none twice", TargetClaimsRate)}
+		return Verdict{Name: "claims", Measured: "no round", Target: target}
 	}
 	byRate := slices.Clone(rounds)
 	slices.SortStableFunc(byRate, func(a, b *ClaimsResult) int { return cmp.Compare(a.rate(), b.rate()) })
@@ -144,7 +145,7 @@ func ClaimsVerdict(rounds ...*ClaimsResult) Verdict {
 	}
 	return Verdict{Name: fmt.Sprintf("claims, %d agents", median.Agents),
 		Measured: fmt.Sprintf("%s; twice %d, never taken %d", measured, twice, missing),
-		Target:   fmt.Sprintf(">= %d/s with 100 agents, none twice", TargetClaimsRate),
+		Target:   target,
 		Met:      median.rate() >= TargetClaimsRate && ok && median.Agents >= 100}
 }
 
